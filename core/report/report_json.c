@@ -66,6 +66,7 @@ static json_t *probe_json(const struct mt_probe *p, int exit_code)
 		json_t *t = json_object();
 		json_object_set_new(t, "protocol", json_string(p->tlsinfo.protocol));
 		json_object_set_new(t, "cipher", json_string(p->tlsinfo.cipher));
+		json_object_set_new(t, "cipher_openssl", json_string(p->tlsinfo.openssl_cipher));
 		json_object_set_new(t, "kx", json_string(p->tlsinfo.kx));
 		json_object_set_new(t, "server_signature", json_string(p->tlsinfo.sig));
 		json_object_set_new(t, "client_cert_requested",

@@ -220,7 +220,12 @@ void mt_report_text_event(const struct mt_event *ev, const struct mt_probe *p, v
 	case MT_EV_TLS:
 		timed(o, ev->t_ms, C_OK, " ", ev->text);
 		fprintf(o->f, "SSLVersion in use: %s\n", p->tlsinfo.protocol);
-		fprintf(o->f, "Cipher in use: %s\n", p->tlsinfo.cipher);
+		if (p->tlsinfo.openssl_cipher[0] &&
+		    strcmp(p->tlsinfo.openssl_cipher, p->tlsinfo.cipher))
+			fprintf(o->f, "Cipher in use: %s (%s)\n", p->tlsinfo.openssl_cipher,
+				p->tlsinfo.cipher);
+		else
+			fprintf(o->f, "Cipher in use: %s\n", p->tlsinfo.cipher);
 		fprintf(o->f, "Key exchange: %s\n", p->tlsinfo.kx);
 		if (p->tlsinfo.sig[0])
 			fprintf(o->f, "Server signature: %s\n", p->tlsinfo.sig);

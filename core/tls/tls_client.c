@@ -224,6 +224,57 @@ static void proto_name(gnutls_protocol_t p, char *out, size_t n)
 	}
 }
 
+/* OpenSSL's name for an IANA suite name, as mail logs and CheckTLS print them
+ * ("TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384" -> "ECDHE-RSA-AES256-GCM-SHA384"). TLS 1.3
+ * suites keep their IANA names. Unknown shapes give "". */
+void mt_tls_openssl_cipher_name(const char *iana, char *out, size_t outsz)
+{
+	out[0] = '\0';
+	const char *w = strstr(iana, "_WITH_");
+	if (strncmp(iana, "TLS_", 4) || !w) {
+		if (!strncmp(iana, "TLS_", 4))
+			mt_strlcpy(out, iana, outsz);
+		return;
+	}
+	char kx[64] = "", ciph[64] = "", b[128];
+	size_t kl = (size_t)(w - (iana + 4));
+	if (kl >= sizeof kx)
+		return;
+	memcpy(kx, iana + 4, kl);
+	kx[kl] = '\0';
+	mt_strlcpy(ciph, w + 6, sizeof ciph);
+	/* key exchange: RSA alone is implied in OpenSSL names */
+	for (char *c = kx; *c; c++)
+		if (*c == '_')
+			*c = '-';
+	if (!strcmp(kx, "RSA"))
+		kx[0] = '\0';
+	/* cipher and MAC: AES_256_GCM_SHA384 -> AES256-GCM-SHA384; AES_128_CBC_SHA -> AES128-SHA */
+	const char *mac = strrchr(ciph, '_');
+	if (!mac)
+		return;
+	char body[64];
+	size_t bl = (size_t)(mac - ciph);
+	memcpy(body, ciph, bl);
+	body[bl] = '\0';
+	mac++;
+	char *cbc = strstr(body, "_CBC");
+	if (cbc)
+		*cbc = '\0';
+	if (!strncmp(body, "AES_", 4)) {
+		char tmp[64];
+		snprintf(tmp, sizeof tmp, "AES%s", body + 4);
+		mt_strlcpy(body, tmp, sizeof body);
+	}
+	for (char *c = body; *c; c++)
+		if (*c == '_')
+			*c = '-';
+	if (!strcmp(body, "CHACHA20-POLY1305"))
+		mac = ""; /* OpenSSL leaves the PRF hash out of AEAD ChaCha names */
+	snprintf(b, sizeof b, "%s%s%s%s%s", kx, kx[0] ? "-" : "", body, *mac ? "-" : "", mac);
+	mt_strlcpy(out, b, outsz);
+}
+
 void mt_tls_get_info(struct mt_tls *t, struct mt_tls_info *info)
 {
 	memset(info, 0, sizeof *info);
@@ -231,6 +282,7 @@ void mt_tls_get_info(struct mt_tls *t, struct mt_tls_info *info)
 	proto_name(p, info->protocol, sizeof info->protocol);
 	const char *cs = gnutls_ciphersuite_get(t->s);
 	mt_strlcpy(info->cipher, cs ? cs : "unknown", sizeof info->cipher);
+	mt_tls_openssl_cipher_name(info->cipher, info->openssl_cipher, sizeof info->openssl_cipher);
 	const char *grp = gnutls_group_get_name(gnutls_group_get(t->s));
 	gnutls_kx_algorithm_t kx = gnutls_kx_get(t->s);
 	const char *kxn = gnutls_kx_get_name(kx);
