@@ -129,44 +129,44 @@ static void parse_enhanced(struct mt_smtp_reply *r, const char *t, size_t n, int
 }
 
 mt_status mt_smtp_reply_feed(struct mt_smtp_reply *r, const char *line, size_t len,
-			     struct mt_err *err)
+                             struct mt_err *err)
 {
 	char shown[SHOW_MAX];
 	if (!r || (!line && len))
 		return mt_err_set(err, MT_ERR_USAGE, "mt_smtp_reply_feed: no reply or line");
 	if (r->complete)
 		return mt_err_set(err, MT_ERR_USAGE,
-				  "mt_smtp_reply_feed: reply already complete; reset it first");
+		                  "mt_smtp_reply_feed: reply already complete; reset it first");
 	mt_smtp_escape(line, len, shown, sizeof shown);
 	if (len > MT_SMTP_LINE_HARD)
 		return mt_err_set(err, MT_ERR_TOOBIG,
-				  "reply line of %zu octets is over the %d-octet limit: \"%s\"", len,
-				  MT_SMTP_LINE_HARD, shown);
+		                  "reply line of %zu octets is over the %d-octet limit: \"%s\"",
+		                  len, MT_SMTP_LINE_HARD, shown);
 	int code = parse_code(line, len);
 	if (!code)
 		return mt_err_set(err, MT_ERR_PROTO,
-				  "malformed SMTP reply line (no three-digit code 200-559): \"%s\"",
-				  shown);
+		                  "malformed SMTP reply line (no three-digit code 200-559): \"%s\"",
+		                  shown);
 	if (len > 3 && line[3] != ' ' && line[3] != '-')
-		return mt_err_set(err, MT_ERR_PROTO,
-				  "malformed SMTP reply line (code not followed by ' ' or '-'): \"%s\"",
-				  shown);
+		return mt_err_set(
+		    err, MT_ERR_PROTO,
+		    "malformed SMTP reply line (code not followed by ' ' or '-'): \"%s\"", shown);
 	if (r->nlines > 0 && code != r->code)
 		return mt_err_set(err, MT_ERR_PROTO,
-				  "SMTP reply code changed from %d to %d within one reply: \"%s\"",
-				  r->code, code, shown);
+		                  "SMTP reply code changed from %d to %d within one reply: \"%s\"",
+		                  r->code, code, shown);
 	if (r->nlines >= MT_SMTP_REPLY_MAX_LINES)
 		return mt_err_set(err, MT_ERR_TOOBIG,
-				  "SMTP reply has more than %d lines; refused at: \"%s\"",
-				  MT_SMTP_REPLY_MAX_LINES, shown);
+		                  "SMTP reply has more than %d lines; refused at: \"%s\"",
+		                  MT_SMTP_REPLY_MAX_LINES, shown);
 	const char *text = len > 4 ? line + 4 : "";
 	size_t tn = len > 4 ? len - 4 : 0;
 	size_t sep = r->nlines > 0 ? 1 : 0;
 	/* Check the byte cap first so a refused line leaves the buffer untouched. */
 	if (r->text.len + sep + tn > MT_SMTP_REPLY_MAX_BYTES)
 		return mt_err_set(err, MT_ERR_TOOBIG,
-				  "SMTP reply is longer than %d bytes; refused at: \"%s\"",
-				  MT_SMTP_REPLY_MAX_BYTES, shown);
+		                  "SMTP reply is longer than %d bytes; refused at: \"%s\"",
+		                  MT_SMTP_REPLY_MAX_BYTES, shown);
 	size_t before = r->text.len;
 	mt_status st = MT_OK;
 	if (sep)
@@ -179,7 +179,7 @@ mt_status mt_smtp_reply_feed(struct mt_smtp_reply *r, const char *line, size_t l
 			r->text.data[before] = '\0';
 		r->text.toobig = false;
 		return mt_err_set(err, st == MT_ERR_NOMEM ? st : MT_ERR_TOOBIG,
-				  "cannot store SMTP reply line: %s", mt_status_name(st));
+		                  "cannot store SMTP reply line: %s", mt_status_name(st));
 	}
 	if (r->nlines == 0) {
 		r->code = code;

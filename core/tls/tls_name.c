@@ -71,7 +71,8 @@ static int idna_label(const char *label, size_t n, char **res)
 	uint8_t *o = NULL;
 	int rc = idn2_lookup_u8((const uint8_t *)tmp, &o, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
 	if (rc != IDN2_OK) {
-		int rc2 = idn2_lookup_u8((const uint8_t *)tmp, &o, IDN2_NFC_INPUT | IDN2_TRANSITIONAL);
+		int rc2 =
+		    idn2_lookup_u8((const uint8_t *)tmp, &o, IDN2_NFC_INPUT | IDN2_TRANSITIONAL);
 		if (rc2 == IDN2_OK)
 			rc = IDN2_OK;
 	}
@@ -125,13 +126,13 @@ mt_status mt_name_to_alabel(const char *in, char *out, size_t outsz, struct mt_e
 	show(in, shown, sizeof shown);
 	if (len > 4 * (NAME_MAX_LEN + 1)) /* longer than any U-label form of a valid name */
 		return mt_err_set(err, MT_ERR_BADINPUT,
-				  "\"%s\" is not a valid host name: it is too long", shown);
+		                  "\"%s\" is not a valid host name: it is too long", shown);
 	/* One trailing dot (absolute form) is the same name; drop it before anything else. */
 	if (in[len - 1] == '.')
 		len--;
 	if (len == 0)
-		return mt_err_set(err, MT_ERR_BADINPUT, "\"%s\" is not a valid host name: it is empty",
-				  shown);
+		return mt_err_set(err, MT_ERR_BADINPUT,
+		                  "\"%s\" is not a valid host name: it is empty", shown);
 
 	struct mt_buf b;
 	mt_buf_init(&b, 4 * (NAME_MAX_LEN + 1));
@@ -165,9 +166,9 @@ mt_status mt_name_to_alabel(const char *in, char *out, size_t outsz, struct mt_e
 				show(lab, lshown, sizeof lshown);
 				mt_buf_free(&b);
 				return mt_err_set(err, MT_ERR_BADINPUT,
-						  "\"%s\" is not a valid host name: label \"%s\" "
-						  "is not a valid IDNA label (%s)",
-						  shown, lshown, idn2_strerror(rc));
+				                  "\"%s\" is not a valid host name: label \"%s\" "
+				                  "is not a valid IDNA label (%s)",
+				                  shown, lshown, idn2_strerror(rc));
 			}
 			for (char *c = conv; *c && st == MT_OK; c++)
 				st = mt_buf_addc(&b, lower(*c));
@@ -191,13 +192,13 @@ mt_status mt_name_to_alabel(const char *in, char *out, size_t outsz, struct mt_e
 		why = check_ldh(mt_buf_str(&b));
 	if (why) {
 		mt_buf_free(&b);
-		return mt_err_set(err, MT_ERR_BADINPUT, "\"%s\" is not a valid host name: %s", shown,
-				  why);
+		return mt_err_set(err, MT_ERR_BADINPUT, "\"%s\" is not a valid host name: %s",
+		                  shown, why);
 	}
 	if (b.len + 1 > outsz) {
 		mt_buf_free(&b);
 		return mt_err_set(err, MT_ERR_USAGE, "host name \"%s\" does not fit in %zu bytes",
-				  shown, outsz);
+		                  shown, outsz);
 	}
 	memcpy(out, mt_buf_str(&b), b.len + 1);
 	mt_buf_free(&b);
@@ -298,7 +299,7 @@ static void set_matched(char *matched, size_t matchedsz, const char *kind, const
 }
 
 bool mt_name_match_cert(const char *ref, const struct mt_cert_info *c, char *matched,
-			size_t matchedsz)
+                        size_t matchedsz)
 {
 	if (matched && matchedsz)
 		matched[0] = '\0';
@@ -359,13 +360,13 @@ void mt_verify_opts_init(struct mt_verify_opts *o)
 }
 
 mt_status mt_verify_opts_add_ref(struct mt_verify_opts *o, const char *name, bool secure,
-				 struct mt_err *err)
+                                 struct mt_err *err)
 {
 	if (!o || !name)
 		return mt_err_set(err, MT_ERR_USAGE, "mt_verify_opts_add_ref: no options or name");
 	if (o->nrefs >= MT_MAX_REFNAMES)
 		return mt_err_set(err, MT_ERR_USAGE, "too many reference names (at most %d)",
-				  MT_MAX_REFNAMES);
+		                  MT_MAX_REFNAMES);
 	struct mt_refname *r = &o->refs[o->nrefs];
 	unsigned char bin[16];
 	int fam = parse_ip(name, bin);

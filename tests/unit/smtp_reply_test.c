@@ -18,7 +18,7 @@
 
 /* Feed lines (NULL-terminated) until one is refused; returns that status and its index. */
 static mt_status feed_all(struct mt_smtp_reply *r, const char *const *lines, size_t *at,
-			  struct mt_err *err)
+                          struct mt_err *err)
 {
 	for (size_t i = 0; i < MAXL && lines[i]; i++) {
 		mt_status st = mt_smtp_reply_feed(r, lines[i], strlen(lines[i]), err);
@@ -31,6 +31,7 @@ static mt_status feed_all(struct mt_smtp_reply *r, const char *const *lines, siz
 	return MT_OK;
 }
 
+/* clang-format off */
 static const struct {
 	const char *lines[MAXL];
 	mt_status st;	    /* status of the first refused line, MT_OK if none */
@@ -93,6 +94,7 @@ static const struct {
     /* feeding past the end of a reply is the caller's mistake */
     {{"250 a", "250 b"}, MT_ERR_USAGE, 1, 250, "", 1, true, "a", "reset"},
 };
+/* clang-format on */
 
 static void test_reply_table(void **state)
 {
@@ -106,17 +108,18 @@ static void test_reply_table(void **state)
 		mt_smtp_reply_reset(&r);
 		mt_status st = feed_all(&r, reply_rows[i].lines, &at, &err);
 		bool ok = st == reply_rows[i].st && (st == MT_OK || at == reply_rows[i].fail_at) &&
-			  r.code == reply_rows[i].code &&
-			  strcmp(r.enhanced, reply_rows[i].enhanced) == 0 &&
-			  r.nlines == reply_rows[i].nlines && r.complete == reply_rows[i].complete &&
-			  strcmp(mt_buf_str(&r.text), reply_rows[i].text) == 0 && !r.overlong;
+		          r.code == reply_rows[i].code &&
+		          strcmp(r.enhanced, reply_rows[i].enhanced) == 0 &&
+		          r.nlines == reply_rows[i].nlines &&
+		          r.complete == reply_rows[i].complete &&
+		          strcmp(mt_buf_str(&r.text), reply_rows[i].text) == 0 && !r.overlong;
 		if (ok && st != MT_OK)
 			ok = strstr(err.msg, reply_rows[i].errword) != NULL;
 		if (!ok) {
 			print_error("reply row %zu (\"%s\"...): st=%s at=%zu code=%d enh=\"%s\" "
-				    "nlines=%zu complete=%d text=\"%s\" err=\"%s\"\n",
-				    i, reply_rows[i].lines[0], mt_status_name(st), at, r.code,
-				    r.enhanced, r.nlines, r.complete, mt_buf_str(&r.text), err.msg);
+			            "nlines=%zu complete=%d text=\"%s\" err=\"%s\"\n",
+			            i, reply_rows[i].lines[0], mt_status_name(st), at, r.code,
+			            r.enhanced, r.nlines, r.complete, mt_buf_str(&r.text), err.msg);
 			bad++;
 		}
 	}
@@ -240,6 +243,7 @@ static void test_reply_caps(void **state)
 
 /* ---- mt_smtp_escape ---- */
 
+/* clang-format off */
 static const struct {
 	const char *in;
 	size_t len;
@@ -263,6 +267,7 @@ static const struct {
     {"abcdef", 6, 1, ""},
     {"abc", 3, 4, "abc"},
 };
+/* clang-format on */
 
 static void test_escape_table(void **state)
 {
@@ -274,10 +279,10 @@ static void test_escape_table(void **state)
 		mt_smtp_escape(esc_rows[i].in, esc_rows[i].len, out, esc_rows[i].outsz);
 		/* never writes past outsz */
 		bool ok = strcmp(out, esc_rows[i].out) == 0 &&
-			  (esc_rows[i].outsz >= sizeof out || out[esc_rows[i].outsz] == 'Z');
+		          (esc_rows[i].outsz >= sizeof out || out[esc_rows[i].outsz] == 'Z');
 		if (!ok) {
 			print_error("escape row %zu: got \"%s\" want \"%s\"\n", i, out,
-				    esc_rows[i].out);
+			            esc_rows[i].out);
 			bad++;
 		}
 	}
@@ -286,6 +291,7 @@ static void test_escape_table(void **state)
 
 /* ---- mt_smtp_ehlo_parse ---- */
 
+/* clang-format off */
 static const struct {
 	const char *lines[MAXL];
 	struct mt_ehlo_ext want;
@@ -313,6 +319,7 @@ static const struct {
      {.auth = true, .auth_mechs = "PLAIN LOGIN"}},
     {{"250-mx", "250-8bitmime", "250 dsn"}, {.eightbitmime = true, .dsn = true}},
 };
+/* clang-format on */
 
 static void test_ehlo_table(void **state)
 {
@@ -330,16 +337,16 @@ static void test_ehlo_table(void **state)
 		mt_smtp_ehlo_parse(&r, &e);
 		const struct mt_ehlo_ext *w = &ehlo_rows[i].want;
 		bool ok = e.starttls == w->starttls && e.pipelining == w->pipelining &&
-			  e.size == w->size && e.eightbitmime == w->eightbitmime &&
-			  e.enhancedstatuscodes == w->enhancedstatuscodes &&
-			  e.chunking == w->chunking && e.smtputf8 == w->smtputf8 &&
-			  e.dsn == w->dsn && e.requiretls == w->requiretls && e.auth == w->auth &&
-			  strcmp(e.auth_mechs, w->auth_mechs) == 0 && e.size_max == w->size_max;
+		          e.size == w->size && e.eightbitmime == w->eightbitmime &&
+		          e.enhancedstatuscodes == w->enhancedstatuscodes &&
+		          e.chunking == w->chunking && e.smtputf8 == w->smtputf8 &&
+		          e.dsn == w->dsn && e.requiretls == w->requiretls && e.auth == w->auth &&
+		          strcmp(e.auth_mechs, w->auth_mechs) == 0 && e.size_max == w->size_max;
 		if (!ok) {
 			print_error("ehlo row %zu: starttls=%d pipelining=%d size=%d/%lu auth=%d "
-				    "mechs=\"%s\"\n",
-				    i, e.starttls, e.pipelining, e.size, e.size_max, e.auth,
-				    e.auth_mechs);
+			            "mechs=\"%s\"\n",
+			            i, e.starttls, e.pipelining, e.size, e.size_max, e.auth,
+			            e.auth_mechs);
 			bad++;
 		}
 	}
@@ -374,9 +381,9 @@ static void test_ehlo_auth_overflow(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_reply_table),	   cmocka_unit_test(test_reply_lines),
-	    cmocka_unit_test(test_reply_overlong),	   cmocka_unit_test(test_reply_caps),
-	    cmocka_unit_test(test_escape_table),	   cmocka_unit_test(test_ehlo_table),
+	    cmocka_unit_test(test_reply_table),        cmocka_unit_test(test_reply_lines),
+	    cmocka_unit_test(test_reply_overlong),     cmocka_unit_test(test_reply_caps),
+	    cmocka_unit_test(test_escape_table),       cmocka_unit_test(test_ehlo_table),
 	    cmocka_unit_test(test_ehlo_auth_overflow),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,7 @@
 
 /* ---- mt_name_match_dns ---- */
 
+/* clang-format off */
 static const struct {
 	const char *ref, *id;
 	bool match;
@@ -84,6 +85,7 @@ static const struct {
     {"mx.example.com", NULL, false},
     {NULL, "mx.example.com", false},
 };
+/* clang-format on */
 
 static void test_match_dns_table(void **state)
 {
@@ -93,9 +95,9 @@ static void test_match_dns_table(void **state)
 		bool got = mt_name_match_dns(dns_rows[i].ref, dns_rows[i].id);
 		if (got != dns_rows[i].match) {
 			print_error("dns row %zu: ref=\"%s\" id=\"%s\": got %d want %d\n", i,
-				    dns_rows[i].ref ? dns_rows[i].ref : "(null)",
-				    dns_rows[i].id ? dns_rows[i].id : "(null)", got,
-				    dns_rows[i].match);
+			            dns_rows[i].ref ? dns_rows[i].ref : "(null)",
+			            dns_rows[i].id ? dns_rows[i].id : "(null)", got,
+			            dns_rows[i].match);
 			bad++;
 		}
 	}
@@ -126,6 +128,7 @@ struct cert_spec {
 	const char *cn;
 };
 
+/* clang-format off */
 static const struct {
 	const char *ref;
 	struct cert_spec cert;
@@ -174,6 +177,7 @@ static const struct {
     {".", {{0}, {0}, "."}, NULL},
     {"*.example.com", {{"*.example.com"}, {0}, ""}, NULL},
 };
+/* clang-format on */
 
 static void build_cert(const struct cert_spec *s, struct mt_cert_info *c, char **dns, char **ip)
 {
@@ -206,7 +210,7 @@ static void test_match_cert_table(void **state)
 		if (got != (want != NULL) || (want && strcmp(matched, want) != 0) ||
 		    (!want && matched[0] != '\0')) {
 			print_error("cert row %zu: ref=\"%s\": got %d \"%s\" want %s\n", i,
-				    cert_rows[i].ref, got, matched, want ? want : "no match");
+			            cert_rows[i].ref, got, matched, want ? want : "no match");
 			bad++;
 		}
 	}
@@ -245,6 +249,7 @@ static void test_match_cert_edges(void **state)
 
 /* ---- mt_name_to_alabel ---- */
 
+/* clang-format off */
 static const struct {
 	const char *in;
 	mt_status st;
@@ -284,6 +289,7 @@ static const struct {
     {"\xff\xfe.example", MT_ERR_BADINPUT, NULL, "IDNA"},
     {"b\xc3\xbc" "cher.ex ample", MT_ERR_BADINPUT, NULL, "character"},
 };
+/* clang-format on */
 
 static void test_alabel_table(void **state)
 {
@@ -300,7 +306,7 @@ static void test_alabel_table(void **state)
 			ok = out[0] == '\0' && strstr(err.msg, alabel_rows[i].errword) != NULL;
 		if (!ok) {
 			print_error("alabel row %zu: in=\"%s\": got %s \"%s\" (%s)\n", i,
-				    alabel_rows[i].in, mt_status_name(st), out, err.msg);
+			            alabel_rows[i].in, mt_status_name(st), out, err.msg);
 			bad++;
 		}
 	}
@@ -365,7 +371,11 @@ static void test_opts(void **state)
 	assert_int_equal(o.now, 0);
 
 	struct mt_err err;
-	assert_int_equal(mt_verify_opts_add_ref(&o, "B\xc3\xbc" "cher.Example.", true, &err), MT_OK);
+	assert_int_equal(mt_verify_opts_add_ref(&o,
+	                                        "B\xc3\xbc"
+	                                        "cher.Example.",
+	                                        true, &err),
+	                 MT_OK);
 	assert_string_equal(o.refs[0].name, "xn--bcher-kva.example");
 	assert_true(o.refs[0].secure);
 	assert_int_equal(mt_verify_opts_add_ref(&o, "MX.example.com", false, &err), MT_OK);
