@@ -176,7 +176,7 @@ struct mt_ls_str mt_ls_kv(struct mt_ls_str s, const char *key, char stop)
 
 int mt_ls_cause_from_text(struct mt_ls_str s)
 {
-	if (mt_ls_find(s, "not offered") >= 0 || mt_ls_find(s, "not advertise") >= 0 ||
+	if (mt_ls_find(s, "not offer") >= 0 || mt_ls_find(s, "not advertise") >= 0 ||
 	    mt_ls_find(s, "does not support STARTTLS") >= 0 || mt_ls_find(s, "did not offer TLS") >= 0 ||
 	    mt_ls_find(s, "STARTTLS not") >= 0)
 		return MT_LS_CAUSE_NOT_ADVERTISED;
@@ -357,7 +357,7 @@ static bool after_ts(struct mt_ls_str s, struct mt_ls_hdr *h)
 		if (tag_at(s, h, &used)) {
 			h->msg = mt_ls_sub(s, used);
 			h->fmt = fmt_of_tag(h);
-			return h->fmt != MT_LS_FMT_UNKNOWN;
+			return true; /* another program's line (amavis, dovecot): a header, not ours */
 		}
 		struct mt_ls_str word = mt_ls_word(s);
 		if (w == 0)
@@ -398,7 +398,20 @@ static bool exim_rest(struct mt_ls_str s, struct mt_ls_hdr *h)
 	return true;
 }
 
+static bool parse_hdr1(const char *line, size_t len, const struct mt_ls_parse_opts *o, struct mt_ls_hdr *h);
+
 bool mt_ls_parse_hdr(const char *line, size_t len, const struct mt_ls_parse_opts *o, struct mt_ls_hdr *h)
+{
+	if (parse_hdr1(line, len, o, h))
+		return true;
+	/* container log prefixes: "service   | <syslog line>" */
+	const char *bar = memchr(line, '|', len < 64 ? len : 64);
+	if (bar && (size_t)(bar - line) + 2 < len && bar[1] == ' ')
+		return parse_hdr1(bar + 2, len - (size_t)(bar + 2 - line), o, h);
+	return false;
+}
+
+static bool parse_hdr1(const char *line, size_t len, const struct mt_ls_parse_opts *o, struct mt_ls_hdr *h)
 {
 	memset(h, 0, sizeof *h);
 	struct mt_ls_str s = {line, len};
@@ -471,6 +484,8 @@ int mt_ls_parse_line(const char *line, size_t len, const struct mt_ls_parse_opts
 		return MT_LS_IGNORED;
 	if (!mt_ls_parse_hdr(line, len, o, &h))
 		return MT_LS_UNPARSED;
+	if (h.fmt == MT_LS_FMT_UNKNOWN)
+		return MT_LS_IGNORED;
 	if (h.fmt == MT_LS_FMT_EXIM && h.tag.n == 0 && h.msg.n == 0)
 		return MT_LS_IGNORED;
 	switch (h.fmt) {

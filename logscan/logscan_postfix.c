@@ -46,6 +46,12 @@ static size_t queue_id(struct mt_ls_str s)
 		i++;
 	if (i < 5 || i + 1 >= s.n || s.p[i] != ':' || s.p[i + 1] != ' ')
 		return 0;
+	/* short ids are upper-case hex; long ids (enable_long_queue_ids) are 12+ characters.
+	 * This keeps "warning: " and "NOQUEUE: " out. */
+	if (i < 12)
+		for (size_t k = 0; k < i; k++)
+			if (!((s.p[k] >= '0' && s.p[k] <= '9') || (s.p[k] >= 'A' && s.p[k] <= 'F')))
+				return 0;
 	return i;
 }
 
@@ -107,7 +113,6 @@ int mt_ls_postfix_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 	struct mt_ls_str s = h->msg;
 	if (s.n < 8)
 		return MT_LS_IGNORED;
-	struct mt_ls_str host, ip;
 	size_t q = queue_id(s);
 	if (q) {
 		struct mt_ls_str qid = {s.p, q};
@@ -246,8 +251,6 @@ int mt_ls_postfix_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 		}
 		return MT_LS_IGNORED;
 	default:
-		(void)host;
-		(void)ip;
 		return MT_LS_IGNORED;
 	}
 }
