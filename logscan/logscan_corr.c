@@ -294,6 +294,15 @@ static void on_reqfail(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 	MT_LS_SET(r.domain, ev->domain.n ? ev->domain : ev->rcpt_domain);
 	MT_LS_SET(r.reason, ev->reason);
 	struct mt_ls_conn *cn = ev->conn ? mt_ls_tab_get(&c->conns, ev->conn) : NULL;
+	/* Postfix logs a "not offered" deferral with no TLS line: the attempt was a connection */
+	if (ev->conn && ev->ip.n && ev->fmt == MT_LS_FMT_POSTFIX &&
+	    (!cn || (cn->ip[0] && (strlen(cn->ip) != ev->ip.n || memcmp(cn->ip, ev->ip.p, ev->ip.n) != 0)))) {
+		if (cn)
+			conn_close(c, ev->conn, cn);
+		cn = conn_new(c, ev);
+		if (ev->rcpt_domain.n)
+			MT_LS_SET(cn->domain, ev->rcpt_domain);
+	}
 	if (!ev->conn && ev->tls && ev->ip.n)
 		inline_conn(c, ev, r.domain[0] ? (struct mt_ls_str){r.domain, strlen(r.domain)} : ev->domain);
 	if (cn) {

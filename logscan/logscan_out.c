@@ -584,14 +584,29 @@ static void csv_summary(FILE *f, json_t *j)
 }
 
 /* XML summary: objects become elements, scalars attributes, arrays repeated <item>s. */
+/* XML names cannot hold spaces: "STARTTLS not advertised" becomes STARTTLS_not_advertised. */
+static const char *xml_name(const char *k, char *out, size_t size)
+{
+	size_t i = 0;
+	for (; k[i] && i + 1 < size; i++) {
+		char ch = k[i];
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' ||
+			  (i && ((ch >= '0' && ch <= '9') || ch == '-' || ch == '.'));
+		out[i] = ok ? ch : '_';
+	}
+	out[i] = '\0';
+	return out;
+}
+
 static void xml_value(struct mt_lsxml *x, const char *name, json_t *v)
 {
 	mt_lsxml_start(x, name);
-	const char *k;
+	const char *k0;
 	json_t *c;
-	char buf[64];
-	json_object_foreach(v, k, c)
+	char buf[64], kb[64];
+	json_object_foreach(v, k0, c)
 	{
+		const char *k = xml_name(k0, kb, sizeof kb);
 		if (json_is_string(c))
 			mt_lsxml_attr(x, k, json_string_value(c));
 		else if (json_is_integer(c))
@@ -602,8 +617,9 @@ static void xml_value(struct mt_lsxml *x, const char *name, json_t *v)
 		} else if (json_is_boolean(c))
 			mt_lsxml_attr(x, k, json_is_true(c) ? "true" : "false");
 	}
-	json_object_foreach(v, k, c)
+	json_object_foreach(v, k0, c)
 	{
+		const char *k = xml_name(k0, kb, sizeof kb);
 		if (json_is_object(c))
 			xml_value(x, k, c);
 		else if (json_is_array(c)) {
