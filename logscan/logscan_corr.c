@@ -150,8 +150,11 @@ static void conn_tls(struct mt_ls_conn *cn, const struct mt_ls_event *ev)
 		memcpy(old, cn->reason, sizeof old);
 		MT_LS_SET(cn->reason, ev->reason);
 		size_t have = strlen(cn->reason);
-		if (old[0] && have + 3 < sizeof cn->reason)
-			snprintf(cn->reason + have, sizeof cn->reason - have, "; %s", old);
+		if (old[0] && have + 3 < sizeof cn->reason) {
+			cn->reason[have] = ';';
+			cn->reason[have + 1] = ' ';
+			mt_ls_set(cn->reason + have + 2, sizeof cn->reason - have - 2, (struct mt_ls_str){old, strlen(old)});
+		}
 	}
 	if (ev->bits)
 		cn->bits = ev->bits;

@@ -235,7 +235,7 @@ static void emit(struct mt_ls_out *o, const struct fields *fl)
 
 static void conn_fields(const struct mt_ls_conn *c, struct fields *fl, char *tbuf, char *pbuf)
 {
-	memset(fl, 0, offsetof(struct fields, scratch));
+	memset(fl, 0, sizeof *fl);
 	fl->ns = 0;
 	mt_ls_time_str(c->t_open, tbuf, 32);
 	mt_ls_proto_norm(c->proto, pbuf, 32);
@@ -299,7 +299,7 @@ static void on_msg(void *ctx, const struct mt_ls_msg *m)
 	if (o->list_notls && !(m->in == MT_LS_IN_CLEAR || m->n_clear))
 		return;
 	struct fields fl;
-	memset(&fl, 0, offsetof(struct fields, scratch));
+	memset(&fl, 0, sizeof fl);
 	char t[32];
 	mt_ls_time_str(m->t, t, sizeof t);
 	add(&fl, "type", "message");
@@ -329,7 +329,7 @@ static void on_reqfail(void *ctx, const struct mt_ls_reqfail *r)
 	if (!o->list_reqfail && !o->list_all)
 		return;
 	struct fields fl;
-	memset(&fl, 0, offsetof(struct fields, scratch));
+	memset(&fl, 0, sizeof fl);
 	char t[32];
 	mt_ls_time_str(r->t, t, sizeof t);
 	add(&fl, "type", "required_failure");
