@@ -30,7 +30,7 @@
 #include "mailtls/tls.h"
 
 void mt_verify_add_finding(struct mt_verify_result *r, enum mt_fault f, enum mt_severity sev,
-			   int cert, const char *fmt, ...)
+                           int cert, const char *fmt, ...)
 {
 	if (!r)
 		return;
@@ -172,8 +172,8 @@ static bool der_tbs(const unsigned char *der, size_t n, gnutls_datum_t *tbs)
 struct ctx {
 	gnutls_x509_crt_t crt[MT_MAX_CHAIN];
 	size_t n;
-	int dup_of[MT_MAX_CHAIN];	/* index of the first identical certificate, or -1 */
-	int issuer[MT_MAX_CHAIN];	/* index in the chain of the certificate's issuer, or -1 */
+	int dup_of[MT_MAX_CHAIN]; /* index of the first identical certificate, or -1 */
+	int issuer[MT_MAX_CHAIN]; /* index in the chain of the certificate's issuer, or -1 */
 	gnutls_x509_crt_t store_issuer[MT_MAX_CHAIN]; /* issuer found in the trust store */
 	bool on_path[MT_MAX_CHAIN];
 	gnutls_x509_trust_list_t tl;
@@ -184,7 +184,7 @@ struct ctx {
 /* Does `issuer` sign `cert`? Names must chain and the signature must verify with the
  * issuer's key. Weak algorithms are allowed here: that fault is reported on its own. */
 static bool signed_by(gnutls_x509_crt_t cert, const unsigned char *der, size_t derlen,
-		      gnutls_x509_crt_t issuer)
+                      gnutls_x509_crt_t issuer)
 {
 	if (!gnutls_x509_crt_check_issuer(cert, issuer))
 		return false;
@@ -200,9 +200,9 @@ static bool signed_by(gnutls_x509_crt_t cert, const unsigned char *der, size_t d
 	if (algo < 0)
 		return false;
 	unsigned flags = GNUTLS_VERIFY_ALLOW_SIGN_WITH_SHA1 | GNUTLS_VERIFY_ALLOW_BROKEN |
-			 GNUTLS_VERIFY_ALLOW_SIGN_RSA_MD5;
+	                 GNUTLS_VERIFY_ALLOW_SIGN_RSA_MD5;
 	return gnutls_x509_crt_verify_data2(issuer, (gnutls_sign_algorithm_t)algo, flags, &tbs,
-					   &sig) >= 0;
+	                                    &sig) >= 0;
 }
 
 static const char *key_type_name(int pk)
@@ -228,7 +228,7 @@ static const char *key_type_name(int pk)
 }
 
 static mt_status fill_info(gnutls_x509_crt_t crt, const unsigned char *der, size_t len,
-			   struct mt_cert_info *c, struct mt_err *err)
+                           struct mt_cert_info *c, struct mt_err *err)
 {
 	gnutls_datum_t d = {NULL, 0};
 	if (gnutls_x509_crt_get_dn3(crt, &d, 0) >= 0) {
@@ -245,7 +245,7 @@ static mt_status fill_info(gnutls_x509_crt_t crt, const unsigned char *der, size
 		char buf[256];
 		size_t sz = sizeof buf;
 		int rc = gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, idx, 0,
-						       buf, &sz);
+		                                       buf, &sz);
 		if (rc == GNUTLS_E_SHORT_MEMORY_BUFFER)
 			continue;
 		if (rc < 0)
@@ -332,7 +332,7 @@ static bool in_store(gnutls_x509_trust_list_t tl, gnutls_x509_crt_t crt)
 
 /* Load the trust anchors the options ask for. */
 static mt_status load_trust(const struct mt_verify_opts *o, gnutls_x509_trust_list_t *out,
-			    struct mt_err *err)
+                            struct mt_err *err)
 {
 	gnutls_x509_trust_list_t tl;
 	if (gnutls_x509_trust_list_init(&tl, 0) < 0)
@@ -348,25 +348,25 @@ static mt_status load_trust(const struct mt_verify_opts *o, gnutls_x509_trust_li
 			int e = errno;
 			gnutls_x509_trust_list_deinit(tl, 1);
 			return mt_err_set(err, MT_ERR_BADINPUT, "cannot read CA file %s: %s",
-					  o->cafile, strerror(e));
+			                  o->cafile, strerror(e));
 		}
 		fclose(f);
 		int rc = gnutls_x509_trust_list_add_trust_file(tl, o->cafile, NULL,
-							       GNUTLS_X509_FMT_PEM, 0, 0);
+		                                               GNUTLS_X509_FMT_PEM, 0, 0);
 		if (rc <= 0) {
 			gnutls_x509_trust_list_deinit(tl, 1);
-			return mt_err_set(err, MT_ERR_BADINPUT,
-					  "CA file %s holds no usable PEM certificate%s%s", o->cafile,
-					  rc < 0 ? ": " : "", rc < 0 ? gnutls_strerror(rc) : "");
+			return mt_err_set(
+			    err, MT_ERR_BADINPUT, "CA file %s holds no usable PEM certificate%s%s",
+			    o->cafile, rc < 0 ? ": " : "", rc < 0 ? gnutls_strerror(rc) : "");
 		}
 	}
 	if (o->capath) {
 		int rc = gnutls_x509_trust_list_add_trust_dir(tl, o->capath, NULL,
-							      GNUTLS_X509_FMT_PEM, 0, 0);
+		                                              GNUTLS_X509_FMT_PEM, 0, 0);
 		if (rc < 0) {
 			gnutls_x509_trust_list_deinit(tl, 1);
 			return mt_err_set(err, MT_ERR_BADINPUT, "cannot read CA directory %s: %s",
-					  o->capath, gnutls_strerror(rc));
+			                  o->capath, gnutls_strerror(rc));
 		}
 	}
 	*out = tl;
@@ -408,8 +408,8 @@ static void append(char *buf, size_t bufsz, const char *s)
 static unsigned check_against(gnutls_x509_crt_t crt, gnutls_x509_crt_t issuer)
 {
 	unsigned st = 0;
-	unsigned flags = GNUTLS_VERIFY_DISABLE_TIME_CHECKS |
-			 GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS;
+	unsigned flags =
+	    GNUTLS_VERIFY_DISABLE_TIME_CHECKS | GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS;
 	if (gnutls_x509_crt_verify(crt, &issuer, 1, flags, &st) < 0)
 		return GNUTLS_CERT_INVALID | GNUTLS_CERT_SIGNATURE_FAILURE;
 	return st;
@@ -444,32 +444,32 @@ static void judge_cert(struct ctx *x, size_t i, int warn_days)
 		fmt_time(c->not_after, when, sizeof when);
 		if (!dup)
 			mt_verify_add_finding(r, MT_FAULT_EXPIRED, tsev, (int)i,
-					      "%s expired %s (%ld days ago)", who, when,
-					      days_between(c->not_after, x->now));
+			                      "%s expired %s (%ld days ago)", who, when,
+			                      days_between(c->not_after, x->now));
 		append(reasons, sizeof reasons, "certificate has expired");
 	} else if (c->not_before != (time_t)-1 && x->now < c->not_before) {
 		fmt_time(c->not_before, when, sizeof when);
 		if (!dup)
 			mt_verify_add_finding(r, MT_FAULT_NOT_YET_VALID, tsev, (int)i,
-					      "%s is not valid before %s (in %ld days)", who, when,
-					      days_between(x->now, c->not_before));
+			                      "%s is not valid before %s (in %ld days)", who, when,
+			                      days_between(x->now, c->not_before));
 		append(reasons, sizeof reasons, "certificate is not yet valid");
 	} else if (warn_days > 0 && c->not_after != (time_t)-1 &&
-		   difftime(c->not_after, x->now) <= (double)warn_days * 86400.0 && !dup) {
+	           difftime(c->not_after, x->now) <= (double)warn_days * 86400.0 && !dup) {
 		fmt_time(c->not_after, when, sizeof when);
 		mt_verify_add_finding(r, MT_FAULT_EXPIRING, MT_SEV_WARN, (int)i,
-				      "%s expires %s (in %ld days, warning at %d)", who, when,
-				      days_between(x->now, c->not_after), warn_days);
+		                      "%s expires %s (in %ld days, warning at %d)", who, when,
+		                      days_between(x->now, c->not_after), warn_days);
 	}
 
 	if (!dup && !c->is_anchor) {
 		bool rsa = !strcmp(c->key_type, "RSA") || !strcmp(c->key_type, "RSA-PSS") ||
-			   !strcmp(c->key_type, "DSA");
+		           !strcmp(c->key_type, "DSA");
 		bool ec = !strcmp(c->key_type, "EC");
 		if ((rsa && c->key_bits < 2048) || (ec && c->key_bits < 224))
 			mt_verify_add_finding(r, MT_FAULT_WEAK_KEY, MT_SEV_WARN, (int)i,
-					      "%s has a %u-bit %s key (at least %u expected)", who,
-					      c->key_bits, c->key_type, rsa ? 2048u : 224u);
+			                      "%s has a %u-bit %s key (at least %u expected)", who,
+			                      c->key_bits, c->key_type, rsa ? 2048u : 224u);
 	}
 
 	int sa = gnutls_x509_crt_get_signature_algorithm(x->crt[i]);
@@ -479,8 +479,8 @@ static void judge_cert(struct ctx *x, size_t i, int warn_days)
 	if (weak && !c->self_signed && !c->is_anchor) {
 		if (!dup)
 			mt_verify_add_finding(r, MT_FAULT_WEAK_SIGNATURE, MT_SEV_ERROR, (int)i,
-					      "%s is signed with %s, which can be forged", who,
-					      c->sig_alg);
+			                      "%s is signed with %s, which can be forged", who,
+			                      c->sig_alg);
 		append(reasons, sizeof reasons, "insecure signature algorithm");
 	}
 
@@ -544,9 +544,9 @@ static void check_structure(struct ctx *x, size_t end, const struct mt_verify_op
 		if (x->dup_of[i] < 0)
 			continue;
 		mt_verify_add_finding(r, MT_FAULT_DUPLICATE_CERT, MT_SEV_WARN, (int)i,
-				      "certificate %zu is a duplicate of certificate %d (%s)", i + 1,
-				      x->dup_of[i] + 1,
-				      r->certs[i].cn[0] ? r->certs[i].cn : r->certs[i].subject);
+		                      "certificate %zu is a duplicate of certificate %d (%s)",
+		                      i + 1, x->dup_of[i] + 1,
+		                      r->certs[i].cn[0] ? r->certs[i].cn : r->certs[i].subject);
 	}
 
 	/* Each certificate should be followed by its issuer (RFC 5246 7.4.2); duplicates in
@@ -563,8 +563,8 @@ static void check_structure(struct ctx *x, size_t end, const struct mt_verify_op
 		describe(&r->certs[i], (int)i, who, sizeof who);
 		describe(&r->certs[j], j, who2, sizeof who2);
 		mt_verify_add_finding(r, MT_FAULT_WRONG_ORDER, MT_SEV_WARN, (int)i,
-				      "%s is issued by %s, which should come right after it", who,
-				      who2);
+		                      "%s is issued by %s, which should come right after it", who,
+		                      who2);
 	}
 
 	for (size_t i = 1; i < x->n; i++) {
@@ -573,9 +573,9 @@ static void check_structure(struct ctx *x, size_t end, const struct mt_verify_op
 			continue;
 		describe(c, (int)i, who, sizeof who);
 		mt_verify_add_finding(r, MT_FAULT_ROOT_SENT, MT_SEV_INFO, (int)i,
-				      "%s is a self-signed root; clients use their own copy, so "
-				      "sending it only adds bytes",
-				      who);
+		                      "%s is a self-signed root; clients use their own copy, so "
+		                      "sending it only adds bytes",
+		                      who);
 	}
 
 	if (o->lint) {
@@ -590,32 +590,32 @@ static void check_structure(struct ctx *x, size_t end, const struct mt_verify_op
 				continue;
 			describe(c, (int)i, who, sizeof who);
 			mt_verify_add_finding(r, MT_FAULT_STALE_INTERMEDIATE, MT_SEV_WARN, (int)i,
-					      "%s issues no other certificate in the chain", who);
+			                      "%s issues no other certificate in the chain", who);
 		}
 	}
 
 	/* The path stops short of an anchor: its last issuer was neither sent nor trusted. */
 	const struct mt_cert_info *e = &r->certs[end];
 	if (!e->is_anchor && !e->self_signed && !x->store_issuer[end])
-		mt_verify_add_finding(r, MT_FAULT_MISSING_INTERMEDIATE, MT_SEV_ERROR, (int)end,
-				      "the issuer \"%.200s\" of certificate %zu was not sent and is "
-				      "not a trust anchor",
-				      e->issuer, end + 1);
+		mt_verify_add_finding(
+		    r, MT_FAULT_MISSING_INTERMEDIATE, MT_SEV_ERROR, (int)end,
+		    "the issuer \"%.200s\" of certificate %zu was not sent and is "
+		    "not a trust anchor",
+		    e->issuer, end + 1);
 
 	const struct mt_cert_info *leaf = &r->certs[0];
 	if (leaf->self_signed)
-		mt_verify_add_finding(r, MT_FAULT_SELF_SIGNED,
-				      leaf->is_anchor ? MT_SEV_INFO : MT_SEV_ERROR, 0,
-				      leaf->is_anchor
-					  ? "the server certificate is self-signed, and is itself "
-					    "a trust anchor here"
-					  : "the server certificate (%s) is self-signed",
-				      leaf->subject);
+		mt_verify_add_finding(
+		    r, MT_FAULT_SELF_SIGNED, leaf->is_anchor ? MT_SEV_INFO : MT_SEV_ERROR, 0,
+		    leaf->is_anchor ? "the server certificate is self-signed, and is itself "
+		                      "a trust anchor here"
+		                    : "the server certificate (%s) is self-signed",
+		    leaf->subject);
 	if (leaf->n_dns == 0 && leaf->n_ip == 0)
 		mt_verify_add_finding(r, MT_FAULT_CN_ONLY, MT_SEV_WARN, 0,
-				      "no subjectAltName; only the subject CN \"%s\" names the "
-				      "server (RFC 6125 deprecates this)",
-				      leaf->cn);
+		                      "no subjectAltName; only the subject CN \"%s\" names the "
+		                      "server (RFC 6125 deprecates this)",
+		                      leaf->cn);
 }
 
 /* Validity at `now` of a store anchor, folded into the GnuTLS status bits. */
@@ -661,8 +661,8 @@ static void check_names(struct ctx *x, const struct mt_verify_opts *o)
 		append(found, sizeof found, tmp);
 	}
 	mt_verify_add_finding(r, MT_FAULT_NAME_MISMATCH, MT_SEV_ERROR, 0,
-			      "tried %.100s; the certificate names %.130s", tried,
-			      found[0] ? found : "nothing");
+	                      "tried %.100s; the certificate names %.130s", tried,
+	                      found[0] ? found : "nothing");
 }
 
 /* Lower-case hex without ':' or spaces; false if it is not 64 hex digits. */
@@ -700,14 +700,14 @@ static void check_fingerprints(struct ctx *x, const struct mt_verify_opts *o)
 		}
 	}
 	mt_verify_add_finding(r, MT_FAULT_FINGERPRINT_MISMATCH, MT_SEV_ERROR, 0,
-			      "none of the %zu given fingerprint(s) matches a certificate or key "
-			      "in the chain; the server certificate's SHA-256 is %s",
-			      nf, r->certs[0].sha256);
+	                      "none of the %zu given fingerprint(s) matches a certificate or key "
+	                      "in the chain; the server certificate's SHA-256 is %s",
+	                      nf, r->certs[0].sha256);
 }
 
 mt_status mt_verify_chain(const unsigned char *const *ders, const size_t *lens, size_t n,
-			  const struct mt_verify_opts *opts, struct mt_verify_result *r,
-			  struct mt_err *err)
+                          const struct mt_verify_opts *opts, struct mt_verify_result *r,
+                          struct mt_err *err)
 {
 	if (!r)
 		return mt_err_set(err, MT_ERR_USAGE, "mt_verify_chain: no result");
@@ -737,8 +737,9 @@ mt_status mt_verify_chain(const unsigned char *const *ders, const size_t *lens, 
 		}
 		int rc = gnutls_x509_crt_import(x.crt[i], &d, GNUTLS_X509_FMT_DER);
 		if (rc < 0) {
-			st = mt_err_set(err, MT_ERR_BADINPUT, "certificate %zu cannot be decoded: %s",
-					i, gnutls_strerror(rc));
+			st = mt_err_set(err, MT_ERR_BADINPUT,
+			                "certificate %zu cannot be decoded: %s", i,
+			                gnutls_strerror(rc));
 			goto out;
 		}
 		r->ncerts = i + 1;
@@ -765,7 +766,7 @@ mt_status mt_verify_chain(const unsigned char *const *ders, const size_t *lens, 
 		if (x.issuer[i] < 0 && !r->certs[i].self_signed && !r->certs[i].is_anchor) {
 			gnutls_x509_crt_t iss = NULL;
 			if (gnutls_x509_trust_list_get_issuer(x.tl, x.crt[i], &iss,
-							      GNUTLS_TL_GET_COPY) == 0 &&
+			                                      GNUTLS_TL_GET_COPY) == 0 &&
 			    iss) {
 				if (signed_by(x.crt[i], r->certs[i].der, r->certs[i].der_len, iss))
 					x.store_issuer[i] = iss;
@@ -778,19 +779,19 @@ mt_status mt_verify_chain(const unsigned char *const *ders, const size_t *lens, 
 
 	/* PKIX over the chain as sent; GnuTLS sorts and trims it the way a client would. */
 	bool pinned = opts->now != 0;
-	unsigned vflags = pinned ? (GNUTLS_VERIFY_DISABLE_TIME_CHECKS |
-				    GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS)
-				 : 0;
+	unsigned vflags =
+	    pinned ? (GNUTLS_VERIFY_DISABLE_TIME_CHECKS | GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS)
+	           : 0;
 	unsigned status = 0;
 	int rc = gnutls_x509_trust_list_verify_crt2(x.tl, x.crt, (unsigned)x.n, NULL, 0, vflags,
-						    &status, NULL);
+	                                            &status, NULL);
 	if (rc < 0)
 		status |= GNUTLS_CERT_INVALID;
 	if (pinned) {
 		for (size_t i = 0; i < x.n; i++)
 			if (x.on_path[i])
-				status |= time_status(r->certs[i].not_before,
-						      r->certs[i].not_after, x.now);
+				status |= time_status(r->certs[i].not_before, r->certs[i].not_after,
+				                      x.now);
 		if (x.store_issuer[end])
 			status |= time_status(
 			    gnutls_x509_crt_get_activation_time(x.store_issuer[end]),
@@ -801,8 +802,8 @@ mt_status mt_verify_chain(const unsigned char *const *ders, const size_t *lens, 
 		mt_strlcpy(r->trust_text, "ok", sizeof r->trust_text);
 	} else {
 		gnutls_datum_t txt = {NULL, 0};
-		if (rc >= 0 && gnutls_certificate_verification_status_print(
-				   status, GNUTLS_CRT_X509, &txt, 0) == 0) {
+		if (rc >= 0 && gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509,
+		                                                            &txt, 0) == 0) {
 			mt_strlcpy(r->trust_text, (const char *)txt.data, sizeof r->trust_text);
 			gnutls_free(txt.data);
 			size_t tl = strlen(r->trust_text);
@@ -810,7 +811,7 @@ mt_status mt_verify_chain(const unsigned char *const *ders, const size_t *lens, 
 				r->trust_text[--tl] = '\0';
 		} else {
 			snprintf(r->trust_text, sizeof r->trust_text, "verification failed: %s",
-				 rc < 0 ? gnutls_strerror(rc) : "unknown reason");
+			         rc < 0 ? gnutls_strerror(rc) : "unknown reason");
 		}
 	}
 
@@ -820,11 +821,10 @@ mt_status mt_verify_chain(const unsigned char *const *ders, const size_t *lens, 
 	check_structure(&x, end, opts);
 	if (n > MT_MAX_CHAIN)
 		mt_verify_add_finding(r, MT_FAULT_CHAIN_TOO_LONG, MT_SEV_WARN, -1,
-				      "%zu certificates sent; only the first %d were analysed", n,
-				      MT_MAX_CHAIN);
+		                      "%zu certificates sent; only the first %d were analysed", n,
+		                      MT_MAX_CHAIN);
 	if (!r->trusted)
-		mt_verify_add_finding(r, MT_FAULT_UNTRUSTED, MT_SEV_ERROR, -1, "%s",
-				      r->trust_text);
+		mt_verify_add_finding(r, MT_FAULT_UNTRUSTED, MT_SEV_ERROR, -1, "%s", r->trust_text);
 	check_names(&x, opts);
 	check_fingerprints(&x, opts);
 	st = MT_OK;

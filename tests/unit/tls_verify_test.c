@@ -90,10 +90,12 @@ static void dump(const char *what, const struct mt_verify_result *r)
 {
 	fprintf(stderr, "%s: trusted=%d trust=\"%s\"\n", what, r->trusted, r->trust_text);
 	for (size_t i = 0; i < r->ncerts; i++)
-		fprintf(stderr, "  cert %zu %s: %s\n", i, r->certs[i].subject, r->certs[i].verify_text);
+		fprintf(stderr, "  cert %zu %s: %s\n", i, r->certs[i].subject,
+		        r->certs[i].verify_text);
 	for (size_t i = 0; i < r->nfindings; i++)
-		fprintf(stderr, "  finding %s sev=%d cert=%d: %s\n", mt_fault_name(r->findings[i].fault),
-			r->findings[i].severity, r->findings[i].cert, r->findings[i].detail);
+		fprintf(stderr, "  finding %s sev=%d cert=%d: %s\n",
+		        mt_fault_name(r->findings[i].fault), r->findings[i].severity,
+		        r->findings[i].cert, r->findings[i].detail);
 }
 
 static const struct mt_finding *find(const struct mt_verify_result *r, enum mt_fault f)
@@ -163,8 +165,8 @@ static void test_scenarios(void **state)
 		if (got != s->faults || (s->trusted >= 0 && r.trusted != (s->trusted == 1))) {
 			dump(s->file, &r);
 			fail_msg("%s (lint=%d): faults %#llx, expected %#llx; trusted %d", s->file,
-				 s->lint, (unsigned long long)got, (unsigned long long)s->faults,
-				 r.trusted);
+			         s->lint, (unsigned long long)got, (unsigned long long)s->faults,
+			         r.trusted);
 		}
 		if (r.trusted)
 			assert_string_equal(r.trust_text, "ok");
@@ -173,7 +175,7 @@ static void test_scenarios(void **state)
 		if (s->leaf_text && strcmp(r.certs[0].verify_text, s->leaf_text)) {
 			dump(s->file, &r);
 			fail_msg("%s: leaf verify text \"%s\", expected \"%s\"", s->file,
-				 r.certs[0].verify_text, s->leaf_text);
+			         r.certs[0].verify_text, s->leaf_text);
 		}
 		assert_true(r.name_checked);
 		assert_int_equal(r.name_matched, s->matched_id != NULL);
@@ -209,7 +211,8 @@ static void test_details(void **state)
 	f = find(&r, MT_FAULT_WRONG_ORDER);
 	assert_non_null(f);
 	assert_int_equal(f->cert, 1);
-	assert_non_null(strstr(f->detail, "certificate 2 (mx.test.example) is issued by certificate 1"));
+	assert_non_null(
+	    strstr(f->detail, "certificate 2 (mx.test.example) is issued by certificate 1"));
 	mt_verify_result_free(&r);
 
 	analyse("good.withroot.pem", &o, &r);
@@ -478,7 +481,8 @@ static void test_names(void **state)
 
 	static const struct {
 		const char *ref, *id;
-	} ips[] = {{"127.0.0.1", "IP:127.0.0.1"}, {"::1", "IP:::1"}, {"localhost", "DNS:localhost"}};
+	} ips[] = {
+	    {"127.0.0.1", "IP:127.0.0.1"}, {"::1", "IP:::1"}, {"localhost", "DNS:localhost"}};
 	for (size_t i = 0; i < sizeof ips / sizeof ips[0]; i++) {
 		mt_verify_opts_init(&o);
 		o.cafile = ca_path();
@@ -502,7 +506,8 @@ static void test_names(void **state)
 	const struct mt_finding *f = find(&r, MT_FAULT_NAME_MISMATCH);
 	assert_non_null(f);
 	assert_non_null(strstr(f->detail, "tried a.test.example, 127.0.0.2"));
-	assert_non_null(strstr(f->detail, "DNS:mx.test.example, DNS:localhost, IP:127.0.0.1, IP:::1"));
+	assert_non_null(
+	    strstr(f->detail, "DNS:mx.test.example, DNS:localhost, IP:127.0.0.1, IP:::1"));
 	mt_verify_result_free(&r);
 
 	/* The wildcard covers one label only. */
@@ -544,8 +549,8 @@ static void test_fingerprints(void **state)
 
 	char colons[100];
 	colonize_upper(leaf_fp, colons);
-	const char *good_sets[][2] = {{leaf_fp, NULL}, {colons, NULL}, {int_spki, NULL},
-				      {"00", leaf_spki}};
+	const char *good_sets[][2] = {
+	    {leaf_fp, NULL}, {colons, NULL}, {int_spki, NULL}, {"00", leaf_spki}};
 	for (size_t i = 0; i < 4; i++) {
 		o.fingerprints[0] = good_sets[i][0];
 		o.fingerprints[1] = good_sets[i][1];
@@ -593,8 +598,8 @@ static void test_findings_cap(void **state)
 	mt_verify_result_free(&r); /* zeroed: a no-op */
 	assert_false(mt_verify_has_fault(&r, MT_FAULT_EXPIRED));
 	for (int i = 0; i < MT_MAX_FINDINGS + 6; i++)
-		mt_verify_add_finding(&r, i == 3 ? MT_FAULT_EXPIRED : MT_FAULT_WEAK_KEY, MT_SEV_WARN,
-				      i, "finding %d", i);
+		mt_verify_add_finding(&r, i == 3 ? MT_FAULT_EXPIRED : MT_FAULT_WEAK_KEY,
+		                      MT_SEV_WARN, i, "finding %d", i);
 	assert_int_equal(r.nfindings, MT_MAX_FINDINGS);
 	assert_true(mt_verify_has_fault(&r, MT_FAULT_EXPIRED));
 	assert_false(mt_verify_has_fault(&r, MT_FAULT_REVOKED));
@@ -670,10 +675,29 @@ static void test_bad_input(void **state)
 /* ---- certificate files ---- */
 
 static void assert_same_der(const struct mt_certfile *a, size_t ai, const struct mt_certfile *b,
-			    size_t bi)
+                            size_t bi)
 {
 	assert_int_equal(a->lens[ai], b->lens[bi]);
 	assert_memory_equal(a->ders[ai], b->ders[bi], a->lens[ai]);
+}
+
+static void b64(const unsigned char *p, size_t n, FILE *f)
+{
+	static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16;
+		if (i + 1 < n)
+			v |= (unsigned)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		fputc(al[v >> 18 & 63], f);
+		fputc(al[v >> 12 & 63], f);
+		fputc(i + 1 < n ? al[v >> 6 & 63] : '=', f);
+		fputc(i + 2 < n ? al[v & 63] : '=', f);
+		if ((i / 3) % 16 == 15)
+			fputc('\n', f);
+	}
+	fputc('\n', f);
 }
 
 static void test_certfile(void **state)
@@ -701,16 +725,15 @@ static void test_certfile(void **state)
 	/* wrong and missing password */
 	memset(&err, 0, sizeof err);
 	assert_int_equal(mt_certfile_load(path("good.p12"), NULL, "wrong", &cf, &err),
-			 MT_ERR_BADINPUT);
+	                 MT_ERR_BADINPUT);
 	assert_non_null(strstr(err.msg, "wrong PKCS#12 password or corrupt file"));
 	assert_int_equal(cf.n, 0);
 	assert_int_equal(mt_certfile_load(path("good.p12"), NULL, NULL, &cf, &err),
-			 MT_ERR_BADINPUT);
+	                 MT_ERR_BADINPUT);
 	assert_non_null(strstr(err.msg, "password"));
 
 	/* combined PEM: certificates in file order, key found and matching */
-	assert_int_equal(mt_certfile_load(path("good.combined.pem"), NULL, NULL, &cf, &err),
-			 MT_OK);
+	assert_int_equal(mt_certfile_load(path("good.combined.pem"), NULL, NULL, &cf, &err), MT_OK);
 	assert_int_equal(cf.n, 2);
 	assert_true(cf.has_key);
 	assert_true(cf.key_matches);
@@ -720,7 +743,7 @@ static void test_certfile(void **state)
 
 	/* file order is kept, even when it is wrong */
 	assert_int_equal(mt_certfile_load(path("good.wrongorder.pem"), NULL, NULL, &cf, &err),
-			 MT_OK);
+	                 MT_OK);
 	assert_int_equal(cf.n, 2);
 	assert_same_der(&cf, 0, &inter, 0);
 	assert_same_der(&cf, 1, &leaf, 0);
@@ -728,22 +751,22 @@ static void test_certfile(void **state)
 
 	/* separate key files: matching (RSA) and not matching (an EC key of another cert) */
 	assert_int_equal(mt_certfile_load(path("good.pem"), path("good.key"), NULL, &cf, &err),
-			 MT_OK);
+	                 MT_OK);
 	assert_true(cf.has_key);
 	assert_true(cf.key_matches);
 	mt_certfile_free(&cf);
 	assert_int_equal(mt_certfile_load(path("good.pem"), path("mismatch.key"), NULL, &cf, &err),
-			 MT_OK);
+	                 MT_OK);
 	assert_true(cf.has_key);
 	assert_false(cf.key_matches);
 	mt_certfile_free(&cf);
 	assert_int_equal(mt_certfile_load(path("expired.pem"), path("notyet.key"), NULL, &cf, &err),
-			 MT_OK);
+	                 MT_OK);
 	assert_true(cf.has_key);
 	assert_false(cf.key_matches);
 	mt_certfile_free(&cf);
 	assert_int_equal(mt_certfile_load(path("good.pem"), path("int.pem"), NULL, &cf, &err),
-			 MT_ERR_BADINPUT);
+	                 MT_ERR_BADINPUT);
 	assert_non_null(strstr(err.msg, "no PEM private key"));
 
 	/* missing, empty, key-only, garbage, truncated, corrupt */
@@ -776,7 +799,7 @@ static void test_certfile(void **state)
 		assert_int_equal(cf.n, 0);
 	}
 	assert_int_equal(mt_certfile_load(path("good.key"), NULL, NULL, &cf, &err),
-			 MT_ERR_BADINPUT);
+	                 MT_ERR_BADINPUT);
 	assert_non_null(strstr(err.msg, "only a private key"));
 
 	/* a single DER certificate */
@@ -784,6 +807,25 @@ static void test_certfile(void **state)
 	assert_non_null(f);
 	fwrite(leaf.ders[0], 1, leaf.lens[0], f);
 	fclose(f);
+	assert_int_equal(mt_certfile_load(bad, NULL, NULL, &cf, &err), MT_OK);
+	assert_int_equal(cf.n, 1);
+	assert_same_der(&cf, 0, &leaf, 0);
+	mt_certfile_free(&cf);
+
+	/* OpenSSL's TRUSTED CERTIFICATE: the certificate followed by trust settings */
+	unsigned char aux[] = {0x30, 0x0c, 0x30, 0x0a, 0x06, 0x08, 0x2b,
+	                       0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01};
+	unsigned char *both = malloc(leaf.lens[0] + sizeof aux);
+	assert_non_null(both);
+	memcpy(both, leaf.ders[0], leaf.lens[0]);
+	memcpy(both + leaf.lens[0], aux, sizeof aux);
+	f = fopen(bad, "w");
+	assert_non_null(f);
+	fputs("-----BEGIN TRUSTED CERTIFICATE-----\n", f);
+	b64(both, leaf.lens[0] + sizeof aux, f);
+	fputs("-----END TRUSTED CERTIFICATE-----\n", f);
+	fclose(f);
+	free(both);
 	assert_int_equal(mt_certfile_load(bad, NULL, NULL, &cf, &err), MT_OK);
 	assert_int_equal(cf.n, 1);
 	assert_same_der(&cf, 0, &leaf, 0);
@@ -817,7 +859,7 @@ int main(int argc, char **argv)
 	const char *slash = strrchr(argv[0], '/');
 	if (slash)
 		snprintf(script, sizeof script, "%.*s/../fixtures/pki.sh", (int)(slash - argv[0]),
-			 argv[0]);
+		         argv[0]);
 	else
 		snprintf(script, sizeof script, "../fixtures/pki.sh");
 	if (access(script, R_OK) != 0)
@@ -842,9 +884,9 @@ int main(int argc, char **argv)
 	}
 
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_scenarios),	 cmocka_unit_test(test_details),
-	    cmocka_unit_test(test_cert_info),	 cmocka_unit_test(test_pinned_time),
-	    cmocka_unit_test(test_names),	 cmocka_unit_test(test_fingerprints),
+	    cmocka_unit_test(test_scenarios),    cmocka_unit_test(test_details),
+	    cmocka_unit_test(test_cert_info),    cmocka_unit_test(test_pinned_time),
+	    cmocka_unit_test(test_names),        cmocka_unit_test(test_fingerprints),
 	    cmocka_unit_test(test_findings_cap), cmocka_unit_test(test_bad_input),
 	    cmocka_unit_test(test_certfile),
 	};
