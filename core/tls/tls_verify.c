@@ -611,11 +611,15 @@ static void check_structure(struct ctx *x, size_t end, const struct mt_verify_op
 		                      "a trust anchor here"
 		                    : "the server certificate (%s) is self-signed",
 		    leaf->subject);
-	if (leaf->n_dns == 0 && leaf->n_ip == 0)
+	if (leaf->n_dns == 0 && leaf->n_ip == 0 && leaf->cn[0])
 		mt_verify_add_finding(r, MT_FAULT_CN_ONLY, MT_SEV_WARN, 0,
 		                      "no subjectAltName; only the subject CN \"%s\" names the "
 		                      "server (RFC 6125 deprecates this)",
 		                      leaf->cn);
+	else if (leaf->n_dns == 0 && leaf->n_ip == 0)
+		mt_verify_add_finding(r, MT_FAULT_CN_ONLY, MT_SEV_WARN, 0,
+		                      "the server certificate names no host: no subjectAltName "
+		                      "and no subject CN");
 }
 
 /* Validity at `now` of a store anchor, folded into the GnuTLS status bits. */
@@ -762,7 +766,8 @@ mt_status mt_verify_chain(const unsigned char *const *ders, const size_t *lens, 
 	for (size_t i = 0; i < x.n; i++)
 		r->certs[i].is_anchor = in_store(x.tl, x.crt[i]);
 	for (size_t i = 0; i < x.n; i++) {
-		x.issuer[i] = x.dup_of[i] >= 0 ? -1 : chain_issuer(&x, i);
+		/* A duplicate shares its original's issuer; it is never one itself. */
+		x.issuer[i] = x.dup_of[i] >= 0 ? x.issuer[x.dup_of[i]] : chain_issuer(&x, i);
 		if (x.issuer[i] < 0 && !r->certs[i].self_signed && !r->certs[i].is_anchor) {
 			gnutls_x509_crt_t iss = NULL;
 			if (gnutls_x509_trust_list_get_issuer(x.tl, x.crt[i], &iss,

@@ -207,6 +207,21 @@ static void test_details(void **state)
 	assert_string_equal(r.certs[1].sha256, r.certs[2].sha256);
 	mt_verify_result_free(&r);
 
+	/* leaf, leaf, int: a duplicate, but not disorder; the copy verifies like the original */
+	struct mt_certfile cf;
+	load("good.chain.pem", &cf);
+	const unsigned char *lli[3] = {cf.ders[0], cf.ders[0], cf.ders[1]};
+	size_t llil[3] = {cf.lens[0], cf.lens[0], cf.lens[1]};
+	struct mt_err err;
+	assert_int_equal(mt_verify_chain(lli, llil, 3, &o, &r, &err), MT_OK);
+	if (fault_set(&r) != F(DUPLICATE_CERT) || !r.trusted)
+		dump("leaf,leaf,int", &r);
+	assert_int_equal(fault_set(&r), F(DUPLICATE_CERT));
+	assert_true(r.trusted);
+	assert_string_equal(r.certs[1].verify_text, "ok");
+	mt_verify_result_free(&r);
+	mt_certfile_free(&cf);
+
 	analyse("good.wrongorder.pem", &o, &r);
 	f = find(&r, MT_FAULT_WRONG_ORDER);
 	assert_non_null(f);
