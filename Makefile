@@ -83,6 +83,7 @@ fuzz:
 	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Icore/include $(PKG_CFLAGS) \
 	    -o $$b $$f $(filter-out %/main.c,$(CORE_SRC)) $(foreach p,$(PROGRAMS),$(filter-out $(p)/main.c,$(wildcard $(p)/*.c))) $(PKG_LIBS) -lpthread -lm || exit 1; \
 	  echo "fuzz: $$b for $(FUZZ_SECONDS)s"; \
+	  mkdir -p $${b}_corpus; \
 	  $$b -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $${b}_corpus >/dev/null 2>$$b.log || { tail -50 $$b.log; exit 1; }; \
 	  grep -E "^#[0-9]+.*DONE" $$b.log | tail -1; \
 	done

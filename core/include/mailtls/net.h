@@ -48,6 +48,9 @@ size_t mt_conn_buffered(const struct mt_conn *c);
 bool mt_conn_peek_readable(struct mt_conn *c, int ms);
 /* Switch to TLS: drops (and returns the count of) buffered plain-text bytes first. */
 size_t mt_conn_drop_buffered(struct mt_conn *c);
+/* Drop buffered bytes and whatever the socket holds right now (no wait); returns the count.
+ * Used after a 220 to STARTTLS: a correct server sends nothing before our ClientHello. */
+size_t mt_conn_drain(struct mt_conn *c);
 void mt_conn_close(struct mt_conn *c, struct mt_deadline d);
 
 #endif

@@ -265,6 +265,9 @@ size_t mt_tls_pending(struct mt_tls *t);
 void mt_tls_close(struct mt_tls *t, struct mt_deadline d);
 void mt_tls_free(struct mt_tls *t);
 
+/* OpenSSL's name for an IANA TLS suite name ("" if unknown shape). */
+void mt_tls_openssl_cipher_name(const char *iana, char *out, size_t outsz);
+
 /* One-time global init (idempotent, thread-safe). */
 mt_status mt_tls_global_init(struct mt_err *err);
 
