@@ -131,9 +131,14 @@ run_checktls --cert-file "$PKI/good.p12" --password-file "$T/no-such-pw" --name 
 assert_exit 3 64
 assert_contains "no-such-pw"
 
-case_ "--client-cert without --client-key"
-run_checktls --client-cert "$PKI/client.pem" -p 25 127.0.0.1
+case_ "--client-cert whose file holds no key, no --client-key"
+# --help: the key defaults to the certificate file; client.pem has none, so the input
+# is unusable (64), whatever the server does
+start_bad good --cert "$PKI/good.chain.pem" --key "$PKI/good.key" --count 1 --hold 5
+run_checktls --cafile "$PKI/ca.pem" --name mx.test.example --client-cert "$PKI/client.pem" -p "$BAD_PORT" 127.0.0.1
+stop_bad
 assert_exit 64
+assert_contains "client.pem"
 no_crash
 
 finish
