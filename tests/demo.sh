@@ -7,6 +7,7 @@ set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CHECKTLS=${CHECKTLS:-$ROOT/checktls/checktls}
 T=$(mktemp -d /tmp/mailtls-demo-XXXXXX)
+chmod 755 "$T" # Postfix's daemons run as user postfix and must reach the queue below
 
 cleanup() {
 	"$ROOT/tests/fixtures/postfix.sh" stop "$T/postfix" >/dev/null 2>&1
@@ -24,7 +25,7 @@ done
 echo "== generating a test PKI in $T/pki"
 bash "$ROOT/tests/fixtures/pki.sh" "$T/pki" >"$T/pki.log" 2>&1 || { cat "$T/pki.log" >&2; exit 70; }
 echo "== starting a private Postfix on loopback"
-"$ROOT/tests/fixtures/postfix.sh" start "$T/postfix" "$T/pki" >"$T/postfix.log" 2>&1 ||
+MAILTLS_SCENARIOS=good "$ROOT/tests/fixtures/postfix.sh" start "$T/postfix" "$T/pki" >"$T/postfix.log" 2>&1 ||
 	{ cat "$T/postfix.log" >&2; exit 70; }
 port=$(sed -n 's/^good=//p' "$T/postfix/ports")
 [ -n "$port" ] || { echo "demo: no port for the good listener" >&2; exit 70; }
