@@ -48,7 +48,7 @@ assert_line "^$TS -->QUIT$"
 assert_verdict PASS verify "verify|secure"
 assert_no_faults
 # the contract: every transcript line carries the elapsed time
-bad=$(grep -vE "^$TS " "$OUT" | grep -v '^[[:space:]]*$' | head -3)
+bad=$(grep -vE "^$TS" "$OUT" | grep -v '^[[:space:]]*$' | head -3)
 [ -z "$bad" ] && ok_ || fail_ "lines without a [SSS.mmm] prefix, e.g.: $(echo "$bad" | tr '\n' '|')"
 
 case_ "expired leaf"
