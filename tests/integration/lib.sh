@@ -13,6 +13,11 @@
 # Only loopback addresses are ever used.
 
 set -u
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	# tests/run.sh runs every integration/*.sh; this file is the helpers, not a test
+	echo "lib.sh holds helpers for the checktls_*.sh scripts; not a test on its own"
+	exit 77
+fi
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CHECKTLS=${CHECKTLS:-$ROOT/checktls/checktls}
 T=/tmp/mailtls-test-$$
