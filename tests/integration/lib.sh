@@ -84,12 +84,15 @@ setup_pki() {
 	[ -f "$PKI/ca.pem" ] && [ -f "$PKI/good.chain.pem" ] || { echo "FATAL: PKI incomplete"; exit 1; }
 }
 
-# start_postfix: start the private instance on $PKI; sets PORT_<scenario> for each listener
+# start_postfix: start the private instance on $PKI; sets PORT_<scenario> for each listener.
+# Ports start at a base derived from our pid (20000..29975, below the ephemeral range) so
+# that test runs in parallel (two worktrees, make check next to make demo) do not collide.
 start_postfix() {
 	need_root
 	need_cmd postfix
 	local s p
-	"$ROOT/tests/fixtures/postfix.sh" start "$PFDIR" "$PKI" >"$T/postfix.log" 2>&1 ||
+	MAILTLS_PORT_BASE=${MAILTLS_PORT_BASE:-$((20000 + ($$ % 400) * 25))} \
+		"$ROOT/tests/fixtures/postfix.sh" start "$PFDIR" "$PKI" >"$T/postfix.log" 2>&1 ||
 		{ cat "$T/postfix.log"; echo "FATAL: could not start Postfix"; exit 1; }
 	while IFS='=' read -r s p; do
 		printf -v "PORT_$s" '%s' "$p"
