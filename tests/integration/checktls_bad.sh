@@ -104,6 +104,38 @@ assert_line "^$TS<-- 220 mx\.test\.example ready$"
 assert_contains "Connection converted to TLS"
 assert_verdict PASS verify "verify|secure"
 
+# ESA destination-control semantics (ESA-NOTES.md): an error before the 220 to STARTTLS
+# may fall back to clear text at Preferred / Preferred-Verify; an error after it never does.
+for lv in Preferred Preferred-Verify may; do
+	case_ "454 to STARTTLS at $lv: continues in clear"
+	start_bad starttls454 --count 1
+	run_checktls "${CA[@]}" "${N[@]}" -l "$lv" -p "$BAD_PORT" $LO
+	stop_bad
+	assert_exit 0
+	assert_contains "454 4.7.0 TLS not available due to local problem"
+	assert_last_line "Verdict: (PASS|WARN): requested $lv"
+done
+
+for lv in Required Required-Verify encrypt; do
+	case_ "454 to STARTTLS at $lv: fails"
+	start_bad starttls454 --count 1
+	run_checktls "${CA[@]}" "${N[@]}" -l "$lv" -p "$BAD_PORT" $LO
+	stop_bad
+	assert_exit 2
+	assert_fault starttls-refused
+	assert_last_line "Verdict: FAIL: requested $lv"
+done
+
+for lv in Preferred Preferred-Verify; do
+	case_ "handshake closed after the 220 at $lv: no fallback to clear text"
+	start_bad closehs --count 2
+	run_checktls "${CA[@]}" "${N[@]}" -l "$lv" -p "$BAD_PORT" $LO
+	stop_bad
+	assert_exit 2
+	assert_fault handshake-failed
+	assert_last_line "Verdict: FAIL: requested $lv"
+done
+
 case_ "server that does everything right (control)"
 start_bad good "${CERT[@]}" --count 1
 run_checktls "${CA[@]}" "${N[@]}" -p "$BAD_PORT" $LO

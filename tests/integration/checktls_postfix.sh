@@ -306,6 +306,71 @@ if [ -n "${PORT_good6:-}" ]; then
 	assert_verdict PASS verify "verify|secure"
 fi
 
+case_ "implicit TLS (smtpd_tls_wrappermode)"
+run_checktls "${CA[@]}" "${N[@]}" --implicit-tls -p "$PORT_smtps" $LO
+assert_exit 0
+assert_contains "Connection converted to TLS"
+assert_not_contains "-->STARTTLS"
+assert_line "^$TS<-- 220 mx.test.example ESMTP"
+assert_verdict PASS verify "verify|secure"
+
+case_ "STARTTLS client against an implicit-TLS port"
+run_checktls "${CA[@]}" "${N[@]}" --timeout 3 -p "$PORT_smtps" $LO
+assert_exit 2 3
+no_pass=$(grep -c "Verdict: PASS" "$OUT")
+[ "$no_pass" = 0 ] && ok_ || fail_ "PASS against a port that speaks TLS first"
+
+case_ "server limited to TLS 1.2"
+run_checktls "${CA[@]}" "${N[@]}" -p "$PORT_tls12" $LO
+assert_exit 0
+assert_contains "SSLVersion in use: TLSv1.2"
+
+case_ "--tls-min 1.3 against a TLS 1.2 server"
+run_checktls "${CA[@]}" "${N[@]}" --tls-min 1.3 -p "$PORT_tls12" $LO
+assert_exit 2
+assert_fault handshake-failed
+assert_verdict FAIL verify
+
+case_ "--priority without TLS 1.3"
+run_checktls "${CA[@]}" "${N[@]}" --priority "NORMAL:-VERS-TLS1.3" -p "$PORT_good" $LO
+assert_exit 0
+assert_contains "SSLVersion in use: TLSv1.2"
+
+case_ "SNI selects the certificate (--sni mx.test.example)"
+run_checktls "${CA[@]}" "${N[@]}" --sni mx.test.example -p "$PORT_sni" $LO
+assert_exit 0
+assert_verdict PASS verify "verify|secure"
+
+case_ "no SNI for an IP literal: the server's default certificate"
+run_checktls "${CA[@]}" "${N[@]}" -p "$PORT_sni" $LO
+assert_exit 1
+assert_contains "Cert Hostname DOES NOT VERIFY (mx.test.example != other.example.net"
+assert_fault name-mismatch
+
+case_ "--no-sni with a host name"
+run_checktls "${CA[@]}" "${N[@]}" --no-sni -4 -p "$PORT_sni" localhost
+assert_exit 1
+assert_fault name-mismatch
+
+case_ "--capath"
+mkdir -p "$T/capath"
+cp "$PKI/ca.pem" "$T/capath/"
+run_checktls --capath "$T/capath" "${N[@]}" -p "$PORT_good" $LO
+assert_exit 0
+assert_contains "Certificate 1 of 2 in chain: Cert VALIDATED: ok"
+
+case_ "--xml on a live probe is well-formed"
+run_checktls "${CA[@]}" "${N[@]}" --xml -p "$PORT_good" $LO
+assert_exit 0
+if "$PY" -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' "$OUT" 2>/dev/null; then ok_; else
+	fail_ "--xml output does not parse"; fi
+assert_contains "mx.test.example"
+
+case_ "--color colours even into a pipe"
+run_checktls "${CA[@]}" "${N[@]}" --color -p "$PORT_good" $LO
+assert_exit 0
+if grep -q $'\e\[' "$OUT"; then ok_; else fail_ "no escape sequences with --color"; fi
+
 case_ "--ehlo name is sent"
 run_checktls "${CA[@]}" "${N[@]}" --ehlo probe.test.example -p "$PORT_good" $LO
 assert_exit 0
