@@ -273,6 +273,10 @@ run_checktls "${CA[@]}" "${N[@]}" --nagios -p "$PORT_good" $LO
 assert_exit 0
 [ "$(grep -c . "$OUT")" = 1 ] && ok_ || fail_ "--nagios printed $(grep -c . "$OUT") lines"
 assert_line "^CHECKTLS OK - .*\|.*="
+# perfdata: the time of each phase, in seconds
+for ph in connect banner ehlo starttls handshake total; do
+	assert_line "\| .*\b$ph=[0-9.]+s"
+done
 
 case_ "--nagios CRITICAL"
 run_checktls "${CA[@]}" "${N[@]}" --nagios -p "$PORT_expired" $LO
@@ -370,6 +374,19 @@ case_ "--color colours even into a pipe"
 run_checktls "${CA[@]}" "${N[@]}" --color -p "$PORT_good" $LO
 assert_exit 0
 if grep -q $'\e\[' "$OUT"; then ok_; else fail_ "no escape sequences with --color"; fi
+
+if command -v script >/dev/null; then
+	case_ "colour by default on a terminal, none with NO_COLOR"
+	CMD="script -qc 'checktls ... -p $PORT_good 127.0.0.1' (a pty)"
+	script -qc "$CHECKTLS --cafile $PKI/ca.pem --name mx.test.example -p $PORT_good $LO" /dev/null >"$OUT" 2>&1
+	RC=$?
+	if grep -q $'\e\[' "$OUT"; then ok_; else fail_ "no colour on a terminal"; fi
+	CMD="NO_COLOR=1 script -qc 'checktls ...' (a pty)"
+	NO_COLOR=1 script -qc "$CHECKTLS --cafile $PKI/ca.pem --name mx.test.example -p $PORT_good $LO" /dev/null >"$OUT" 2>&1
+	RC=$?
+	if grep -q $'\e\[' "$OUT"; then fail_ "colour on a terminal despite NO_COLOR"; else ok_; fi
+	assert_contains "Verdict: PASS"
+fi
 
 case_ "--ehlo name is sent"
 run_checktls "${CA[@]}" "${N[@]}" --ehlo probe.test.example -p "$PORT_good" $LO
