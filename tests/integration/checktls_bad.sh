@@ -54,6 +54,45 @@ stop_bad
 assert_exit 3
 [ "$ELAPSED_MS" -le 3500 ] && ok_ || fail_ "took ${ELAPSED_MS} ms, want <= 3500"
 
+case_ "handshake never answered, --timeout 2"
+start_bad stallhs --count 1 --hold 30
+run_checktls "${CA[@]}" "${N[@]}" --timeout 2 -p "$BAD_PORT" $LO
+stop_bad
+assert_exit 2
+[ "$ELAPSED_MS" -le 3500 ] && ok_ || fail_ "took ${ELAPSED_MS} ms, want <= 3500"
+assert_fault handshake-failed
+
+case_ "banner dripped a byte every 0.5 s: the per-phase timeout still ends it"
+start_bad drip --count 1 --hold 30
+run_checktls "${CA[@]}" "${N[@]}" --timeout 2 -p "$BAD_PORT" $LO
+stop_bad
+assert_exit 3
+[ "$ELAPSED_MS" -le 3500 ] && ok_ || fail_ "took ${ELAPSED_MS} ms, want <= 3500 (a per-read timeout is not a per-phase one)"
+
+case_ "connection closed before the banner"
+start_bad closeconn --count 1
+run_checktls "${CA[@]}" "${N[@]}" -p "$BAD_PORT" $LO
+stop_bad
+assert_exit 3
+no_verdict_pass=$(grep -c "Verdict: PASS" "$OUT")
+[ "$no_verdict_pass" = 0 ] && ok_ || fail_ "PASS after the server hung up"
+
+case_ "554 banner"
+start_bad reject554 --count 1 --hold 5
+run_checktls "${CA[@]}" "${N[@]}" -p "$BAD_PORT" $LO
+stop_bad
+assert_exit 3
+assert_contains "554 5.3.2 mx.test.example not accepting mail from you"
+
+case_ "no ESMTP: 502 to EHLO, HELO works"
+start_bad noesmtp --count 1 --hold 5
+run_checktls "${CA[@]}" "${N[@]}" -p "$BAD_PORT" $LO
+stop_bad
+assert_exit 2
+assert_line "^$TS<-- 502 5\.5\.2"
+assert_fault no-esmtp
+assert_verdict FAIL verify
+
 case_ "connection closed at ClientHello"
 start_bad closehs --count 1
 run_checktls "${CA[@]}" "${N[@]}" -p "$BAD_PORT" $LO
