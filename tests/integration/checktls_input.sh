@@ -58,6 +58,32 @@ run_checktls --json --xml --cert-file "$PKI/good.chain.pem"
 assert_exit 64
 no_crash
 
+# Option values and combinations that cannot work: usage errors (64) before any connection.
+# The port is a closed one, so a checktls that goes on to connect shows exit 3 instead.
+closed=$(free_port)
+while IFS= read -r args; do
+	case_ "usage error: $args"
+	# word splitting of the option list is intended
+	run_checktls $args -p "$closed" 127.0.0.1
+	assert_exit 64
+	no_crash
+done <<-'EOF'
+	--timeout abc
+	--timeout 0
+	--deadline -5
+	--warn-days x
+	--rcpt a@test.example
+	-l fingerprint
+	-l fingerprint --fingerprint zz
+	-l fingerprint --fingerprint 12:34:5
+	--tls-min 1.3 --tls-max 1.2
+	--tls-min 2.0
+	--tls-max tls13
+	-4 -6
+	--sni mx.test.example --no-sni
+	--nagios --json
+EOF
+
 case_ "--help and --version"
 run_checktls --help
 assert_exit 0
