@@ -48,9 +48,24 @@ static int kt_rehash(struct mt_ls_keytab *t)
 	return 0;
 }
 
+static struct mt_ls_kent *keytab_get_h(struct mt_ls_keytab *t, const char *key, size_t n, uint32_t h);
+
 struct mt_ls_kent *mt_ls_keytab_get(struct mt_ls_keytab *t, const char *key, size_t n)
 {
+	return keytab_get_h(t, key, n, (uint32_t)mt_ls_hash(key, n, 7));
+}
+
+/* With the hash computed early, a caller can prefetch the slot and do other work while the
+ * cache line arrives (the address table is the one summary table too big for the cache). */
+static uint32_t keytab_prefetch(const struct mt_ls_keytab *t, const char *key, size_t n)
+{
 	uint32_t h = (uint32_t)mt_ls_hash(key, n, 7);
+	__builtin_prefetch(&t->slots[h & t->mask]);
+	return h;
+}
+
+static struct mt_ls_kent *keytab_get_h(struct mt_ls_keytab *t, const char *key, size_t n, uint32_t h)
+{
 	uint32_t s = h & t->mask;
 	for (;; s = (s + 1) & t->mask) {
 		uint64_t sv = t->slots[s];
@@ -290,6 +305,9 @@ static void span(struct mt_ls_sum *s, time_t t)
 void mt_ls_sum_conn(struct mt_ls_sum *s, const struct mt_ls_conn *c)
 {
 	int dir = c->dir == MT_LS_DIR_OUT ? MT_LS_DIR_OUT : MT_LS_DIR_IN;
+	const char *ip = c->ip[0] ? c->ip : "(unknown)";
+	size_t ipn = strlen(ip);
+	uint32_t iph = keytab_prefetch(&s->ip, ip, ipn);
 	count(&s->dir[dir], c->tls);
 	span(s, c->t_open);
 	char buf[128];
@@ -300,7 +318,8 @@ void mt_ls_sum_conn(struct mt_ls_sum *s, const struct mt_ls_conn *c)
 	}
 	mt_ls_conn_domain(c, buf, sizeof buf);
 	kcount(&s->domain, buf, c->tls);
-	kcount(&s->ip, c->ip[0] ? c->ip : "(unknown)", c->tls);
+	struct mt_ls_kent *e = keytab_get_h(&s->ip, ip, ipn, iph);
+	count(e ? &e->c : &s->ip.other, c->tls);
 	if (c->tls == MT_LS_TLS_FAILED)
 		kcount(&s->reason, c->reason[0] ? c->reason : "(not logged)", c->tls);
 	if (s->by && c->t_open) {
