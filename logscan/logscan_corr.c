@@ -29,8 +29,22 @@ void mt_ls_set(char *dst, size_t size, struct mt_ls_str s)
 		memcpy(dst, s.p, n);
 	else
 		n = 0;
-	/* control bytes from garbage input never reach a terminal or a report */
-	for (size_t i = 0; i < n; i++)
+	/* control bytes from garbage input never reach a terminal or a report; eight bytes are
+	 * checked per step (a byte below 0x20, or 0x7f) and only a hit is fixed byte by byte */
+	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, dst + i, 8);
+		uint64_t lt = (w - ones * 0x20) & ~w & high;
+		uint64_t x = w ^ (ones * 0x7f);
+		uint64_t del = (x - ones) & ~x & high;
+		if (lt | del)
+			for (size_t k = i; k < i + 8; k++)
+				if ((unsigned char)dst[k] < 0x20 || dst[k] == 0x7f)
+					dst[k] = '?';
+	}
+	for (; i < n; i++)
 		if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f)
 			dst[i] = '?';
 	dst[n] = '\0';

@@ -9,6 +9,9 @@
 #include "logscan_parse.h"
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 static const char *const fmt_names[] = {"unknown", "esa", "postfix", "exim", "sendmail"};
 const char *mt_ls_fmt_name(int fmt)
@@ -47,19 +50,34 @@ const char *mt_ls_cause_name(int cause)
 	return cause >= 0 && cause < MT_LS_CAUSE_COUNT ? cause_names[cause] : "other";
 }
 
-uint64_t mt_ls_hash(const void *p, size_t n, uint64_t seed)
+static inline uint64_t mix64(uint64_t h)
 {
-	/* FNV-1a then a final mix: ids are short, so this is cheap and spreads well enough. */
-	const unsigned char *s = p;
-	uint64_t h = 1469598103934665603ULL ^ seed;
-	for (size_t i = 0; i < n; i++) {
-		h ^= s[i];
-		h *= 1099511628211ULL;
-	}
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
 	h ^= h >> 33;
 	return h;
+}
+
+uint64_t mt_ls_hash(const void *p, size_t n, uint64_t seed)
+{
+	/* eight bytes per step (ids, addresses and domains are 4..40 bytes), then a final mix */
+	const unsigned char *s = p;
+	uint64_t h = 1469598103934665603ULL ^ seed ^ ((uint64_t)n << 56);
+	while (n >= 8) {
+		uint64_t w;
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 29;
+		s += 8;
+		n -= 8;
+	}
+	if (n) {
+		uint64_t w = 0;
+		memcpy(&w, s, n);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 29;
+	}
+	return mix64(h);
 }
 
 uint64_t mt_ls_conn_key(int fmt, int dir, struct mt_ls_str host, uint64_t id)
@@ -70,45 +88,42 @@ uint64_t mt_ls_conn_key(int fmt, int dir, struct mt_ls_str host, uint64_t id)
 	return k ? k : 1;
 }
 
-bool mt_ls_starts(struct mt_ls_str s, const char *lit)
+long mt_ls_findn(struct mt_ls_str s, const char *lit, size_t n)
 {
-	size_t n = strlen(lit);
-	return s.n >= n && memcmp(s.p, lit, n) == 0;
-}
-
-long mt_ls_find(struct mt_ls_str s, const char *lit)
-{
-	size_t n = strlen(lit);
 	if (!n || s.n < n)
 		return n ? -1 : 0;
-	const char *p = memmem(s.p, s.n, lit, n);
-	return p ? (long)(p - s.p) : -1;
-}
-
-struct mt_ls_str mt_ls_sub(struct mt_ls_str s, size_t off)
-{
-	if (off > s.n)
-		off = s.n;
-	return (struct mt_ls_str){s.p + off, s.n - off};
-}
-
-size_t mt_ls_num(struct mt_ls_str s, uint64_t *v)
-{
-	uint64_t x = 0;
+	const char *p = s.p;
 	size_t i = 0;
-	while (i < s.n && i < 19 && s.p[i] >= '0' && s.p[i] <= '9')
-		x = x * 10 + (uint64_t)(s.p[i++] - '0');
-	if (v)
-		*v = x;
-	return i;
-}
-
-struct mt_ls_str mt_ls_word(struct mt_ls_str s)
-{
-	size_t i = 0;
-	while (i < s.n && s.p[i] != ' ')
-		i++;
-	return (struct mt_ls_str){s.p, i};
+#ifdef __SSE2__
+	/* Lines are short and needles are literals: compare the needle's first and last byte
+	 * against 16 positions at once and check only the candidates (much cheaper per call
+	 * than memmem's setup).  Loads stay inside s. */
+	if (n >= 2) {
+		const __m128i first = _mm_set1_epi8(lit[0]), last = _mm_set1_epi8(lit[n - 1]);
+		for (; i + n - 1 + 16 <= s.n; i += 16) {
+			__m128i a = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+			__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + i + n - 1));
+			unsigned m = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, last)));
+			while (m) {
+				unsigned k = (unsigned)__builtin_ctz(m);
+				if (memcmp(p + i + k + 1, lit + 1, n - 2) == 0)
+					return (long)(i + k);
+				m &= m - 1;
+			}
+		}
+	}
+#endif
+	const char *q = p + i, *end = p + (s.n - n);
+	const char c0 = lit[0];
+	while (q <= end) {
+		q = memchr(q, c0, (size_t)(end - q) + 1);
+		if (!q)
+			return -1;
+		if (memcmp(q + 1, lit + 1, n - 1) == 0)
+			return (long)(q - p);
+		q++;
+	}
+	return -1;
 }
 
 bool mt_ls_host_ip(struct mt_ls_str s, struct mt_ls_str *host, struct mt_ls_str *ip)
@@ -142,14 +157,14 @@ struct mt_ls_str mt_ls_addr_domain(struct mt_ls_str a)
 	return d;
 }
 
-struct mt_ls_str mt_ls_kv(struct mt_ls_str s, const char *key, char stop)
+struct mt_ls_str mt_ls_kvn(struct mt_ls_str s, const char *key, size_t kn, char stop)
 {
-	size_t kn = strlen(key);
 	size_t off = 0;
 	while (off < s.n) {
-		const char *p = memmem(s.p + off, s.n - off, key, kn);
-		if (!p)
+		long f = mt_ls_findn(mt_ls_sub(s, off), key, kn);
+		if (f < 0)
 			break;
+		const char *p = s.p + off + f;
 		/* the key must start a field: at the start, or after a space */
 		if (p == s.p || p[-1] == ' ') {
 			const char *v = p + kn;
@@ -163,9 +178,14 @@ struct mt_ls_str mt_ls_kv(struct mt_ls_str s, const char *key, char stop)
 				return (struct mt_ls_str){v, (size_t)(e - v)};
 			}
 			/* ',' means the ", " field separator: addresses lists use bare commas */
-			for (; e < end; e++) {
-				if (stop == ',' ? (*e == ',' && (e + 1 == end || e[1] == ' ')) : *e == stop)
-					break;
+			if (stop == ',') {
+				for (; e < end; e++)
+					if (*e == ',' && (e + 1 == end || e[1] == ' '))
+						break;
+			} else {
+				e = memchr(v, stop, (size_t)(end - v));
+				if (!e)
+					e = end;
 			}
 			return (struct mt_ls_str){v, (size_t)(e - v)};
 		}
@@ -255,8 +275,34 @@ static bool hms(const char *p, int *h, int *m, int *s)
 	return true;
 }
 
+/* Consecutive lines nearly always share their second: remember the last timestamp text
+ * (and the year it was read with) and its value, so most lines cost one compare. */
+struct ts_cache {
+	char txt[16];
+	int year;
+	time_t ts;
+};
+static _Thread_local struct ts_cache g_ts_cache = {.year = -1};
+
+static bool syslog_ts1(const char *p, int year, time_t *ts);
+
 /* "Mmm dd hh:mm:ss" (dd may be " d") at p with at least 15 bytes. */
 static bool syslog_ts(const char *p, int year, time_t *ts)
+{
+	struct ts_cache *c = &g_ts_cache;
+	if (c->year == year && memcmp(c->txt, p, 15) == 0) {
+		*ts = c->ts;
+		return true;
+	}
+	if (!syslog_ts1(p, year, ts))
+		return false;
+	memcpy(c->txt, p, 15);
+	c->year = year;
+	c->ts = *ts;
+	return true;
+}
+
+static bool syslog_ts1(const char *p, int year, time_t *ts)
 {
 	int mo = month_of(p);
 	if (!mo || p[3] != ' ' || p[6] != ' ')

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 struct mt_ls_str {
@@ -105,22 +106,47 @@ int mt_ls_postfix_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev);
 int mt_ls_exim_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev);
 int mt_ls_sendmail_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev);
 
-/* Helpers shared by the parsers (logscan_parse.c). */
+/* Helpers shared by the parsers (logscan_parse.c).  The small ones are inline: they run
+ * several times per line, and inlining lets the compiler fold strlen() of literals. */
 uint64_t mt_ls_hash(const void *p, size_t n, uint64_t seed);
-bool mt_ls_starts(struct mt_ls_str s, const char *lit);
-/* Find lit in s; returns offset or -1. */
-long mt_ls_find(struct mt_ls_str s, const char *lit);
-struct mt_ls_str mt_ls_sub(struct mt_ls_str s, size_t off);
+static inline bool mt_ls_startsn(struct mt_ls_str s, const char *lit, size_t n)
+{
+	return s.n >= n && memcmp(s.p, lit, n) == 0;
+}
+#define mt_ls_starts(s, lit) mt_ls_startsn((s), (lit), strlen(lit))
+/* Find lit (n bytes) in s; returns offset or -1. */
+long mt_ls_findn(struct mt_ls_str s, const char *lit, size_t n);
+#define mt_ls_find(s, lit) mt_ls_findn((s), (lit), strlen(lit))
+static inline struct mt_ls_str mt_ls_sub(struct mt_ls_str s, size_t off)
+{
+	if (off > s.n)
+		off = s.n;
+	return (struct mt_ls_str){s.p + off, s.n - off};
+}
 /* Read a decimal number at s; returns digits consumed (0 = none). */
-size_t mt_ls_num(struct mt_ls_str s, uint64_t *v);
+static inline size_t mt_ls_num(struct mt_ls_str s, uint64_t *v)
+{
+	uint64_t x = 0;
+	size_t i = 0;
+	while (i < s.n && i < 19 && s.p[i] >= '0' && s.p[i] <= '9')
+		x = x * 10 + (uint64_t)(s.p[i++] - '0');
+	if (v)
+		*v = x;
+	return i;
+}
 /* Token up to the next space. */
-struct mt_ls_str mt_ls_word(struct mt_ls_str s);
+static inline struct mt_ls_str mt_ls_word(struct mt_ls_str s)
+{
+	const char *sp = s.n ? memchr(s.p, ' ', s.n) : NULL;
+	return (struct mt_ls_str){s.p, sp ? (size_t)(sp - s.p) : s.n};
+}
 /* "host[ip]" -> host, ip (Postfix); returns false when the shape is wrong. */
 bool mt_ls_host_ip(struct mt_ls_str s, struct mt_ls_str *host, struct mt_ls_str *ip);
 /* Domain part of an address (text after the last '@', without trailing '>' or ','). */
 struct mt_ls_str mt_ls_addr_domain(struct mt_ls_str addr);
 /* Value of " key=" up to ", " (Postfix/Sendmail) or space (Exim); empty when absent. */
-struct mt_ls_str mt_ls_kv(struct mt_ls_str s, const char *key, char stop);
+struct mt_ls_str mt_ls_kvn(struct mt_ls_str s, const char *key, size_t kn, char stop);
+#define mt_ls_kv(s, key, stop) mt_ls_kvn((s), (key), strlen(key), (stop))
 /* Classify a free-text failure into a cause. */
 int mt_ls_cause_from_text(struct mt_ls_str s);
 /* A connection key from parts, never 0. */

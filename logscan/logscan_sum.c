@@ -32,15 +32,15 @@ static void kt_free(struct mt_ls_keytab *t)
 static int kt_rehash(struct mt_ls_keytab *t)
 {
 	uint32_t ns = (t->mask + 1) * 2;
-	uint32_t *sl = malloc(ns * sizeof *sl);
+	uint64_t *sl = malloc(ns * sizeof *sl);
 	if (!sl)
 		return -1;
 	memset(sl, 0xff, ns * sizeof *sl);
 	for (uint32_t i = 0; i < t->n; i++) {
-		uint32_t s = (uint32_t)mt_ls_hash(t->ents[i].key, strlen(t->ents[i].key), 7) & (ns - 1);
-		while (sl[s] != NIL)
+		uint32_t s = t->ents[i].hash & (ns - 1);
+		while ((uint32_t)sl[s] != NIL)
 			s = (s + 1) & (ns - 1);
-		sl[s] = i;
+		sl[s] = (uint64_t)t->ents[i].hash << 32 | i;
 	}
 	free(t->slots);
 	t->slots = sl;
@@ -48,14 +48,35 @@ static int kt_rehash(struct mt_ls_keytab *t)
 	return 0;
 }
 
+static struct mt_ls_kent *keytab_get_h(struct mt_ls_keytab *t, const char *key, size_t n, uint32_t h);
+
 struct mt_ls_kent *mt_ls_keytab_get(struct mt_ls_keytab *t, const char *key, size_t n)
 {
-	uint32_t s = (uint32_t)mt_ls_hash(key, n, 7) & t->mask;
+	return keytab_get_h(t, key, n, (uint32_t)mt_ls_hash(key, n, 7));
+}
+
+/* With the hash computed early, a caller can prefetch the slot and do other work while the
+ * cache line arrives (the address table is the one summary table too big for the cache). */
+static uint32_t keytab_prefetch(const struct mt_ls_keytab *t, const char *key, size_t n)
+{
+	uint32_t h = (uint32_t)mt_ls_hash(key, n, 7);
+	__builtin_prefetch(&t->slots[h & t->mask]);
+	return h;
+}
+
+static struct mt_ls_kent *keytab_get_h(struct mt_ls_keytab *t, const char *key, size_t n, uint32_t h)
+{
+	uint32_t s = h & t->mask;
 	for (;; s = (s + 1) & t->mask) {
-		uint32_t i = t->slots[s];
+		uint64_t sv = t->slots[s];
+		uint32_t i = (uint32_t)sv;
 		if (i == NIL)
 			break;
-		if (strlen(t->ents[i].key) == n && memcmp(t->ents[i].key, key, n) == 0)
+		if ((uint32_t)(sv >> 32) != h)
+			continue;
+		const struct mt_ls_kent *e = &t->ents[i];
+		if (e->len == n && memcmp(e->pfx, key, n < sizeof e->pfx ? n : sizeof e->pfx) == 0 &&
+		    (n <= sizeof e->pfx || memcmp(e->key, key, n) == 0))
 			return &t->ents[i];
 	}
 	if (t->n >= t->max_keys) {
@@ -78,7 +99,10 @@ struct mt_ls_kent *mt_ls_keytab_get(struct mt_ls_keytab *t, const char *key, siz
 	struct mt_ls_kent *e = &t->ents[t->n];
 	memset(e, 0, sizeof *e);
 	e->key = k;
-	t->slots[s] = t->n++;
+	e->len = (uint32_t)n;
+	e->hash = h;
+	memcpy(e->pfx, key, n < sizeof e->pfx ? n : sizeof e->pfx);
+	t->slots[s] = (uint64_t)h << 32 | t->n++;
 	if (t->n * 2 > t->mask + 1)
 		kt_rehash(t);
 	return e;
@@ -143,10 +167,26 @@ int mt_ls_proto_deprecated(const char *p)
 void mt_ls_proto_norm(const char *in, char *out, size_t size)
 {
 	/* Exim writes TLS1.2 where the others write TLSv1.2 */
-	if (!strncmp(in, "TLS1", 4))
-		snprintf(out, size, "TLSv1%s", in + 4);
-	else
-		snprintf(out, size, "%s", in);
+	size_t o = 0;
+	if (!size)
+		return;
+	if (!strncmp(in, "TLS1", 4)) {
+		static const char v[] = "TLSv1";
+		for (size_t i = 0; i < 5 && o + 1 < size; i++)
+			out[o++] = v[i];
+		in += 4;
+	}
+	while (*in && o + 1 < size)
+		out[o++] = *in++;
+	out[o] = '\0';
+}
+
+/* Copy at most size-1 bytes of the string and terminate (snprintf "%s" without the cost). */
+static void cpy(char *out, size_t size, const char *in)
+{
+	size_t n = strnlen(in, size - 1);
+	memcpy(out, in, n);
+	out[n] = '\0';
 }
 
 void mt_ls_host_domain(const char *host, char *out, size_t size)
@@ -155,7 +195,7 @@ void mt_ls_host_domain(const char *host, char *out, size_t size)
 	while (n && host[n - 1] == '.')
 		n--;
 	if (!n) {
-		snprintf(out, size, "(unknown)");
+		cpy(out, size, "(unknown)");
 		return;
 	}
 	/* an address literal is not a domain */
@@ -169,7 +209,7 @@ void mt_ls_host_domain(const char *host, char *out, size_t size)
 			alpha = 0, i = n;
 	}
 	if (!alpha) {
-		snprintf(out, size, "(unknown)");
+		cpy(out, size, "(unknown)");
 		return;
 	}
 	size_t cut = 0;
@@ -206,7 +246,7 @@ void mt_ls_host_domain(const char *host, char *out, size_t size)
 void mt_ls_conn_domain(const struct mt_ls_conn *c, char *out, size_t size)
 {
 	if (c->dir == MT_LS_DIR_OUT && c->domain[0]) {
-		snprintf(out, size, "%s", c->domain);
+		cpy(out, size, c->domain);
 		for (char *p = out; *p; p++)
 			if (*p >= 'A' && *p <= 'Z')
 				*p = (char)(*p + 32);
@@ -265,6 +305,9 @@ static void span(struct mt_ls_sum *s, time_t t)
 void mt_ls_sum_conn(struct mt_ls_sum *s, const struct mt_ls_conn *c)
 {
 	int dir = c->dir == MT_LS_DIR_OUT ? MT_LS_DIR_OUT : MT_LS_DIR_IN;
+	const char *ip = c->ip[0] ? c->ip : "(unknown)";
+	size_t ipn = strlen(ip);
+	uint32_t iph = keytab_prefetch(&s->ip, ip, ipn);
 	count(&s->dir[dir], c->tls);
 	span(s, c->t_open);
 	char buf[128];
@@ -275,7 +318,8 @@ void mt_ls_sum_conn(struct mt_ls_sum *s, const struct mt_ls_conn *c)
 	}
 	mt_ls_conn_domain(c, buf, sizeof buf);
 	kcount(&s->domain, buf, c->tls);
-	kcount(&s->ip, c->ip[0] ? c->ip : "(unknown)", c->tls);
+	struct mt_ls_kent *e = keytab_get_h(&s->ip, ip, ipn, iph);
+	count(e ? &e->c : &s->ip.other, c->tls);
 	if (c->tls == MT_LS_TLS_FAILED)
 		kcount(&s->reason, c->reason[0] ? c->reason : "(not logged)", c->tls);
 	if (s->by && c->t_open) {

@@ -17,6 +17,8 @@ struct mt_ls_count {
 
 struct mt_ls_kent {
 	char *key;
+	uint32_t len, hash; /* strlen(key) and its hash: compared before the bytes */
+	char pfx[16];	    /* key's first bytes: short keys compare without touching key */
 	struct mt_ls_count c;
 	uint64_t aux; /* per-table extra: deliveries for domains */
 };
@@ -24,7 +26,8 @@ struct mt_ls_kent {
 struct mt_ls_keytab {
 	struct mt_ls_kent *ents;
 	uint32_t n, cap_ents, max_keys;
-	uint32_t *slots, mask;
+	uint64_t *slots; /* hash << 32 | entry index; low half UINT32_MAX = empty */
+	uint32_t mask;
 	struct mt_ls_count other; /* keys beyond max_keys */
 	uint64_t other_keys;	  /* how many distinct keys went to "(other)" (approximate) */
 };

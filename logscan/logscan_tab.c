@@ -20,16 +20,16 @@ int mt_ls_tab_init(struct mt_ls_tab *t, uint32_t cap, uint32_t elsize)
 	t->mask = ns - 1;
 	t->slab = calloc(cap, elsize);
 	t->keys = calloc(cap, sizeof *t->keys);
-	t->prev = malloc(cap * sizeof *t->prev);
-	t->next = malloc(cap * sizeof *t->next);
+	t->lru = malloc(cap * sizeof *t->lru);
 	t->slots = malloc((size_t)ns * sizeof *t->slots);
-	if (!t->slab || !t->keys || !t->prev || !t->next || !t->slots) {
+	if (!t->slab || !t->keys || !t->lru || !t->slots) {
 		mt_ls_tab_free(t);
 		return -1;
 	}
-	memset(t->slots, 0xff, (size_t)ns * sizeof *t->slots);
+	for (uint32_t i = 0; i < ns; i++)
+		t->slots[i] = (struct mt_ls_tab_slot){0, NIL, 0};
 	for (uint32_t i = 0; i < cap; i++)
-		t->next[i] = i + 1 < cap ? i + 1 : NIL;
+		t->lru[i].next = i + 1 < cap ? i + 1 : NIL;
 	t->freelist = 0;
 	t->head = t->tail = NIL;
 	return 0;
@@ -39,8 +39,7 @@ void mt_ls_tab_free(struct mt_ls_tab *t)
 {
 	free(t->slab);
 	free(t->keys);
-	free(t->prev);
-	free(t->next);
+	free(t->lru);
 	free(t->slots);
 	memset(t, 0, sizeof *t);
 }
@@ -52,22 +51,23 @@ static inline uint32_t slot_of(const struct mt_ls_tab *t, uint64_t key)
 
 static void lru_unlink(struct mt_ls_tab *t, uint32_t i)
 {
-	if (t->prev[i] != NIL)
-		t->next[t->prev[i]] = t->next[i];
+	struct mt_ls_tab_node n = t->lru[i];
+	if (n.prev != NIL)
+		t->lru[n.prev].next = n.next;
 	else
-		t->head = t->next[i];
-	if (t->next[i] != NIL)
-		t->prev[t->next[i]] = t->prev[i];
+		t->head = n.next;
+	if (n.next != NIL)
+		t->lru[n.next].prev = n.prev;
 	else
-		t->tail = t->prev[i];
+		t->tail = n.prev;
 }
 
 static void lru_append(struct mt_ls_tab *t, uint32_t i)
 {
-	t->prev[i] = t->tail;
-	t->next[i] = NIL;
+	t->lru[i].prev = t->tail;
+	t->lru[i].next = NIL;
 	if (t->tail != NIL)
-		t->next[t->tail] = i;
+		t->lru[t->tail].next = i;
 	else
 		t->head = i;
 	t->tail = i;
@@ -76,10 +76,10 @@ static void lru_append(struct mt_ls_tab *t, uint32_t i)
 static uint32_t find_slot(const struct mt_ls_tab *t, uint64_t key)
 {
 	for (uint32_t s = slot_of(t, key);; s = (s + 1) & t->mask) {
-		uint32_t i = t->slots[s];
-		if (i == NIL)
+		const struct mt_ls_tab_slot *sl = &t->slots[s];
+		if (sl->idx == NIL)
 			return NIL;
-		if (t->keys[i] == key)
+		if (sl->key == key)
 			return s;
 	}
 }
@@ -89,7 +89,7 @@ void *mt_ls_tab_get(struct mt_ls_tab *t, uint64_t key)
 	uint32_t s = find_slot(t, key);
 	if (s == NIL)
 		return NULL;
-	uint32_t i = t->slots[s];
+	uint32_t i = t->slots[s].idx;
 	if (t->tail != i) {
 		lru_unlink(t, i);
 		lru_append(t, i);
@@ -99,25 +99,25 @@ void *mt_ls_tab_get(struct mt_ls_tab *t, uint64_t key)
 
 static void del_slot(struct mt_ls_tab *t, uint32_t s)
 {
-	uint32_t i = t->slots[s];
+	uint32_t i = t->slots[s].idx;
 	lru_unlink(t, i);
-	t->next[i] = t->freelist;
+	t->lru[i].next = t->freelist;
 	t->freelist = i;
 	t->count--;
 	/* backward-shift: pull later entries of the probe run into the hole */
 	uint32_t hole = s;
 	for (uint32_t j = (s + 1) & t->mask;; j = (j + 1) & t->mask) {
-		uint32_t e = t->slots[j];
-		if (e == NIL)
+		struct mt_ls_tab_slot e = t->slots[j];
+		if (e.idx == NIL)
 			break;
-		uint32_t home = slot_of(t, t->keys[e]);
+		uint32_t home = slot_of(t, e.key);
 		/* move e if its home is not in (hole, j] cyclically */
 		if (((j - home) & t->mask) >= ((j - hole) & t->mask)) {
 			t->slots[hole] = e;
 			hole = j;
 		}
 	}
-	t->slots[hole] = NIL;
+	t->slots[hole] = (struct mt_ls_tab_slot){0, NIL, 0};
 }
 
 void mt_ls_tab_del(struct mt_ls_tab *t, uint64_t key)
@@ -136,14 +136,14 @@ void *mt_ls_tab_put(struct mt_ls_tab *t, uint64_t key, void (*evict)(void *ctx, 
 		mt_ls_tab_del(t, t->keys[old]);
 	}
 	uint32_t i = t->freelist;
-	t->freelist = t->next[i];
+	t->freelist = t->lru[i].next;
 	t->keys[i] = key;
 	memset(t->slab + (size_t)i * t->elsize, 0, t->elsize);
 	lru_append(t, i);
 	uint32_t s = slot_of(t, key);
-	while (t->slots[s] != NIL)
+	while (t->slots[s].idx != NIL)
 		s = (s + 1) & t->mask;
-	t->slots[s] = i;
+	t->slots[s] = (struct mt_ls_tab_slot){key, i, 0};
 	t->count++;
 	return t->slab + (size_t)i * t->elsize;
 }

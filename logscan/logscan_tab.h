@@ -11,13 +11,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct mt_ls_tab_slot {
+	uint64_t key; /* the key itself, so a probe touches one cache line */
+	uint32_t idx; /* slab index, UINT32_MAX = empty */
+	uint32_t pad;
+};
+
+struct mt_ls_tab_node {
+	uint32_t prev, next; /* LRU list through slab indexes; head = oldest */
+};
+
 struct mt_ls_tab {
 	uint32_t cap, count, elsize, mask;
 	unsigned char *slab;
-	uint64_t *keys;	      /* per slab entry */
-	uint32_t *prev, *next; /* LRU list through slab indexes; head = oldest */
+	uint64_t *keys; /* per slab entry (eviction and draining) */
+	struct mt_ls_tab_node *lru;
 	uint32_t head, tail, freelist;
-	uint32_t *slots; /* hash slots -> slab index, UINT32_MAX = empty */
+	struct mt_ls_tab_slot *slots;
 };
 
 /* Allocate for cap entries of elsize bytes; returns 0 or -1 (no memory). */

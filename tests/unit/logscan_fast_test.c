@@ -1,0 +1,234 @@
+/* logscan_fast_test.c — the fast paths logscan's per-line code takes agree with plain
+ * reference implementations: the SSE2 literal search (mt_ls_findn) and key=value reader
+ * (mt_ls_kvn) against byte-by-byte searches, the word-at-a-time control-byte filter in
+ * mt_ls_set against a byte loop, the per-second timestamp cache against fresh parses, and
+ * the summary key table's hash/length/prefix comparisons against distinct keys that share
+ * long prefixes.  Inputs are random (fixed seed) and cover every alignment and length near
+ * the 16-byte block boundaries. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../logscan/logscan_corr.h"
+#include "../../logscan/logscan_parse.h"
+#include "../../logscan/logscan_sum.h"
+
+static uint64_t rng = 88172645463325252ULL;
+static uint32_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)rng;
+}
+
+static long ref_find(const char *h, size_t hn, const char *n, size_t nn)
+{
+	if (!nn)
+		return 0;
+	for (size_t i = 0; i + nn <= hn; i++)
+		if (memcmp(h + i, n, nn) == 0)
+			return (long)i;
+	return -1;
+}
+
+static void test_findn_random(void **state)
+{
+	(void)state;
+	/* a small alphabet makes partial matches (first and last byte equal) common */
+	const char alpha[] = "ab ,=:";
+	char *buf = malloc(200);
+	char needle[40];
+	for (int iter = 0; iter < 200000; iter++) {
+		size_t hn = rnd() % 120, nn = 1 + rnd() % 20;
+		/* place the haystack at the end of the allocation so a read past it is caught by ASan */
+		char *h = buf + 200 - hn;
+		for (size_t i = 0; i < hn; i++)
+			h[i] = alpha[rnd() % 6];
+		for (size_t i = 0; i < nn; i++)
+			needle[i] = alpha[rnd() % 6];
+		if (hn >= nn && rnd() % 2) { /* plant it somewhere, often near the end */
+			size_t at = rnd() % 3 ? rnd() % (hn - nn + 1) : hn - nn;
+			memcpy(h + at, needle, nn);
+		}
+		long want = ref_find(h, hn, needle, nn);
+		long got = mt_ls_findn((struct mt_ls_str){h, hn}, needle, nn);
+		if (want != got)
+			fail_msg("findn(%.*s, %.*s) = %ld, want %ld", (int)hn, h, (int)nn, needle, got, want);
+	}
+	free(buf);
+	assert_int_equal(mt_ls_find(((struct mt_ls_str){"x", 1}), ""), 0);
+	assert_int_equal(mt_ls_find(((struct mt_ls_str){"ab", 2}), "abc"), -1);
+	const char *l = "Mon Jan  1 00:00:00 2024 Info: ICID 1010 TLS success protocol TLSv1.2 cipher ECDHE";
+	assert_int_equal(mt_ls_find(((struct mt_ls_str){l, strlen(l)}), "cipher "), strstr(l, "cipher ") - l);
+}
+
+/* The key=value reader as first written (memmem per candidate, byte loop for the end). */
+static struct mt_ls_str ref_kv(struct mt_ls_str s, const char *key, char stop)
+{
+	size_t kn = strlen(key), off = 0;
+	while (off < s.n) {
+		const char *p = memmem(s.p + off, s.n - off, key, kn);
+		if (!p)
+			break;
+		if (p == s.p || p[-1] == ' ') {
+			const char *v = p + kn, *end = s.p + s.n, *e = v;
+			if (e < end && *e == '"') {
+				v++;
+				e = memchr(v, '"', (size_t)(end - v));
+				if (!e)
+					e = end;
+				return (struct mt_ls_str){v, (size_t)(e - v)};
+			}
+			for (; e < end; e++)
+				if (stop == ',' ? (*e == ',' && (e + 1 == end || e[1] == ' ')) : *e == stop)
+					break;
+			return (struct mt_ls_str){v, (size_t)(e - v)};
+		}
+		off = (size_t)(p - s.p) + 1;
+	}
+	return (struct mt_ls_str){NULL, 0};
+}
+
+static void test_kv_random(void **state)
+{
+	(void)state;
+	const char *words[] = {"to=", "<a@b>", ",", ", ", "relay=", "x", "\"q w\"", " ", "status=", "sent", "to=<c,d>"};
+	const char *keys[] = {"to=", "relay=", "status=", "x"};
+	char line[256];
+	for (int iter = 0; iter < 100000; iter++) {
+		size_t n = 0;
+		int nw = (int)(rnd() % 12);
+		for (int w = 0; w < nw; w++) {
+			const char *x = words[rnd() % 11];
+			size_t l = strlen(x);
+			memcpy(line + n, x, l);
+			n += l;
+		}
+		struct mt_ls_str s = {line, n};
+		const char *k = keys[rnd() % 4];
+		char stop = rnd() % 2 ? ',' : ' ';
+		struct mt_ls_str want = ref_kv(s, k, stop), got = mt_ls_kv(s, k, stop);
+		if (want.p != got.p || want.n != got.n)
+			fail_msg("kv(%.*s, %s, '%c'): got %zu@%p want %zu@%p", (int)n, line, k, stop, got.n, (const void *)got.p,
+				 want.n, (const void *)want.p);
+	}
+}
+
+static void test_set_control_bytes(void **state)
+{
+	(void)state;
+	char src[80], dst[64], want[64];
+	for (int iter = 0; iter < 50000; iter++) {
+		size_t n = rnd() % 80;
+		for (size_t i = 0; i < n; i++) {
+			uint32_t r = rnd() % 10;
+			src[i] = r == 0 ? (char)(rnd() % 0x20) : r == 1 ? 0x7f : r == 2 ? (char)(0x80 + rnd() % 0x80) : (char)(0x20 + rnd() % 0x5f);
+		}
+		size_t m = n < sizeof want - 1 ? n : sizeof want - 1;
+		for (size_t i = 0; i < m; i++)
+			want[i] = ((unsigned char)src[i] < 0x20 || src[i] == 0x7f) ? '?' : src[i];
+		want[m] = '\0';
+		mt_ls_set(dst, sizeof dst, (struct mt_ls_str){src, n});
+		assert_memory_equal(dst, want, m + 1);
+	}
+}
+
+/* Lines sharing a second must share a timestamp; a changed second or year must not reuse it. */
+static void test_ts_cache(void **state)
+{
+	(void)state;
+	struct mt_ls_parse_opts o24 = {2024}, o25 = {2025};
+	struct mt_ls_hdr h;
+	const char *a = "Jan  1 00:00:05 mx postfix/smtpd[1]: connect from x[10.0.0.1]";
+	const char *b = "Jan  1 00:00:06 mx postfix/smtpd[1]: connect from x[10.0.0.1]";
+	const char *n1 = "Mon Jan  1 00:00:05 2024 Info: ICID 1 close";
+	const char *n2 = "Wed Jan  1 00:00:05 2025 Info: ICID 1 close";
+	time_t t[6];
+	for (int round = 0; round < 2; round++) { /* second round: all cached */
+		assert_true(mt_ls_parse_hdr(a, strlen(a), &o24, &h));
+		t[0] = h.ts;
+		assert_true(mt_ls_parse_hdr(a, strlen(a), &o25, &h));
+		t[1] = h.ts;
+		assert_true(mt_ls_parse_hdr(b, strlen(b), &o24, &h));
+		t[2] = h.ts;
+		assert_true(mt_ls_parse_hdr(n1, strlen(n1), &o25, &h));
+		t[3] = h.ts;
+		assert_true(mt_ls_parse_hdr(n2, strlen(n2), &o24, &h));
+		t[4] = h.ts;
+		assert_true(mt_ls_parse_hdr(a, strlen(a), &o24, &h));
+		t[5] = h.ts;
+		assert_int_equal(t[0], 1704067205);
+		assert_int_equal(t[1], 1735689605);
+		assert_int_equal(t[2], 1704067206);
+		assert_int_equal(t[3], 1704067205); /* native lines carry their own year */
+		assert_int_equal(t[4], 1735689605);
+		assert_int_equal(t[5], t[0]);
+	}
+	/* a malformed clock is refused even right after a good one with the same text around it */
+	const char *bad = "Jan  1 00:0x:05 mx postfix/smtpd[1]: connect from x[10.0.0.1]";
+	assert_false(mt_ls_parse_hdr(bad, strlen(bad), &o24, &h) && h.ts == t[0]);
+}
+
+static void test_keytab_prefixes(void **state)
+{
+	(void)state;
+	struct mt_ls_sum s;
+	assert_int_equal(mt_ls_sum_init(&s, 0, 100000), 0);
+	char key[64];
+	/* keys sharing their first 16+ bytes and length differ only at the end */
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 3000; i++) {
+			int n = snprintf(key, sizeof key, "%s%05d", i % 2 ? "a-very-long-shared-prefix.example." : "10.0.", i);
+			struct mt_ls_kent *e = mt_ls_keytab_get(&s.ip, key, (size_t)n);
+			assert_non_null(e);
+			assert_string_equal(e->key, key);
+			e->c.total++;
+		}
+	}
+	assert_int_equal(s.ip.n, 3000);
+	for (uint32_t i = 0; i < s.ip.n; i++)
+		assert_int_equal(s.ip.ents[i].c.total, 3);
+	/* a key that is a prefix of another is its own entry */
+	struct mt_ls_kent *e1 = mt_ls_keytab_get(&s.domain, "example.org", 11);
+	struct mt_ls_kent *e2 = mt_ls_keytab_get(&s.domain, "example.or", 10);
+	assert_non_null(e1);
+	assert_non_null(e2);
+	assert_ptr_not_equal(e1, e2);
+	assert_ptr_equal(mt_ls_keytab_get(&s.domain, "example.org", 11), e1);
+	mt_ls_sum_free(&s);
+}
+
+static void test_hash_spread(void **state)
+{
+	(void)state;
+	/* every length 0..40 hashes, equal input equal hash, a one-byte change changes it */
+	char a[48] = {0}, b[48] = {0};
+	for (size_t n = 0; n <= 40; n++) {
+		for (size_t i = 0; i < n; i++)
+			a[i] = b[i] = (char)('a' + rnd() % 26);
+		assert_int_equal(mt_ls_hash(a, n, 1), mt_ls_hash(b, n, 1));
+		if (n) {
+			b[n - 1] ^= 1;
+			assert_int_not_equal(mt_ls_hash(a, n, 1), mt_ls_hash(b, n, 1));
+		}
+		assert_int_not_equal(mt_ls_hash(a, n, 1), mt_ls_hash(a, n, 2));
+	}
+	/* length is part of the hash: "a\0" and "a" differ */
+	assert_int_not_equal(mt_ls_hash("a\0", 2, 0), mt_ls_hash("a", 1, 0));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_findn_random),      cmocka_unit_test(test_kv_random),
+	    cmocka_unit_test(test_set_control_bytes), cmocka_unit_test(test_ts_cache),
+	    cmocka_unit_test(test_keytab_prefixes),   cmocka_unit_test(test_hash_spread),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
