@@ -259,6 +259,8 @@ static const char *chk_mail(struct mt_smtp_srv *s, const struct mt_smtp_cmd *c)
 		return "503 5.5.1 Error: send HELO/EHLO first";
 	if (s->cfg->tls_required && !s->tls)
 		return "530 5.7.0 Must issue a STARTTLS command first";
+	if (s->cfg->refuse_mail)
+		return s->cfg->refuse_mail;
 	if (s->state == MT_SMTPS_MAIL || s->state == MT_SMTPS_RCPT)
 		return "503 5.5.1 Error: nested MAIL command";
 	return NULL;

@@ -94,6 +94,9 @@ struct mt_smtp_srv_cfg {
 	size_t max_rcpts;	 /* per transaction; 0 = 1000 */
 	bool starttls;		 /* offer STARTTLS (the policy is not Off and a cert exists) */
 	bool tls_required;	 /* 530 5.7.0 to MAIL before STARTTLS */
+	/* When set, MAIL is refused with this whole reply line (no CRLF), e.g. a client
+	 * certificate that did not verify under a Required-Verify policy. */
+	const char *refuse_mail;
 	/* Accept a recipient? NULL = any. Return false to answer 550 5.1.1. */
 	bool (*rcpt_ok)(const char *addr, void *arg);
 	void *rcpt_arg;
