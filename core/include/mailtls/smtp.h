@@ -15,12 +15,12 @@
 #include "mailtls/util.h"
 
 #define MT_SMTP_LINE_MAX 512	   /* RFC 5321 4.5.3.1.5, including CRLF */
-#define MT_SMTP_LINE_HARD 8192	   /* longer lines are a protocol error */
+#define MT_SMTP_LINE_HARD 8192	   /* longer lines are refused (MT_ERR_TOOBIG) */
 #define MT_SMTP_REPLY_MAX_LINES 256
 #define MT_SMTP_REPLY_MAX_BYTES 65536
 
 struct mt_smtp_reply {
-	int code;		/* 200..599 once complete, 0 before */
+	int code;		/* the first line's code once a line is accepted (0 before) */
 	char enhanced[32];	/* "5.7.0" from the first line when present, else "" */
 	size_t nlines;
 	struct mt_buf text;	/* the lines' text after "NNN-"/"NNN ", joined by '\n' */
