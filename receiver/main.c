@@ -168,7 +168,7 @@ int main(int argc, char **argv)
 		    {"last", 1, 0, 'n'}, {"json", 0, 0, 'j'}, {0, 0, 0, 0}};
 		int sargc = argc - optind;
 		char **sargv = argv + optind;
-		optind = 1;
+		optind = 0;
 		while ((ch = getopt_long(sargc, sargv, "n:", so, NULL)) != -1) {
 			if (ch == 'n') {
 				char *end;

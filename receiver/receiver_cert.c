@@ -159,7 +159,7 @@ static int cmd_new(struct rcv_config *c, int argc, char **argv)
 					   {"days", 1, 0, 'd'},	 {"org", 1, 0, 'o'},
 					   {"force", 0, 0, 'f'},	 {0, 0, 0, 0}};
 	int ch;
-	optind = 1;
+	optind = 0; /* 0: glibc re-initialises (the main parse used "+") */
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'n': o.cn = optarg; break;
@@ -254,7 +254,7 @@ static int cmd_install(struct rcv_config *c, int argc, char **argv)
 	const char *chain = NULL, *signed_file = NULL;
 	static const struct option lo[] = {{"chain", 1, 0, 'c'}, {0, 0, 0, 0}};
 	int ch;
-	optind = 1;
+	optind = 0; /* 0: glibc re-initialises (the main parse used "+") */
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		if (ch == 'c')
 			chain = optarg;
@@ -342,7 +342,7 @@ static int cmd_export(struct rcv_config *c, int argc, char **argv)
 	static const struct option lo[] = {
 	    {"p12", 1, 0, 'p'}, {"password-file", 1, 0, 'w'}, {0, 0, 0, 0}};
 	int ch;
-	optind = 1;
+	optind = 0; /* 0: glibc re-initialises (the main parse used "+") */
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		if (ch == 'p')
 			p12 = optarg;
@@ -399,7 +399,7 @@ static int cmd_import(struct rcv_config *c, int argc, char **argv)
 	static const struct option lo[] = {
 	    {"password-file", 1, 0, 'w'}, {"force", 0, 0, 'f'}, {0, 0, 0, 0}};
 	int ch;
-	optind = 1;
+	optind = 0; /* 0: glibc re-initialises (the main parse used "+") */
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		if (ch == 'w')
 			pwfile = optarg;
