@@ -223,6 +223,7 @@ static void test_install_checks(void **state)
 	size_t dl = 0;
 	assert_int_equal(mt_certgen_p12_export(p.lkey_pem, chain, "s3cret", "mx", &der, &dl, &e),
 			 MT_OK);
+	free(der);
 	assert_int_equal(mt_certgen_p12_export(p.lkey_pem, chain, "", "mx", &der, &dl, &e),
 			 MT_ERR_USAGE);
 	assert_int_equal(mt_certgen_p12_export(p.lkey_pem, chain, "s3cret", "mx", &der, &dl, &e),
@@ -234,6 +235,8 @@ static void test_install_checks(void **state)
 	char *out = NULL;
 	assert_int_equal(mt_certgen_check_install(k, c, NULL, 0, &out, NULL, &e), MT_OK);
 	free(out);
+	free(k);
+	free(c);
 	unsigned char junk[64] = {0x30, 0x03, 0x02, 0x01, 0x03};
 	assert_int_equal(mt_certgen_p12_import(junk, sizeof junk, "x", &k, &c, &e),
 			 MT_ERR_BADINPUT);
