@@ -143,6 +143,20 @@ void rcv_spool_write(struct rcv_spool_msg *m, const void *p, size_t n);
 /* fsync, close, rename into spool/new; on failure the temp file is removed. */
 mt_status rcv_spool_commit(struct rcv_spool_msg *m, struct mt_err *err);
 void rcv_spool_abort(struct rcv_spool_msg *m);
+/* Commits in worker threads (fsync would stall the event loop). */
+struct rcv_commit_res {
+	int fd;
+	uint64_t icid;
+	mt_status st;
+	char final[512];
+	char err[256];
+};
+mt_status rcv_commit_start(int nthreads, int *notify_fd, struct mt_err *err);
+/* Hand m (its fd and buffer) to a worker; m is left empty. False if out of memory. */
+bool rcv_commit_submit(struct rcv_spool_msg *m, int fd, uint64_t icid);
+size_t rcv_commit_collect(struct rcv_commit_res *out, size_t max);
+/* Finish queued commits and stop the workers. */
+void rcv_commit_stop(void);
 
 /* ---- the AsyncOS-style mail log ---- */
 /* Open (append) the mail log; path NULL or "-" = stderr. */

@@ -41,14 +41,15 @@ enum rs_state {
 	RS_LOOKUP = 0, /* accepted; waiting for reverse DNS before the greeting */
 	RS_COMMAND,    /* reading commands */
 	RS_DATA,       /* reading a message */
+	RS_COMMIT,     /* the message is being synced to the spool by a worker */
 	RS_HANDSHAKE,  /* 220 to STARTTLS sent (or being sent); TLS handshake */
 	RS_CLOSING,    /* flushing the last reply */
 	RS__COUNT
 };
-static const char *const rs_names[RS__COUNT] = {"lookup", "command", "data", "handshake",
-						"closing"};
+static const char *const rs_names[RS__COUNT] = {"lookup",    "command", "data", "commit",
+						"handshake", "closing"};
 
-enum ep_kind { EP_LISTENER = 1, EP_SESSION, EP_SIGNAL, EP_RDNS };
+enum ep_kind { EP_LISTENER = 1, EP_SESSION, EP_SIGNAL, EP_RDNS, EP_COMMIT };
 
 struct listener {
 	int kind;
@@ -126,7 +127,9 @@ static int64_t shutdown_at;
 static struct {
 	int kind;
 	int fd;
-} sigsrc = {EP_SIGNAL, -1}, rdnssrc = {EP_RDNS, -1};
+} sigsrc = {EP_SIGNAL, -1}, rdnssrc = {EP_RDNS, -1}, commitsrc = {EP_COMMIT, -1};
+static struct session **byfd; /* sessions by file descriptor */
+static size_t nbyfd;
 static char *records_path, *maillog_path, *ids_path;
 
 /* ---- per-client address counts ---- */
@@ -292,6 +295,7 @@ static void set_state(struct session *s, enum rs_state st)
 	switch (st) {
 	case RS_DATA: ms = cfg->timeout_data_ms; break;
 	case RS_HANDSHAKE: ms = cfg->timeout_tls_ms; break;
+	case RS_COMMIT: ms = 120000; break;
 	case RS_CLOSING: ms = 5000; break;
 	default: ms = cfg->timeout_command_ms; break;
 	}
@@ -464,6 +468,8 @@ static void data_line(struct session *s, const char *line, size_t len, bool over
 	}
 }
 
+static void data_finish(struct session *s, enum mt_smtp_data_outcome o, const char *file);
+
 static void data_end(struct session *s)
 {
 	enum mt_smtp_data_outcome o = MT_SMTP_DATA_STORED;
@@ -479,6 +485,14 @@ static void data_end(struct session *s)
 	if (o != MT_SMTP_DATA_STORED) {
 		if (s->spooling)
 			rcv_spool_abort(&s->spool);
+	} else if (s->spooling && commitsrc.fd >= 0) {
+		s->spooling = false;
+		if (rcv_commit_submit(&s->spool, s->fd, s->icid)) {
+			set_state(s, RS_COMMIT); /* the reply waits for the worker */
+			return;
+		}
+		rcv_spool_abort(&s->spool);
+		o = MT_SMTP_DATA_TEMPFAIL;
 	} else if (s->spooling) {
 		if (rcv_spool_commit(&s->spool, &e) != MT_OK) {
 			rcv_maillog("MID %llu spool error: %s", (unsigned long long)s->mid, e.msg);
@@ -487,6 +501,14 @@ static void data_end(struct session *s)
 			mt_strlcpy(file, s->spool.final, sizeof file);
 		}
 	}
+	data_finish(s, o, file);
+}
+
+/* Reply to the end of a message, record and log it. */
+static void data_finish(struct session *s, enum mt_smtp_data_outcome o, const char *file)
+{
+	char qid[64];
+	snprintf(qid, sizeof qid, "%llu", (unsigned long long)s->mid);
 	s->spooling = false;
 	size_t from = s->wbuf.len;
 	mt_smtp_srv_data_end(&s->smtp, o, qid, &s->wbuf);
@@ -637,8 +659,9 @@ static void process_input(struct session *s)
 		pos = s->rlen;
 	memmove(s->rbuf, s->rbuf + pos, s->rlen - pos);
 	s->rlen -= pos;
-	/* a partial line longer than the limit: drop what we have, skip to its end */
-	if (s->rlen > cfg->max_line + 1) {
+	/* a partial line longer than the limit: drop what we have, skip to its end (in other
+	 * states the rest may hold complete lines not handled yet) */
+	if ((s->state == RS_COMMAND || s->state == RS_DATA) && s->rlen > cfg->max_line + 1) {
 		if (s->state == RS_DATA)
 			data_line(s, "", 0, true), s->msg_size += s->rlen;
 		s->rlen = 0;
@@ -938,6 +961,8 @@ static void close_session(struct session *s)
 	rcv_maillog("ICID %llu close", (unsigned long long)s->icid);
 	write_record(s);
 	epoll_ctl(epfd, EPOLL_CTL_DEL, s->fd, NULL);
+	if ((size_t)s->fd < nbyfd)
+		byfd[s->fd] = NULL;
 	close(s->fd);
 	client_count(s->addr, -1);
 	if (s->prev)
@@ -1047,6 +1072,8 @@ static void do_accept(struct listener *l)
 		client_count(addr, +1);
 		struct epoll_event e = {.events = 0, .data.ptr = s};
 		epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &e);
+		if ((size_t)fd < nbyfd)
+			byfd[fd] = s;
 		s->state = RS_LOOKUP;
 		s->phase_deadline = s->t0 + cfg->timeout_command_ms;
 		if (cfg->reverse_dns && rdnssrc.fd >= 0)
@@ -1058,10 +1085,27 @@ static void do_accept(struct listener *l)
 
 static struct session *find_session(int fd, uint64_t icid)
 {
-	for (struct session *s = sessions; s; s = s->next)
-		if (s->fd == fd && s->icid == icid)
-			return s;
-	return NULL;
+	if (fd < 0 || (size_t)fd >= nbyfd || !byfd[fd] || byfd[fd]->icid != icid)
+		return NULL;
+	return byfd[fd];
+}
+
+static void on_commit(void)
+{
+	struct rcv_commit_res res[64];
+	size_t n = rcv_commit_collect(res, 64);
+	for (size_t i = 0; i < n; i++) {
+		if (res[i].st != MT_OK)
+			rcv_maillog("ICID %llu spool error: %s", (unsigned long long)res[i].icid,
+				    res[i].err);
+		struct session *s = find_session(res[i].fd, res[i].icid);
+		if (!s || s->state != RS_COMMIT)
+			continue; /* the client left: the message stays (SMTP may duplicate) */
+		data_finish(s, res[i].st == MT_OK ? MT_SMTP_DATA_STORED : MT_SMTP_DATA_TEMPFAIL,
+			    res[i].st == MT_OK ? res[i].final : "");
+		process_input(s); /* commands pipelined after the dot */
+		do_read(s);
+	}
 }
 
 static void on_rdns(void)
@@ -1080,7 +1124,13 @@ static void on_rdns(void)
 
 static void on_session(struct session *s, uint32_t ev)
 {
-	if (s->state == RS_LOOKUP)
+	if (s->state == RS_COMMIT && (ev & (EPOLLERR | EPOLLHUP))) {
+		s->outcome = "lost";
+		snprintf(s->error, sizeof s->error, "connection lost while the message was synced");
+		close_session(s);
+		return;
+	}
+	if (s->state == RS_LOOKUP || s->state == RS_COMMIT)
 		return;
 	if (ev & EPOLLERR) {
 		s->outcome = "lost";
@@ -1127,7 +1177,8 @@ static void timeout_session(struct session *s, bool overall)
 		rcv_maillog("ICID %llu TLS failed: handshake timed out", (unsigned long long)s->icid);
 	}
 	s->outcome = "timeout";
-	if (s->state == RS_CLOSING || s->state == RS_HANDSHAKE || s->state == RS_LOOKUP) {
+	if (s->state == RS_CLOSING || s->state == RS_HANDSHAKE || s->state == RS_LOOKUP ||
+	    s->state == RS_COMMIT) {
 		close_session(s);
 		return;
 	}
@@ -1151,6 +1202,11 @@ static void shutdown_session(struct session *s, bool force)
 	if (s->state == RS_LOOKUP || s->state == RS_HANDSHAKE) {
 		s->outcome = "shutdown";
 		close_session(s);
+		return;
+	}
+	if (s->state == RS_COMMIT) {
+		if (force)
+			close_session(s); /* the worker still finishes the file */
 		return;
 	}
 	if (s->state == RS_DATA) {
@@ -1364,6 +1420,12 @@ int rcv_server_run(struct rcv_config *c, rcv_reload_fn reload_fn)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	nbyfd = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (1u << 22) ? rl.rlim_cur : 65536;
+	byfd = calloc(nbyfd, sizeof *byfd);
+	if (!byfd) {
+		fprintf(stderr, "receiver: out of memory\n");
+		return RCV_EXIT_INTERNAL;
+	}
 	if (mkdir(cfg->data_dir, 0755) != 0 && errno != EEXIST) {
 		fprintf(stderr, "receiver: cannot create %s: %s\n", cfg->data_dir, strerror(errno));
 		return RCV_EXIT_USAGE;
@@ -1414,6 +1476,15 @@ int rcv_server_run(struct rcv_config *c, rcv_reload_fn reload_fn)
 	sigsrc.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	struct epoll_event sev = {.events = EPOLLIN, .data.ptr = &sigsrc};
 	epoll_ctl(epfd, EPOLL_CTL_ADD, sigsrc.fd, &sev);
+	if (!cfg->discard) {
+		if (rcv_commit_start(4, &commitsrc.fd, &e) != MT_OK) {
+			fprintf(stderr, "receiver: %s (syncing messages inline)\n", e.msg);
+			commitsrc.fd = -1;
+		} else {
+			struct epoll_event cev = {.events = EPOLLIN, .data.ptr = &commitsrc};
+			epoll_ctl(epfd, EPOLL_CTL_ADD, commitsrc.fd, &cev);
+		}
+	}
 	if (cfg->reverse_dns) {
 		if (rcv_rdns_start(4, &rdnssrc.fd, &e) != MT_OK) {
 			fprintf(stderr, "receiver: %s (reverse DNS off)\n", e.msg);
@@ -1448,6 +1519,8 @@ int rcv_server_run(struct rcv_config *c, rcv_reload_fn reload_fn)
 					do_accept(evs[i].data.ptr);
 			} else if (kind == EP_RDNS) {
 				on_rdns();
+			} else if (kind == EP_COMMIT) {
+				on_commit();
 			} else if (kind == EP_SIGNAL) {
 				struct signalfd_siginfo si;
 				while (read(sigsrc.fd, &si, sizeof si) == sizeof si) {
@@ -1489,6 +1562,11 @@ out:
 	}
 	nlisteners = 0;
 	rcv_rdns_stop();
+	rcv_commit_stop();
+	commitsrc.fd = -1;
+	free(byfd);
+	byfd = NULL;
+	nbyfd = 0;
 	rcv_records_close();
 	rcv_maillog_close();
 	if (epfd >= 0)

@@ -6,9 +6,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -146,4 +148,139 @@ void rcv_spool_abort(struct rcv_spool_msg *m)
 		unlink(m->tmp);
 	}
 	mt_buf_free(&m->buf);
+}
+
+/* ---- commits in worker threads ----
+ * fsync() takes milliseconds; done inline it would stall every session of the event loop.
+ * A committing session waits (its 250 is not sent yet) while a worker flushes, syncs and
+ * renames; the result comes back through an eventfd. The job owns the file descriptor and
+ * buffer, so a session that disappears meanwhile leaves nothing dangling. */
+struct cjob {
+	struct cjob *next;
+	struct rcv_spool_msg m;
+	struct rcv_commit_res res;
+};
+
+static pthread_mutex_t cmu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ccv = PTHREAD_COND_INITIALIZER;
+static struct cjob *ctodo_head, *ctodo_tail, *cdone;
+static int cefd = -1, cthreads_n, cbusy;
+static bool cstop;
+static pthread_t cthreads[8];
+
+static void *commit_worker(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		pthread_mutex_lock(&cmu);
+		while (!ctodo_head && !cstop)
+			pthread_cond_wait(&ccv, &cmu);
+		if (!ctodo_head && cstop) {
+			pthread_mutex_unlock(&cmu);
+			return NULL;
+		}
+		struct cjob *j = ctodo_head;
+		ctodo_head = j->next;
+		if (!ctodo_head)
+			ctodo_tail = NULL;
+		cbusy++;
+		pthread_mutex_unlock(&cmu);
+		struct mt_err e;
+		mt_strlcpy(j->res.final, j->m.final, sizeof j->res.final);
+		j->res.st = rcv_spool_commit(&j->m, &e);
+		if (j->res.st != MT_OK)
+			mt_strlcpy(j->res.err, e.msg, sizeof j->res.err);
+		pthread_mutex_lock(&cmu);
+		cbusy--;
+		j->next = cdone;
+		cdone = j;
+		pthread_cond_broadcast(&ccv);
+		pthread_mutex_unlock(&cmu);
+		uint64_t one = 1;
+		ssize_t w = write(cefd, &one, sizeof one);
+		(void)w;
+	}
+}
+
+mt_status rcv_commit_start(int n, int *notify_fd, struct mt_err *err)
+{
+	cefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (cefd < 0)
+		return mt_err_set(err, MT_ERR_IO, "eventfd: %s", strerror(errno));
+	if (n < 1)
+		n = 1;
+	if (n > 8)
+		n = 8;
+	cstop = false;
+	for (cthreads_n = 0; cthreads_n < n; cthreads_n++)
+		if (pthread_create(&cthreads[cthreads_n], NULL, commit_worker, NULL) != 0)
+			break;
+	if (cthreads_n == 0)
+		return mt_err_set(err, MT_ERR_INTERNAL, "cannot start spool threads");
+	*notify_fd = cefd;
+	return MT_OK;
+}
+
+bool rcv_commit_submit(struct rcv_spool_msg *m, int fd, uint64_t icid)
+{
+	struct cjob *j = calloc(1, sizeof *j);
+	if (!j)
+		return false;
+	j->m = *m; /* the job takes the descriptor and the buffer */
+	memset(m, 0, sizeof *m);
+	m->fd = -1;
+	j->res.fd = fd;
+	j->res.icid = icid;
+	pthread_mutex_lock(&cmu);
+	if (ctodo_tail)
+		ctodo_tail->next = j;
+	else
+		ctodo_head = j;
+	ctodo_tail = j;
+	pthread_cond_signal(&ccv);
+	pthread_mutex_unlock(&cmu);
+	return true;
+}
+
+size_t rcv_commit_collect(struct rcv_commit_res *out, size_t max)
+{
+	uint64_t v;
+	ssize_t r = read(cefd, &v, sizeof v);
+	(void)r;
+	size_t n = 0;
+	pthread_mutex_lock(&cmu);
+	while (cdone && n < max) {
+		struct cjob *j = cdone;
+		cdone = j->next;
+		out[n++] = j->res;
+		free(j);
+	}
+	bool more = cdone != NULL;
+	pthread_mutex_unlock(&cmu);
+	if (more) {
+		uint64_t one = 1;
+		ssize_t w = write(cefd, &one, sizeof one);
+		(void)w;
+	}
+	return n;
+}
+
+void rcv_commit_stop(void)
+{
+	if (cefd < 0)
+		return;
+	pthread_mutex_lock(&cmu);
+	cstop = true; /* workers finish what is queued, then exit */
+	pthread_cond_broadcast(&ccv);
+	pthread_mutex_unlock(&cmu);
+	for (int i = 0; i < cthreads_n; i++)
+		pthread_join(cthreads[i], NULL);
+	cthreads_n = 0;
+	while (cdone) {
+		struct cjob *j = cdone;
+		cdone = j->next;
+		free(j);
+	}
+	close(cefd);
+	cefd = -1;
 }
