@@ -57,7 +57,7 @@ char *mt_report_xml(const struct mt_probe *p, int exit_code)
 	for (size_t i = 0; i < p->vr.ncerts; i++) {
 		const struct mt_cert_info *c = &p->vr.certs[i];
 		xmlNodePtr ce = xmlNewChild(certs, NULL, BAD_CAST "cert", NULL);
-		char idx[16];
+		char idx[24];
 		snprintf(idx, sizeof idx, "%zu", i + 1);
 		xmlNewProp(ce, BAD_CAST "index", BAD_CAST idx);
 		add_text(ce, "subject", c->subject);

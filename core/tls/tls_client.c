@@ -236,7 +236,7 @@ void mt_tls_openssl_cipher_name(const char *iana, char *out, size_t outsz)
 			mt_strlcpy(out, iana, outsz);
 		return;
 	}
-	char kx[64] = "", ciph[64] = "", b[128];
+	char kx[64] = "", ciph[64] = "", b[192];
 	size_t kl = (size_t)(w - (iana + 4));
 	if (kl >= sizeof kx)
 		return;

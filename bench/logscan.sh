@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# bench/logscan.sh — logscan's full parse + correlation against the tools a user would
+# otherwise run, on the same generated ESA and Postfix logs, in one run:
+#   LC_ALL=C grep -c (a pattern count), a one-pass mawk TLS counter, a stateful per-domain
+#   mawk script, a perl one-pass counter, and pflogsumm (Postfix only).
+# Reports MB/s, ratios to logscan and peak RSS (/usr/bin/time -v).
+#
+#   LOGSCAN_BENCH_MB=256 bench/logscan.sh      # size of each log (default 1024 = 1 GiB)
+#   LOGSCAN_BENCH_DIR=/var/tmp/lsbench          # where the logs go (default bench/out)
+# mawk and pflogsumm are installed with apt-get when missing (noted in the output); a tool
+# that is still missing is reported as skipped.
+set -eu
+cd "$(dirname "$0")/.."
+MB=${LOGSCAN_BENCH_MB:-1024}
+DIR=${LOGSCAN_BENCH_DIR:-bench/out}
+LS=logscan/logscan GEN=tests/fixtures/loggen
+[ -x $LS ] && [ -x $GEN ] || make -s $LS $GEN
+mkdir -p "$DIR"
+for tool in mawk pflogsumm; do
+	if ! command -v $tool >/dev/null; then
+		echo "note: $tool missing, installing with apt-get" >&2
+		(apt-get install -y $tool >/dev/null 2>&1 || sudo -n apt-get install -y $tool >/dev/null 2>&1) ||
+			echo "note: could not install $tool; its rows are skipped" >&2
+	fi
+done
+[ -x /usr/bin/time ] || { echo "needs /usr/bin/time (GNU time) for peak RSS"; exit 77; }
+
+for f in esa postfix; do
+	if [ ! -s "$DIR/$f-$MB.log" ]; then
+		echo "generating $MB MB $f log..." >&2
+		$GEN -s "$MB" -f $f -S 42 "$DIR/$f-$MB.log" "$DIR/$f-$MB.expected.json"
+	fi
+done
+
+# one-pass counters: what people write first
+AWK1='/TLS success|TLS connection established/ {ok++} /TLS failed|SSL_accept error|SSL_connect error/ {bad++} END {print ok+0, bad+0}'
+# stateful: remember each connection's TLS state, count per destination domain at delivery
+AWK2='
+/ TLS success/ { for (i = 1; i <= NF; i++) if ($i == "ICID" || $i == "DCID") tls[$(i+1)] = 1 }
+/Delivery start DCID/ { for (i = 1; i <= NF; i++) if ($i == "DCID") d = $(i+1); n["esa"]++; if (d in tls) t["esa"]++ }
+/ close$/ { for (i = 1; i <= NF; i++) if ($i == "ICID" || $i == "DCID") delete tls[$(i+1)] }
+/TLS connection established to/ { split($0, a, "["); p = a[1]; sub(/.*\[/, "", p); pid[$5] = 1 }
+/ to=<.*status=sent/ { dom = $0; sub(/.*to=<[^@]*@/, "", dom); sub(/>.*/, "", dom); n[dom]++; if ($5 in pid) t[dom]++; delete pid[$5] }
+END { for (k in n) c++; print c+0 }'
+PERL='while (<>) { $ok++ if /TLS success|TLS connection established/; $bad++ if /TLS failed|SSL_accept error|SSL_connect error/ } print $ok+0, " ", $bad+0, "\n"'
+
+run() { # label file cmd...
+	local label=$1 file=$2; shift 2
+	local t; t=$(mktemp)
+	# output to a file, not /dev/null: GNU grep stops at the first match when it sees /dev/null
+	if ! /usr/bin/time -v "$@" <"$file" >"$t.out" 2>"$t"; then
+		echo "$label|$file|failed|||"
+		rm -f "$t" "$t.out"; return
+	fi
+	local secs rss
+	secs=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$t")
+	rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$t")
+	rm -f "$t" "$t.out"
+	echo "$label|$file|$secs|$rss"
+}
+
+results=$(mktemp)
+for f in esa postfix; do
+	log="$DIR/$f-$MB.log"
+	cat "$log" >/dev/null # warm the page cache so every tool reads from memory
+	run "logscan (parse+correlate)" "$log" $LS - >>"$results"
+	run "LC_ALL=C grep -c TLS" "$log" env LC_ALL=C grep -c -E 'TLS (success|failed)|TLS connection established|SSL_(accept|connect) error' >>"$results"
+	command -v mawk >/dev/null && run "mawk one-pass counter" "$log" mawk "$AWK1" >>"$results"
+	command -v mawk >/dev/null && run "mawk stateful per-domain" "$log" mawk "$AWK2" >>"$results"
+	run "perl one-pass counter" "$log" perl -e "$PERL" >>"$results"
+	if [ $f = postfix ] && command -v pflogsumm >/dev/null; then
+		run "pflogsumm" "$log" pflogsumm >>"$results"
+	fi
+done
+
+echo
+echo "logscan bench: $MB MB per log, $(nproc) CPU(s), $(uname -m)"
+printf "%-8s %-28s %9s %10s %12s %12s\n" log tool seconds "MB/s" "logscan x" "peak RSS MB"
+for f in esa postfix; do
+	log="$DIR/$f-$MB.log"
+	bytes=$(stat -c %s "$log")
+	base=$(awk -F'|' -v l="$log" '$2 == l && $1 ~ /^logscan/ { print $3 }' "$results")
+	awk -F'|' -v l="$log" -v f=$f -v b="$bytes" -v base="$base" '$2 == l {
+		if ($3 == "failed") { printf "%-8s %-28s %9s\n", f, $1, "failed"; next }
+		mbs = b / 1048576 / ($3 > 0 ? $3 : 0.001)
+		printf "%-8s %-28s %9.2f %10.1f %12.2f %12.1f\n", f, $1, $3, mbs, $3 / (base > 0 ? base : 0.001), $4 / 1024 }' "$results"
+done
+echo "(\"logscan x\" = tool time / logscan time: above 1 means logscan is faster)"
+rm -f "$results"

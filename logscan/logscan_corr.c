@@ -1,0 +1,434 @@
+/* logscan_corr.c — see logscan_corr.h.
+ *
+ * The ESA guide's rule drives every verdict: a message whose connection has no TLS entry
+ * did not travel over TLS.  So a delivery whose connection logged no TLS line counts as
+ * clear, and a connection created only because a delivery or message referred to it starts
+ * as "none".  The one exception is a message whose receiving connection was never seen
+ * (the log starts mid-session, or the connection was evicted): its inbound state is unknown,
+ * not clear.
+ */
+#include "logscan_corr.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char *mt_ls_in_name(int in)
+{
+	switch (in) {
+	case MT_LS_IN_TLS: return "tls";
+	case MT_LS_IN_CLEAR: return "clear";
+	case MT_LS_IN_LOCAL: return "local";
+	default: return "unknown";
+	}
+}
+
+void mt_ls_set(char *dst, size_t size, struct mt_ls_str s)
+{
+	size_t n = s.n < size - 1 ? s.n : size - 1;
+	if (n && s.p)
+		memcpy(dst, s.p, n);
+	else
+		n = 0;
+	/* control bytes from garbage input never reach a terminal or a report */
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f)
+			dst[i] = '?';
+	dst[n] = '\0';
+}
+
+static uint64_t msg_key(int fmt, struct mt_ls_str id)
+{
+	uint64_t k = mt_ls_hash(id.p, id.n, 0x5a5a0000u + (uint64_t)fmt);
+	return k ? k : 1;
+}
+
+static void emit_conn(struct mt_ls_corr *c, struct mt_ls_conn *cn)
+{
+	if (c->sink.conn)
+		c->sink.conn(c->sink.ctx, cn);
+}
+
+static void emit_msg(struct mt_ls_corr *c, struct mt_ls_msg *m)
+{
+	if (c->sink.msg)
+		c->sink.msg(c->sink.ctx, m);
+}
+
+/* Formats whose logs close connections explicitly: only their evictions mean "never closed". */
+static bool has_close(const struct mt_ls_conn *cn)
+{
+	return cn->fmt == MT_LS_FMT_ESA || (cn->fmt == MT_LS_FMT_POSTFIX && cn->dir == MT_LS_DIR_IN);
+}
+
+static void evict_conn(void *ctx, void *entry)
+{
+	struct mt_ls_corr *c = ctx;
+	struct mt_ls_conn *cn = entry;
+	if (has_close(cn)) {
+		cn->evicted = true;
+		c->evicted_conns++;
+	}
+	emit_conn(c, cn);
+}
+
+static void evict_msg(void *ctx, void *entry)
+{
+	struct mt_ls_corr *c = ctx;
+	struct mt_ls_msg *m = entry;
+	m->evicted = true;
+	c->evicted_msgs++;
+	emit_msg(c, m);
+}
+
+int mt_ls_corr_init(struct mt_ls_corr *c, uint32_t max_conns, uint32_t max_msgs, const struct mt_ls_sink *sink)
+{
+	memset(c, 0, sizeof *c);
+	c->sink = *sink;
+	if (mt_ls_tab_init(&c->conns, max_conns, sizeof(struct mt_ls_conn)) != 0)
+		return -1;
+	if (mt_ls_tab_init(&c->msgs, max_msgs, sizeof(struct mt_ls_msg)) != 0) {
+		mt_ls_tab_free(&c->conns);
+		return -1;
+	}
+	return 0;
+}
+
+void mt_ls_corr_free(struct mt_ls_corr *c)
+{
+	mt_ls_tab_free(&c->conns);
+	mt_ls_tab_free(&c->msgs);
+}
+
+static void conn_fill(struct mt_ls_conn *cn, const struct mt_ls_event *ev)
+{
+	if (!cn->ip[0] && ev->ip.n)
+		MT_LS_SET(cn->ip, ev->ip);
+	if (!cn->host[0] && ev->host.n)
+		MT_LS_SET(cn->host, ev->host);
+	if (!cn->id[0] && ev->connid.n)
+		MT_LS_SET(cn->id, ev->connid);
+	if (!cn->domain[0] && ev->domain.n)
+		MT_LS_SET(cn->domain, ev->domain);
+	if (ev->ts)
+		cn->t_last = ev->ts;
+}
+
+static struct mt_ls_conn *conn_new(struct mt_ls_corr *c, const struct mt_ls_event *ev)
+{
+	struct mt_ls_conn *cn = mt_ls_tab_put(&c->conns, ev->conn, evict_conn, c);
+	cn->fmt = (uint8_t)ev->fmt;
+	cn->dir = (uint8_t)ev->dir;
+	cn->t_open = cn->t_last = ev->ts;
+	conn_fill(cn, ev);
+	return cn;
+}
+
+static void conn_close(struct mt_ls_corr *c, uint64_t key, struct mt_ls_conn *cn)
+{
+	emit_conn(c, cn);
+	mt_ls_tab_del(&c->conns, key);
+}
+
+static void conn_tls(struct mt_ls_conn *cn, const struct mt_ls_event *ev)
+{
+	/* a later failure line never undoes a logged success (Postfix logs "lost connection
+	 * after STARTTLS" only when the handshake failed, but be safe) */
+	if (cn->tls == MT_LS_TLS_OK && ev->tls == MT_LS_TLS_FAILED)
+		return;
+	cn->tls = (uint8_t)ev->tls;
+	if (ev->proto.n)
+		MT_LS_SET(cn->proto, ev->proto);
+	if (ev->cipher.n)
+		MT_LS_SET(cn->cipher, ev->cipher);
+	if (ev->verify.n)
+		MT_LS_SET(cn->verify, ev->verify);
+	if (ev->cert.n)
+		MT_LS_SET(cn->cert, ev->cert);
+	if (ev->reason.n) {
+		/* keep detail logged earlier (ESA "Connection Error ... details: 454-...") after the verdict */
+		char old[sizeof cn->reason];
+		memcpy(old, cn->reason, sizeof old);
+		MT_LS_SET(cn->reason, ev->reason);
+		size_t have = strlen(cn->reason);
+		if (old[0] && have + 3 < sizeof cn->reason) {
+			cn->reason[have] = ';';
+			cn->reason[have + 1] = ' ';
+			mt_ls_set(cn->reason + have + 2, sizeof cn->reason - have - 2, (struct mt_ls_str){old, strlen(old)});
+		}
+	}
+	if (ev->bits)
+		cn->bits = ev->bits;
+}
+
+/* An inline connection (Exim): the line is the whole session. */
+static void inline_conn(struct mt_ls_corr *c, const struct mt_ls_event *ev, struct mt_ls_str domain)
+{
+	struct mt_ls_conn cn;
+	memset(&cn, 0, sizeof cn);
+	cn.fmt = (uint8_t)ev->fmt;
+	cn.dir = (uint8_t)ev->dir;
+	cn.t_open = cn.t_last = ev->ts;
+	conn_fill(&cn, ev);
+	if (!cn.domain[0] && domain.n)
+		MT_LS_SET(cn.domain, domain);
+	conn_tls(&cn, ev);
+	if (cn.tls == MT_LS_TLS_UNSTATED)
+		cn.tls = MT_LS_TLS_NONE;
+	if (ev->kind == MT_LS_EV_MSG_RECV)
+		cn.n_msgs = 1;
+	if (ev->kind == MT_LS_EV_DELIVERY)
+		cn.n_deliv = 1;
+	if (ev->kind == MT_LS_EV_REQFAIL) {
+		cn.reqfail = true;
+		cn.cause = (uint8_t)ev->cause;
+	}
+	emit_conn(c, &cn);
+}
+
+static struct mt_ls_msg *msg_get(struct mt_ls_corr *c, const struct mt_ls_event *ev, bool create)
+{
+	uint64_t k = msg_key(ev->fmt, ev->msgid);
+	struct mt_ls_msg *m = mt_ls_tab_get(&c->msgs, k);
+	if (m || !create)
+		return m;
+	m = mt_ls_tab_put(&c->msgs, k, evict_msg, c);
+	m->fmt = (uint8_t)ev->fmt;
+	m->t = ev->ts;
+	MT_LS_SET(m->id, ev->msgid);
+	return m;
+}
+
+static bool delivered(const struct mt_ls_event *ev)
+{
+	/* ESA "Delivery start" has no status; otherwise count only accepted deliveries */
+	if (!ev->status.n)
+		return true;
+	return (ev->status.n >= 4 && (memcmp(ev->status.p, "sent", 4) == 0 || memcmp(ev->status.p, "Sent", 4) == 0));
+}
+
+static void on_delivery(struct mt_ls_corr *c, const struct mt_ls_event *ev)
+{
+	struct mt_ls_msg *m = msg_get(c, ev, true);
+	if (ev->rcpt_domain.n && !m->rcpt_domain[0])
+		MT_LS_SET(m->rcpt_domain, ev->rcpt_domain);
+	int tls;
+	if (!ev->conn) {
+		if (ev->new_conn)
+			inline_conn(c, ev, ev->rcpt_domain);
+		tls = ev->tls;
+	} else {
+		struct mt_ls_conn *cn = mt_ls_tab_get(&c->conns, ev->conn);
+		/* Postfix/Sendmail: a TLS line for another peer belongs to an earlier session */
+		if (cn && ev->ip.n && cn->ip[0] && (strlen(cn->ip) != ev->ip.n || memcmp(cn->ip, ev->ip.p, ev->ip.n) != 0)) {
+			conn_close(c, ev->conn, cn);
+			cn = NULL;
+		}
+		if (!cn)
+			cn = conn_new(c, ev);
+		else
+			conn_fill(cn, ev);
+		if (!cn->domain[0]) {
+			if (m->rcpt_domain[0])
+				mt_ls_set(cn->domain, sizeof cn->domain, (struct mt_ls_str){m->rcpt_domain, strlen(m->rcpt_domain)});
+		}
+		cn->n_deliv++;
+		tls = cn->tls;
+	}
+	if (delivered(ev)) {
+		m->n_deliv++;
+		if (tls == MT_LS_TLS_OK)
+			m->n_tls++;
+		else
+			m->n_clear++;
+	}
+}
+
+static void on_recv(struct mt_ls_corr *c, const struct mt_ls_event *ev)
+{
+	uint64_t k = msg_key(ev->fmt, ev->msgid);
+	struct mt_ls_msg *m = mt_ls_tab_get(&c->msgs, k);
+	if (m && m->received) { /* id reused (restart): the old message is over */
+		c->reused_ids++;
+		emit_msg(c, m);
+		mt_ls_tab_del(&c->msgs, k);
+		m = NULL;
+	}
+	if (!m)
+		m = msg_get(c, ev, true);
+	m->received = true;
+	m->t = ev->ts;
+	if (ev->ip.n)
+		MT_LS_SET(m->peer, ev->ip);
+	if (ev->local) {
+		m->in = MT_LS_IN_LOCAL;
+		return;
+	}
+	if (!ev->conn) {
+		inline_conn(c, ev, (struct mt_ls_str){NULL, 0});
+		m->in = ev->tls == MT_LS_TLS_OK ? MT_LS_IN_TLS : MT_LS_IN_CLEAR;
+		return;
+	}
+	struct mt_ls_conn *cn = mt_ls_tab_get(&c->conns, ev->conn);
+	if (!cn && ev->fmt == MT_LS_FMT_SENDMAIL)
+		cn = conn_new(c, ev); /* sendmail logs no connect: no STARTTLS line means clear */
+	if (!cn) {
+		m->in = ev->tls == MT_LS_TLS_OK ? MT_LS_IN_TLS : MT_LS_IN_UNKNOWN;
+		return;
+	}
+	conn_fill(cn, ev);
+	cn->n_msgs++;
+	if (!m->peer[0] && cn->ip[0])
+		mt_ls_set(m->peer, sizeof m->peer, (struct mt_ls_str){cn->ip, strlen(cn->ip)});
+	m->in = (cn->tls == MT_LS_TLS_OK || ev->tls == MT_LS_TLS_OK) ? MT_LS_IN_TLS : MT_LS_IN_CLEAR;
+}
+
+static void on_reqfail(struct mt_ls_corr *c, const struct mt_ls_event *ev)
+{
+	struct mt_ls_reqfail r;
+	memset(&r, 0, sizeof r);
+	r.fmt = (uint8_t)ev->fmt;
+	r.dir = (uint8_t)ev->dir;
+	r.cause = (uint8_t)ev->cause;
+	r.t = ev->ts;
+	MT_LS_SET(r.connid, ev->connid);
+	MT_LS_SET(r.msgid, ev->msgid);
+	MT_LS_SET(r.ip, ev->ip);
+	MT_LS_SET(r.host, ev->host);
+	MT_LS_SET(r.domain, ev->domain.n ? ev->domain : ev->rcpt_domain);
+	MT_LS_SET(r.reason, ev->reason);
+	struct mt_ls_conn *cn = ev->conn ? mt_ls_tab_get(&c->conns, ev->conn) : NULL;
+	/* Postfix logs a "not offered" deferral with no TLS line: the attempt was a connection */
+	if (ev->conn && ev->ip.n && ev->fmt == MT_LS_FMT_POSTFIX &&
+	    (!cn || (cn->ip[0] && (strlen(cn->ip) != ev->ip.n || memcmp(cn->ip, ev->ip.p, ev->ip.n) != 0)))) {
+		if (cn)
+			conn_close(c, ev->conn, cn);
+		cn = conn_new(c, ev);
+		if (ev->rcpt_domain.n)
+			MT_LS_SET(cn->domain, ev->rcpt_domain);
+	}
+	if (!ev->conn && ev->tls && ev->ip.n)
+		inline_conn(c, ev, r.domain[0] ? (struct mt_ls_str){r.domain, strlen(r.domain)} : ev->domain);
+	if (cn) {
+		cn->reqfail = true;
+		cn->cause = r.cause;
+		if (!r.ip[0])
+			memcpy(r.ip, cn->ip, sizeof r.ip);
+		if (!r.host[0])
+			memcpy(r.host, cn->host, sizeof r.host);
+		if (!r.domain[0])
+			memcpy(r.domain, cn->domain, sizeof r.domain);
+		if (!r.connid[0])
+			memcpy(r.connid, cn->id, sizeof r.connid);
+		/* the connection's own failure text says which of the guide's causes it was */
+		if (r.cause == MT_LS_CAUSE_OTHER || r.cause == MT_LS_CAUSE_HANDSHAKE) {
+			int k = mt_ls_cause_from_text((struct mt_ls_str){cn->reason, strlen(cn->reason)});
+			if (k != MT_LS_CAUSE_OTHER)
+				r.cause = cn->cause = (uint8_t)k;
+		}
+	}
+	if (c->sink.reqfail)
+		c->sink.reqfail(c->sink.ctx, &r);
+}
+
+void mt_ls_corr_event(struct mt_ls_corr *c, const struct mt_ls_event *ev)
+{
+	struct mt_ls_conn *cn;
+	switch (ev->kind) {
+	case MT_LS_EV_CONN_OPEN:
+		cn = mt_ls_tab_get(&c->conns, ev->conn);
+		if (cn) { /* id or pid reused: the old session is over */
+			c->reused_ids++;
+			conn_close(c, ev->conn, cn);
+		}
+		conn_new(c, ev);
+		break;
+	case MT_LS_EV_CONN_TLS:
+		if (!ev->conn) {
+			inline_conn(c, ev, (struct mt_ls_str){NULL, 0});
+			break;
+		}
+		cn = mt_ls_tab_get(&c->conns, ev->conn);
+		if (cn && ev->new_conn && (cn->tls != MT_LS_TLS_UNSTATED || cn->n_deliv || cn->n_msgs)) {
+			conn_close(c, ev->conn, cn);
+			cn = NULL;
+		}
+		if (!cn)
+			cn = conn_new(c, ev);
+		else
+			conn_fill(cn, ev);
+		conn_tls(cn, ev);
+		break;
+	case MT_LS_EV_CONN_INFO:
+		cn = ev->conn ? mt_ls_tab_get(&c->conns, ev->conn) : NULL;
+		if (!cn)
+			break;
+		conn_fill(cn, ev);
+		if (ev->domain.n && !cn->domain[0])
+			MT_LS_SET(cn->domain, ev->domain);
+		if (ev->verify.n)
+			MT_LS_SET(cn->verify, ev->verify);
+		if (ev->cert.n && !cn->cert[0])
+			MT_LS_SET(cn->cert, ev->cert);
+		if (ev->reason.n && !cn->detail_added) {
+			cn->detail_added = true;
+			size_t have = strlen(cn->reason);
+			if (!have) {
+				MT_LS_SET(cn->reason, ev->reason);
+			} else if (have + 4 < sizeof cn->reason) {
+				char *d = cn->reason + have;
+				*d++ = ';';
+				*d++ = ' ';
+				mt_ls_set(d, sizeof cn->reason - have - 2, ev->reason);
+			}
+		}
+		break;
+	case MT_LS_EV_CONN_CLOSE:
+		cn = mt_ls_tab_get(&c->conns, ev->conn);
+		if (cn) {
+			if (ev->ts)
+				cn->t_last = ev->ts;
+			conn_close(c, ev->conn, cn);
+		}
+		break;
+	case MT_LS_EV_MSG_RECV:
+		on_recv(c, ev);
+		break;
+	case MT_LS_EV_MSG_RCPT: {
+		struct mt_ls_msg *m = msg_get(c, ev, true);
+		if (ev->rcpt_domain.n && !m->rcpt_domain[0])
+			MT_LS_SET(m->rcpt_domain, ev->rcpt_domain);
+		break;
+	}
+	case MT_LS_EV_DELIVERY:
+		on_delivery(c, ev);
+		break;
+	case MT_LS_EV_REQFAIL:
+		on_reqfail(c, ev);
+		break;
+	case MT_LS_EV_MSG_DONE: {
+		uint64_t k = msg_key(ev->fmt, ev->msgid);
+		struct mt_ls_msg *m = mt_ls_tab_get(&c->msgs, k);
+		if (m) {
+			emit_msg(c, m);
+			mt_ls_tab_del(&c->msgs, k);
+		}
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+void mt_ls_corr_flush(struct mt_ls_corr *c)
+{
+	uint64_t k;
+	void *e;
+	while ((e = mt_ls_tab_oldest(&c->conns, &k)) != NULL) {
+		emit_conn(c, e);
+		mt_ls_tab_del(&c->conns, k);
+	}
+	while ((e = mt_ls_tab_oldest(&c->msgs, &k)) != NULL) {
+		emit_msg(c, e);
+		mt_ls_tab_del(&c->msgs, k);
+	}
+}

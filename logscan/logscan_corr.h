@@ -1,0 +1,68 @@
+/* logscan_corr.h — ties parsed events into connections, messages and required-TLS failures.
+ *
+ * Open connections and messages sit in two fixed-capacity LRU tables (logscan_tab.h); when a
+ * connection closes (or a message finishes) its record is handed to the sink and forgotten,
+ * so memory depends on the number of open connections, never on the input size.  Records
+ * passed to the sink are only valid during the callback.
+ */
+#ifndef LOGSCAN_CORR_H
+#define LOGSCAN_CORR_H
+
+#include "logscan_parse.h"
+#include "logscan_tab.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+struct mt_ls_conn {
+	uint8_t fmt, dir, tls, cause;
+	bool reqfail, evicted, detail_added;
+	time_t t_open, t_last;
+	uint32_t n_msgs, n_deliv;
+	int bits;
+	char id[24], ip[48], host[96], domain[96], proto[24], cipher[72], verify[24], cert[128], reason[192];
+};
+
+enum mt_ls_msg_in { MT_LS_IN_UNKNOWN = 0, MT_LS_IN_TLS, MT_LS_IN_CLEAR, MT_LS_IN_LOCAL };
+const char *mt_ls_in_name(int in);
+
+struct mt_ls_msg {
+	uint8_t fmt, in;
+	bool evicted, received;
+	time_t t;
+	uint32_t n_deliv, n_tls, n_clear;
+	char id[32], peer[48], rcpt_domain[96];
+};
+
+struct mt_ls_reqfail {
+	uint8_t fmt, dir, cause;
+	time_t t;
+	char connid[24], msgid[32], ip[48], host[96], domain[96], reason[192];
+};
+
+struct mt_ls_sink {
+	void (*conn)(void *ctx, const struct mt_ls_conn *c);
+	void (*msg)(void *ctx, const struct mt_ls_msg *m);
+	void (*reqfail)(void *ctx, const struct mt_ls_reqfail *r);
+	void *ctx;
+};
+
+struct mt_ls_corr {
+	struct mt_ls_tab conns, msgs;
+	struct mt_ls_sink sink;
+	uint64_t evicted_conns, evicted_msgs, reused_ids;
+};
+
+/* Tables for max_conns open connections and max_msgs open messages; 0 or -1 (no memory). */
+int mt_ls_corr_init(struct mt_ls_corr *c, uint32_t max_conns, uint32_t max_msgs, const struct mt_ls_sink *sink);
+void mt_ls_corr_event(struct mt_ls_corr *c, const struct mt_ls_event *ev);
+/* Emit every open connection and message (end of input). */
+void mt_ls_corr_flush(struct mt_ls_corr *c);
+void mt_ls_corr_free(struct mt_ls_corr *c);
+
+/* Copy a slice into a fixed field, NUL-terminated, cut at the field size. */
+void mt_ls_set(char *dst, size_t size, struct mt_ls_str s);
+#define MT_LS_SET(field, s) mt_ls_set((field), sizeof(field), (s))
+
+#endif

@@ -1,0 +1,267 @@
+/* logscan_esa.c — Cisco ESA / AsyncOS mail_logs lines (native and syslog-pushed).
+ *
+ * Connections are ICIDs (inbound) and DCIDs (outbound); messages are MIDs.  The lines that
+ * matter: "New SMTP ICID|DCID", "ICID|DCID n TLS success|failed|was required",
+ * "ICID|DCID n close", "Start MID m ICID n", "MID m ICID n RID r To: <..>",
+ * "Delivery start DCID d MID m to RID [..]", "Connection Error: DCID ...",
+ * "Message finished MID m".  Everything else is recognised and ignored, cheaply: the first
+ * letter of the message picks the only comparisons that can match.
+ */
+#include "logscan_parse.h"
+
+#include <string.h>
+
+static void ev_init(struct mt_ls_event *ev, const struct mt_ls_hdr *h, int kind)
+{
+	memset(ev, 0, sizeof *ev);
+	ev->kind = kind;
+	ev->fmt = MT_LS_FMT_ESA;
+	ev->ts = h->ts;
+}
+
+/* "<num>" at s: fills id and its text, returns bytes used (0 = no number). */
+static size_t idnum(struct mt_ls_str s, uint64_t *id, struct mt_ls_str *txt)
+{
+	size_t n = mt_ls_num(s, id);
+	if (n && txt) {
+		txt->p = s.p;
+		txt->n = n;
+	}
+	return n;
+}
+
+static uint64_t esa_key(int dir, uint64_t id, const struct mt_ls_hdr *h)
+{
+	return mt_ls_conn_key(MT_LS_FMT_ESA, dir, h->host, id);
+}
+
+/* "protocol P cipher C CN: <x>" (any subset, any order) after "TLS success". */
+static void tls_success_fields(struct mt_ls_str s, struct mt_ls_event *ev)
+{
+	struct mt_ls_str v = mt_ls_kv(s, "protocol ", ' ');
+	if (v.p)
+		ev->proto = v;
+	v = mt_ls_kv(s, "cipher ", ' ');
+	if (v.p)
+		ev->cipher = v;
+	long cn = mt_ls_find(s, "CN: ");
+	if (cn >= 0) {
+		struct mt_ls_str c = mt_ls_sub(s, (size_t)cn + 4);
+		if (c.n && c.p[0] == '<') {
+			const char *e = memchr(c.p, '>', c.n);
+			c.p++;
+			c.n = e ? (size_t)(e - c.p) : c.n - 1;
+		} else {
+			c = mt_ls_word(c);
+		}
+		ev->cert = c;
+	}
+	v = mt_ls_kv(s, "verified ", ' ');
+	if (v.p)
+		ev->verify = v;
+}
+
+/* After "ICID n " or "DCID n ". */
+static int conn_line(const struct mt_ls_hdr *h, struct mt_ls_str rest, int dir, uint64_t id, struct mt_ls_str idtxt,
+		     struct mt_ls_event *ev)
+{
+	if (rest.n < 4)
+		return MT_LS_IGNORED;
+	if (rest.p[0] == 'T' && mt_ls_starts(rest, "TLS ")) {
+		struct mt_ls_str t = mt_ls_sub(rest, 4);
+		if (mt_ls_starts(t, "success")) {
+			ev_init(ev, h, MT_LS_EV_CONN_TLS);
+			ev->tls = MT_LS_TLS_OK;
+			tls_success_fields(mt_ls_sub(t, 7), ev);
+		} else if (mt_ls_starts(t, "failed")) {
+			ev_init(ev, h, MT_LS_EV_CONN_TLS);
+			ev->tls = MT_LS_TLS_FAILED;
+			t = mt_ls_sub(t, 6);
+			if (t.n && t.p[0] == ':')
+				t = mt_ls_sub(t, 1);
+			while (t.n && t.p[0] == ' ')
+				t = mt_ls_sub(t, 1);
+			ev->reason = t.n ? t : (struct mt_ls_str){"TLS failed", 10};
+		} else if (mt_ls_starts(t, "was required") || mt_ls_starts(t, "required")) {
+			ev_init(ev, h, MT_LS_EV_REQFAIL);
+			ev->reason = rest;
+			ev->cause = mt_ls_cause_from_text(t);
+			if (ev->cause == MT_LS_CAUSE_OTHER && dir == MT_LS_DIR_IN)
+				ev->cause = MT_LS_CAUSE_CLIENT_NO_TLS;
+		} else {
+			return MT_LS_IGNORED; /* "TLS read", "TLS write" debug lines */
+		}
+	} else if ((rest.p[0] == 'c' && mt_ls_starts(rest, "close")) || (rest.p[0] == 'l' && mt_ls_starts(rest, "lost"))) {
+		if (rest.p[0] == 'l')
+			return MT_LS_IGNORED; /* "lost" is followed by "close" */
+		ev_init(ev, h, MT_LS_EV_CONN_CLOSE);
+	} else {
+		return MT_LS_IGNORED;
+	}
+	ev->dir = dir;
+	ev->conn = esa_key(dir, id, h);
+	ev->connid = idtxt;
+	return MT_LS_EVENT;
+}
+
+/* "New SMTP ICID n interface NAME (ip) address A reverse dns host H verified yes"
+ * "New SMTP DCID n interface I address A port P" */
+static int new_smtp(const struct mt_ls_hdr *h, struct mt_ls_str s, struct mt_ls_event *ev)
+{
+	int dir;
+	if (mt_ls_starts(s, "ICID "))
+		dir = MT_LS_DIR_IN;
+	else if (mt_ls_starts(s, "DCID "))
+		dir = MT_LS_DIR_OUT;
+	else
+		return MT_LS_IGNORED;
+	s = mt_ls_sub(s, 5);
+	uint64_t id;
+	struct mt_ls_str idtxt;
+	size_t n = idnum(s, &id, &idtxt);
+	if (!n)
+		return MT_LS_UNPARSED;
+	ev_init(ev, h, MT_LS_EV_CONN_OPEN);
+	ev->dir = dir;
+	ev->conn = esa_key(dir, id, h);
+	ev->connid = idtxt;
+	ev->new_conn = true;
+	s = mt_ls_sub(s, n);
+	ev->ip = mt_ls_kv(s, "address ", ' ');
+	if (dir == MT_LS_DIR_IN) {
+		struct mt_ls_str host = mt_ls_kv(s, "host ", ' ');
+		if (host.p && !(host.n == 7 && memcmp(host.p, "unknown", 7) == 0) && !(host.n && host.p[0] == '('))
+			ev->host = host;
+	}
+	return MT_LS_EVENT;
+}
+
+int mt_ls_esa_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
+{
+	struct mt_ls_str s = h->msg;
+	/* skip the level word: "Info: ", "Warning: ", "Debug: " ... */
+	size_t i = 0;
+	while (i < s.n && i < 12 && s.p[i] != ':' && s.p[i] != ' ')
+		i++;
+	if (i < s.n && s.p[i] == ':' && i + 1 < s.n && s.p[i + 1] == ' ')
+		s = mt_ls_sub(s, i + 2);
+	if (s.n < 8)
+		return MT_LS_IGNORED;
+	uint64_t id;
+	struct mt_ls_str idtxt;
+	size_t n;
+	switch (s.p[0]) {
+	case 'N':
+		if (mt_ls_starts(s, "New SMTP "))
+			return new_smtp(h, mt_ls_sub(s, 9), ev);
+		return MT_LS_IGNORED;
+	case 'I':
+	case 'D':
+		if (s.p[1] == 'C' && s.p[2] == 'I' && s.p[3] == 'D' && s.p[4] == ' ') {
+			int dir = s.p[0] == 'I' ? MT_LS_DIR_IN : MT_LS_DIR_OUT;
+			s = mt_ls_sub(s, 5);
+			n = idnum(s, &id, &idtxt);
+			if (!n || n >= s.n || s.p[n] != ' ')
+				return MT_LS_UNPARSED;
+			return conn_line(h, mt_ls_sub(s, n + 1), dir, id, idtxt, ev);
+		}
+		if (mt_ls_starts(s, "Delivery start DCID ")) {
+			s = mt_ls_sub(s, 20);
+			n = idnum(s, &id, &idtxt);
+			if (!n)
+				return MT_LS_UNPARSED;
+			ev_init(ev, h, MT_LS_EV_DELIVERY);
+			ev->dir = MT_LS_DIR_OUT;
+			ev->conn = esa_key(MT_LS_DIR_OUT, id, h);
+			ev->connid = idtxt;
+			s = mt_ls_sub(s, n);
+			struct mt_ls_str mid = mt_ls_kv(s, "MID ", ' ');
+			if (!mid.n)
+				return MT_LS_UNPARSED;
+			ev->msgid = mid;
+			return MT_LS_EVENT;
+		}
+		return MT_LS_IGNORED;
+	case 'S':
+		if (mt_ls_starts(s, "Start MID ")) {
+			s = mt_ls_sub(s, 10);
+			n = mt_ls_num(s, NULL);
+			if (!n)
+				return MT_LS_UNPARSED;
+			ev_init(ev, h, MT_LS_EV_MSG_RECV);
+			ev->dir = MT_LS_DIR_IN;
+			ev->msgid = (struct mt_ls_str){s.p, n};
+			s = mt_ls_sub(s, n);
+			struct mt_ls_str ic = mt_ls_kv(s, "ICID ", ' ');
+			if (!ic.n || !mt_ls_num(ic, &id))
+				return MT_LS_UNPARSED;
+			ev->connid = ic;
+			if (id == 0)
+				ev->local = true; /* ICID 0: generated on the appliance */
+			else
+				ev->conn = esa_key(MT_LS_DIR_IN, id, h);
+			return MT_LS_EVENT;
+		}
+		return MT_LS_IGNORED;
+	case 'M':
+		if (s.p[1] == 'I' && s.p[2] == 'D' && s.p[3] == ' ') {
+			/* only "MID m ICID n RID r To: <addr>" matters: the recipient's domain */
+			struct mt_ls_str r = mt_ls_sub(s, 4);
+			n = mt_ls_num(r, NULL);
+			if (!n)
+				return MT_LS_IGNORED;
+			struct mt_ls_str mid = {r.p, n};
+			r = mt_ls_sub(r, n);
+			if (r.n < 10 || r.p[1] != 'I' || !mt_ls_starts(r, " ICID "))
+				return MT_LS_IGNORED;
+			long to = mt_ls_find(r, " To: ");
+			if (to < 0)
+				return MT_LS_IGNORED;
+			struct mt_ls_str rid = mt_ls_kv(r, "RID ", ' ');
+			ev_init(ev, h, MT_LS_EV_MSG_RCPT);
+			ev->msgid = mid;
+			ev->rcpt_domain = mt_ls_addr_domain(mt_ls_sub(r, (size_t)to + 5));
+			ev->status = rid;
+			return MT_LS_EVENT;
+		}
+		if (mt_ls_starts(s, "Message finished MID ")) {
+			s = mt_ls_sub(s, 21);
+			n = mt_ls_num(s, NULL);
+			if (!n)
+				return MT_LS_UNPARSED;
+			ev_init(ev, h, MT_LS_EV_MSG_DONE);
+			ev->msgid = (struct mt_ls_str){s.p, n};
+			return MT_LS_EVENT;
+		}
+		return MT_LS_IGNORED;
+	case 'C':
+		/* "Connection Error: DCID d domain: D IP:A port: P details: X interface: I reason: R" */
+		if (mt_ls_starts(s, "Connection Error: DCID ")) {
+			s = mt_ls_sub(s, 23);
+			n = idnum(s, &id, &idtxt);
+			if (!n)
+				return MT_LS_UNPARSED;
+			ev_init(ev, h, MT_LS_EV_CONN_INFO);
+			ev->dir = MT_LS_DIR_OUT;
+			ev->conn = esa_key(MT_LS_DIR_OUT, id, h);
+			ev->connid = idtxt;
+			s = mt_ls_sub(s, n);
+			ev->domain = mt_ls_kv(s, "domain: ", ' ');
+			ev->ip = mt_ls_kv(s, "IP:", ' ');
+			long d = mt_ls_find(s, " details: ");
+			if (d >= 0) {
+				struct mt_ls_str det = mt_ls_sub(s, (size_t)d + 10);
+				long e = mt_ls_find(det, " interface: ");
+				if (e >= 0)
+					det.n = (size_t)e;
+				ev->reason = det;
+			} else {
+				ev->reason = mt_ls_kv(s, "reason: ", '\n');
+			}
+			return MT_LS_EVENT;
+		}
+		return MT_LS_IGNORED;
+	default:
+		return MT_LS_IGNORED;
+	}
+}

@@ -1,0 +1,498 @@
+/* logscan_parse.c — line header recognition (syslog, AsyncOS native, RFC 3339, Exim) and the
+ * small string helpers every format parser uses.  Nothing here allocates: results are slices
+ * of the caller's line.
+ *
+ * Timestamps are converted to seconds as if the log's wall-clock time were UTC ("log time"):
+ * logs rarely say their zone, and --since/--until are read the same way, so comparisons and
+ * hour/day buckets stay in the log's own clock.
+ */
+#include "logscan_parse.h"
+
+#include <string.h>
+
+static const char *const fmt_names[] = {"unknown", "esa", "postfix", "exim", "sendmail"};
+const char *mt_ls_fmt_name(int fmt)
+{
+	return fmt >= 0 && fmt < MT_LS_FMT_COUNT ? fmt_names[fmt] : "unknown";
+}
+
+const char *mt_ls_dir_name(int dir)
+{
+	return dir == MT_LS_DIR_IN ? "in" : dir == MT_LS_DIR_OUT ? "out" : "-";
+}
+
+const char *mt_ls_tls_name(int tls)
+{
+	switch (tls) {
+	case MT_LS_TLS_OK: return "tls";
+	case MT_LS_TLS_FAILED: return "failed";
+	case MT_LS_TLS_NONE: return "none";
+	default: return "none";
+	}
+}
+
+static const char *const cause_names[] = {
+    [MT_LS_CAUSE_NONE] = "-",
+    [MT_LS_CAUSE_NO_ESMTP] = "no ESMTP",
+    [MT_LS_CAUSE_NOT_ADVERTISED] = "STARTTLS not advertised",
+    [MT_LS_CAUSE_STARTTLS_ERROR] = "error answering STARTTLS",
+    [MT_LS_CAUSE_HANDSHAKE] = "TLS handshake failed",
+    [MT_LS_CAUSE_VERIFY] = "certificate not verified",
+    [MT_LS_CAUSE_CLIENT_NO_TLS] = "client did not use STARTTLS",
+    [MT_LS_CAUSE_LOCAL] = "local TLS unavailable",
+    [MT_LS_CAUSE_OTHER] = "other",
+};
+const char *mt_ls_cause_name(int cause)
+{
+	return cause >= 0 && cause < MT_LS_CAUSE_COUNT ? cause_names[cause] : "other";
+}
+
+uint64_t mt_ls_hash(const void *p, size_t n, uint64_t seed)
+{
+	/* FNV-1a then a final mix: ids are short, so this is cheap and spreads well enough. */
+	const unsigned char *s = p;
+	uint64_t h = 1469598103934665603ULL ^ seed;
+	for (size_t i = 0; i < n; i++) {
+		h ^= s[i];
+		h *= 1099511628211ULL;
+	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return h;
+}
+
+uint64_t mt_ls_conn_key(int fmt, int dir, struct mt_ls_str host, uint64_t id)
+{
+	uint64_t k = mt_ls_hash(host.p, host.n, ((uint64_t)fmt << 8) | (uint64_t)dir);
+	k ^= id * 0x9e3779b97f4a7c15ULL;
+	k ^= k >> 29;
+	return k ? k : 1;
+}
+
+bool mt_ls_starts(struct mt_ls_str s, const char *lit)
+{
+	size_t n = strlen(lit);
+	return s.n >= n && memcmp(s.p, lit, n) == 0;
+}
+
+long mt_ls_find(struct mt_ls_str s, const char *lit)
+{
+	size_t n = strlen(lit);
+	if (!n || s.n < n)
+		return n ? -1 : 0;
+	const char *p = memmem(s.p, s.n, lit, n);
+	return p ? (long)(p - s.p) : -1;
+}
+
+struct mt_ls_str mt_ls_sub(struct mt_ls_str s, size_t off)
+{
+	if (off > s.n)
+		off = s.n;
+	return (struct mt_ls_str){s.p + off, s.n - off};
+}
+
+size_t mt_ls_num(struct mt_ls_str s, uint64_t *v)
+{
+	uint64_t x = 0;
+	size_t i = 0;
+	while (i < s.n && i < 19 && s.p[i] >= '0' && s.p[i] <= '9')
+		x = x * 10 + (uint64_t)(s.p[i++] - '0');
+	if (v)
+		*v = x;
+	return i;
+}
+
+struct mt_ls_str mt_ls_word(struct mt_ls_str s)
+{
+	size_t i = 0;
+	while (i < s.n && s.p[i] != ' ')
+		i++;
+	return (struct mt_ls_str){s.p, i};
+}
+
+bool mt_ls_host_ip(struct mt_ls_str s, struct mt_ls_str *host, struct mt_ls_str *ip)
+{
+	const char *lb = memchr(s.p, '[', s.n);
+	if (!lb)
+		return false;
+	const char *rb = memchr(lb, ']', s.n - (size_t)(lb - s.p));
+	if (!rb)
+		return false;
+	host->p = s.p;
+	host->n = (size_t)(lb - s.p);
+	ip->p = lb + 1;
+	ip->n = (size_t)(rb - lb - 1);
+	return true;
+}
+
+struct mt_ls_str mt_ls_addr_domain(struct mt_ls_str a)
+{
+	const char *at = NULL;
+	for (size_t i = 0; i < a.n; i++)
+		if (a.p[i] == '@')
+			at = a.p + i;
+	if (!at)
+		return (struct mt_ls_str){NULL, 0};
+	struct mt_ls_str d = {at + 1, a.n - (size_t)(at + 1 - a.p)};
+	size_t i = 0;
+	while (i < d.n && d.p[i] != '>' && d.p[i] != ',' && d.p[i] != ' ' && d.p[i] != '"')
+		i++;
+	d.n = i;
+	return d;
+}
+
+struct mt_ls_str mt_ls_kv(struct mt_ls_str s, const char *key, char stop)
+{
+	size_t kn = strlen(key);
+	size_t off = 0;
+	while (off < s.n) {
+		const char *p = memmem(s.p + off, s.n - off, key, kn);
+		if (!p)
+			break;
+		/* the key must start a field: at the start, or after a space */
+		if (p == s.p || p[-1] == ' ') {
+			const char *v = p + kn;
+			const char *end = s.p + s.n;
+			const char *e = v;
+			if (e < end && *e == '"') { /* Exim quotes values with spaces: DN="..." */
+				v++;
+				e = memchr(v, '"', (size_t)(end - v));
+				if (!e)
+					e = end;
+				return (struct mt_ls_str){v, (size_t)(e - v)};
+			}
+			/* ',' means the ", " field separator: addresses lists use bare commas */
+			for (; e < end; e++) {
+				if (stop == ',' ? (*e == ',' && (e + 1 == end || e[1] == ' ')) : *e == stop)
+					break;
+			}
+			return (struct mt_ls_str){v, (size_t)(e - v)};
+		}
+		off = (size_t)(p - s.p) + 1;
+	}
+	return (struct mt_ls_str){NULL, 0};
+}
+
+int mt_ls_cause_from_text(struct mt_ls_str s)
+{
+	if (mt_ls_find(s, "not offer") >= 0 || mt_ls_find(s, "not advertise") >= 0 ||
+	    mt_ls_find(s, "does not support STARTTLS") >= 0 || mt_ls_find(s, "did not offer TLS") >= 0 ||
+	    mt_ls_find(s, "STARTTLS not") >= 0)
+		return MT_LS_CAUSE_NOT_ADVERTISED;
+	if (mt_ls_find(s, "ESMTP") >= 0 || mt_ls_find(s, "EHLO") >= 0)
+		return MT_LS_CAUSE_NO_ESMTP;
+	if (mt_ls_find(s, "refused to start TLS") >= 0 || mt_ls_find(s, "unexpected response") >= 0 ||
+	    mt_ls_find(s, "attempt to start TLS failed") >= 0 || mt_ls_find(s, "454") >= 0)
+		return MT_LS_CAUSE_STARTTLS_ERROR;
+	if (mt_ls_find(s, "verif") >= 0 || mt_ls_find(s, "certificate") >= 0)
+		return MT_LS_CAUSE_VERIFY;
+	if (mt_ls_find(s, "engine is unavailable") >= 0)
+		return MT_LS_CAUSE_LOCAL;
+	if (mt_ls_find(s, "handshake") >= 0 || mt_ls_find(s, "Cannot start TLS") >= 0 || mt_ls_find(s, "SSL") >= 0)
+		return MT_LS_CAUSE_HANDSHAKE;
+	return MT_LS_CAUSE_OTHER;
+}
+
+/* --- timestamps --- */
+
+static int month_of(const char *p)
+{
+	uint32_t v = ((uint32_t)(unsigned char)p[0] << 16) | ((uint32_t)(unsigned char)p[1] << 8) | (unsigned char)p[2];
+	switch (v) {
+	case ('J' << 16) | ('a' << 8) | 'n': return 1;
+	case ('F' << 16) | ('e' << 8) | 'b': return 2;
+	case ('M' << 16) | ('a' << 8) | 'r': return 3;
+	case ('A' << 16) | ('p' << 8) | 'r': return 4;
+	case ('M' << 16) | ('a' << 8) | 'y': return 5;
+	case ('J' << 16) | ('u' << 8) | 'n': return 6;
+	case ('J' << 16) | ('u' << 8) | 'l': return 7;
+	case ('A' << 16) | ('u' << 8) | 'g': return 8;
+	case ('S' << 16) | ('e' << 8) | 'p': return 9;
+	case ('O' << 16) | ('c' << 8) | 't': return 10;
+	case ('N' << 16) | ('o' << 8) | 'v': return 11;
+	case ('D' << 16) | ('e' << 8) | 'c': return 12;
+	default: return 0;
+	}
+}
+
+static inline bool dig(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static inline int d2(const char *p)
+{
+	return (p[0] - '0') * 10 + (p[1] - '0');
+}
+
+/* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
+static int64_t days_from_civil(int y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static time_t mk(int y, int mo, int d, int h, int mi, int s)
+{
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+		return 0;
+	return (time_t)(days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s);
+}
+
+/* "hh:mm:ss" */
+static bool hms(const char *p, int *h, int *m, int *s)
+{
+	if (!dig(p[0]) || !dig(p[1]) || p[2] != ':' || !dig(p[3]) || !dig(p[4]) || p[5] != ':' || !dig(p[6]) || !dig(p[7]))
+		return false;
+	*h = d2(p);
+	*m = d2(p + 3);
+	*s = d2(p + 6);
+	return true;
+}
+
+/* "Mmm dd hh:mm:ss" (dd may be " d") at p with at least 15 bytes. */
+static bool syslog_ts(const char *p, int year, time_t *ts)
+{
+	int mo = month_of(p);
+	if (!mo || p[3] != ' ' || p[6] != ' ')
+		return false;
+	int d = (p[4] == ' ' ? 0 : p[4] - '0') * 10 + (p[5] - '0');
+	int h, mi, s;
+	if (!dig(p[5]) || !hms(p + 7, &h, &mi, &s))
+		return false;
+	*ts = mk(year, mo, d, h, mi, s);
+	return true;
+}
+
+/* "yyyy-mm-dd" then 'T' or ' ' then "hh:mm:ss"; returns bytes consumed including fraction and zone. */
+static size_t iso_ts(const char *p, size_t n, bool *space_sep, time_t *ts)
+{
+	if (n < 19 || !dig(p[0]) || !dig(p[1]) || !dig(p[2]) || !dig(p[3]) || p[4] != '-' || !dig(p[5]) || !dig(p[6]) ||
+	    p[7] != '-' || !dig(p[8]) || !dig(p[9]) || (p[10] != 'T' && p[10] != ' '))
+		return 0;
+	int h, mi, s;
+	if (!hms(p + 11, &h, &mi, &s))
+		return 0;
+	*space_sep = p[10] == ' ';
+	*ts = mk(d2(p) * 100 + d2(p + 2), d2(p + 5), d2(p + 8), h, mi, s);
+	size_t i = 19;
+	if (i < n && (p[i] == '.' || p[i] == ','))
+		for (i++; i < n && dig(p[i]); i++)
+			;
+	if (i < n && p[i] == 'Z')
+		i++;
+	else if (i < n && (p[i] == '+' || p[i] == '-') && !*space_sep)
+		for (i++; i < n && (dig(p[i]) || p[i] == ':'); i++)
+			;
+	return i;
+}
+
+/* A syslog tag: "name[pid]:" or "name:" (name without spaces). */
+static bool tag_at(struct mt_ls_str s, struct mt_ls_hdr *h, size_t *used)
+{
+	size_t i = 0;
+	while (i < s.n && s.p[i] != ' ' && s.p[i] != '[' && s.p[i] != ':')
+		i++;
+	if (i == 0 || i >= s.n)
+		return false;
+	struct mt_ls_str tag = {s.p, i};
+	long pid = 0;
+	if (s.p[i] == '[') {
+		i++;
+		size_t st = i;
+		while (i < s.n && dig(s.p[i]))
+			pid = pid * 10 + (s.p[i++] - '0');
+		if (i == st || i >= s.n || s.p[i] != ']')
+			return false;
+		i++;
+	}
+	if (i >= s.n || s.p[i] != ':')
+		return false;
+	i++;
+	if (i < s.n && s.p[i] == ' ')
+		i++;
+	h->tag = tag;
+	h->pid = pid;
+	*used = i;
+	return true;
+}
+
+static int fmt_of_tag(struct mt_ls_hdr *h)
+{
+	struct mt_ls_str t = h->tag;
+	if (t.n >= 7 && memcmp(t.p, "postfix", 7) == 0) {
+		const char *sl = NULL;
+		for (size_t i = 0; i < t.n; i++)
+			if (t.p[i] == '/')
+				sl = t.p + i;
+		if (!sl)
+			return MT_LS_FMT_UNKNOWN;
+		h->service.p = sl + 1;
+		h->service.n = t.n - (size_t)(sl + 1 - t.p);
+		return MT_LS_FMT_POSTFIX;
+	}
+	if (t.n == 9 && memcmp(t.p, "mail_logs", 9) == 0)
+		return MT_LS_FMT_ESA;
+	if ((t.n >= 8 && memcmp(t.p, "sendmail", 8) == 0) || (t.n >= 6 && memcmp(t.p, "sm-mta", 6) == 0) ||
+	    (t.n >= 6 && memcmp(t.p, "sm-msp", 6) == 0))
+		return MT_LS_FMT_SENDMAIL;
+	if (t.n >= 4 && memcmp(t.p, "exim", 4) == 0)
+		return MT_LS_FMT_EXIM;
+	return MT_LS_FMT_UNKNOWN;
+}
+
+/* After the timestamp: [host] tag message.  Up to two words may precede the tag (host, and
+ * a level word some collectors add); a tag-less line is not ours. */
+static bool after_ts(struct mt_ls_str s, struct mt_ls_hdr *h)
+{
+	for (int w = 0; w < 3; w++) {
+		while (s.n && s.p[0] == ' ')
+			s = mt_ls_sub(s, 1);
+		size_t used;
+		if (tag_at(s, h, &used)) {
+			h->msg = mt_ls_sub(s, used);
+			h->fmt = fmt_of_tag(h);
+			return true; /* another program's line (amavis, dovecot): a header, not ours */
+		}
+		struct mt_ls_str word = mt_ls_word(s);
+		if (w == 0)
+			h->host = word;
+		s = mt_ls_sub(s, word.n);
+	}
+	return false;
+}
+
+/* Exim lines: "yyyy-mm-dd hh:mm:ss[.ddd] [+zzzz] [[pid]] rest". */
+static bool exim_rest(struct mt_ls_str s, struct mt_ls_hdr *h)
+{
+	bool sp;
+	time_t ts;
+	size_t n = iso_ts(s.p, s.n, &sp, &ts);
+	if (!n || !sp)
+		return false;
+	h->ts = ts;
+	s = mt_ls_sub(s, n);
+	if (s.n >= 6 && s.p[0] == ' ' && (s.p[1] == '+' || s.p[1] == '-') && dig(s.p[2]) && dig(s.p[5]))
+		s = mt_ls_sub(s, 6);
+	if (s.n && s.p[0] == ' ')
+		s = mt_ls_sub(s, 1);
+	if (s.n && s.p[0] == '[') {
+		size_t i = 1;
+		long pid = 0;
+		while (i < s.n && dig(s.p[i]))
+			pid = pid * 10 + (s.p[i++] - '0');
+		if (i < s.n && s.p[i] == ']') {
+			h->pid = pid;
+			s = mt_ls_sub(s, i + 1);
+			if (s.n && s.p[0] == ' ')
+				s = mt_ls_sub(s, 1);
+		}
+	}
+	h->msg = s;
+	h->fmt = MT_LS_FMT_EXIM;
+	return true;
+}
+
+static bool parse_hdr1(const char *line, size_t len, const struct mt_ls_parse_opts *o, struct mt_ls_hdr *h);
+
+bool mt_ls_parse_hdr(const char *line, size_t len, const struct mt_ls_parse_opts *o, struct mt_ls_hdr *h)
+{
+	if (parse_hdr1(line, len, o, h))
+		return true;
+	/* container log prefixes: "service   | <syslog line>" */
+	const char *bar = memchr(line, '|', len < 64 ? len : 64);
+	if (bar && (size_t)(bar - line) + 2 < len && bar[1] == ' ')
+		return parse_hdr1(bar + 2, len - (size_t)(bar + 2 - line), o, h);
+	return false;
+}
+
+static bool parse_hdr1(const char *line, size_t len, const struct mt_ls_parse_opts *o, struct mt_ls_hdr *h)
+{
+	memset(h, 0, sizeof *h);
+	struct mt_ls_str s = {line, len};
+	/* syslog priority "<166>" */
+	if (s.n > 2 && s.p[0] == '<') {
+		size_t i = 1;
+		while (i < s.n && i < 5 && dig(s.p[i]))
+			i++;
+		if (i < s.n && s.p[i] == '>')
+			s = mt_ls_sub(s, i + 1);
+	}
+	if (s.n < 16)
+		goto tagonly;
+	/* AsyncOS native: "Tue Apr 17 00:57:53 2018 Info: ..." */
+	if (s.n >= 25 && s.p[3] == ' ' && s.p[7] == ' ' && s.p[10] == ' ' && s.p[13] == ':' && s.p[19] == ' ' &&
+	    dig(s.p[20]) && dig(s.p[23]) && s.p[24] == ' ') {
+		time_t ts;
+		int year = d2(s.p + 20) * 100 + d2(s.p + 22);
+		if (!syslog_ts(s.p + 4, year, &ts))
+			return false;
+		h->ts = ts;
+		h->fmt = MT_LS_FMT_ESA;
+		h->msg = mt_ls_sub(s, 25);
+		return true;
+	}
+	/* BSD syslog: "Mmm dd hh:mm:ss " */
+	if (s.p[15] == ' ' && s.p[3] == ' ' && s.p[9] == ':') {
+		time_t ts;
+		if (!syslog_ts(s.p, o && o->year ? o->year : 1970, &ts))
+			return false;
+		h->ts = ts;
+		return after_ts(mt_ls_sub(s, 16), h);
+	}
+	if (dig(s.p[0])) {
+		bool sp;
+		time_t ts;
+		size_t n = iso_ts(s.p, s.n, &sp, &ts);
+		if (n && sp)
+			return exim_rest(s, h);
+		if (n) {
+			h->ts = ts;
+			return after_ts(mt_ls_sub(s, n), h);
+		}
+		return false;
+	}
+tagonly:;
+	/* No timestamp: "postfix/smtp[1]: ..." as quoted in posts, or "exim[1]: 2024-... ..." from journald. */
+	size_t used;
+	if (!tag_at(s, h, &used))
+		return false;
+	h->fmt = fmt_of_tag(h);
+	h->msg = mt_ls_sub(s, used);
+	if (h->fmt == MT_LS_FMT_EXIM) {
+		long pid = h->pid;
+		struct mt_ls_str tag = h->tag;
+		if (!exim_rest(h->msg, h))
+			return false;
+		h->pid = pid;
+		h->tag = tag;
+	}
+	return h->fmt != MT_LS_FMT_UNKNOWN;
+}
+
+int mt_ls_parse_line(const char *line, size_t len, const struct mt_ls_parse_opts *o, struct mt_ls_event *ev)
+{
+	struct mt_ls_hdr h;
+	while (len && (line[len - 1] == '\r' || line[len - 1] == ' '))
+		len--;
+	if (!len)
+		return MT_LS_IGNORED;
+	if (!mt_ls_parse_hdr(line, len, o, &h))
+		return MT_LS_UNPARSED;
+	if (h.fmt == MT_LS_FMT_UNKNOWN)
+		return MT_LS_IGNORED;
+	if (h.fmt == MT_LS_FMT_EXIM && h.tag.n == 0 && h.msg.n == 0)
+		return MT_LS_IGNORED;
+	switch (h.fmt) {
+	case MT_LS_FMT_ESA: return mt_ls_esa_parse(&h, ev);
+	case MT_LS_FMT_POSTFIX: return mt_ls_postfix_parse(&h, ev);
+	case MT_LS_FMT_EXIM: return mt_ls_exim_parse(&h, ev);
+	case MT_LS_FMT_SENDMAIL: return mt_ls_sendmail_parse(&h, ev);
+	default: return MT_LS_UNPARSED;
+	}
+}

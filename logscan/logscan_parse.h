@@ -1,0 +1,129 @@
+/* logscan_parse.h — one log line in, one typed event out.
+ *
+ * Each mail-log line goes through mt_ls_parse_line(): the common header (syslog priority,
+ * timestamp, host, program tag) is recognised first, then the line is handed to the parser
+ * of its format (ESA, Postfix, Exim, Sendmail).  The event only points into the caller's
+ * line (struct mt_ls_str slices): nothing is allocated per line, and the event is valid
+ * only as long as the line buffer is.
+ */
+#ifndef LOGSCAN_PARSE_H
+#define LOGSCAN_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct mt_ls_str {
+	const char *p;
+	size_t n;
+};
+
+enum mt_ls_fmt { MT_LS_FMT_UNKNOWN = 0, MT_LS_FMT_ESA, MT_LS_FMT_POSTFIX, MT_LS_FMT_EXIM, MT_LS_FMT_SENDMAIL, MT_LS_FMT_COUNT };
+const char *mt_ls_fmt_name(int fmt);
+
+enum mt_ls_dir { MT_LS_DIR_NONE = 0, MT_LS_DIR_IN, MT_LS_DIR_OUT };
+const char *mt_ls_dir_name(int dir);
+
+/* What a line tells about TLS on its connection. */
+enum mt_ls_tls { MT_LS_TLS_UNSTATED = 0, MT_LS_TLS_OK, MT_LS_TLS_FAILED, MT_LS_TLS_NONE };
+const char *mt_ls_tls_name(int tls);
+
+/* Why a delivery (or reception) that required TLS did not use it: the ESA guide's causes first. */
+enum mt_ls_cause {
+	MT_LS_CAUSE_NONE = 0,
+	MT_LS_CAUSE_NO_ESMTP,	     /* peer does not understand EHLO */
+	MT_LS_CAUSE_NOT_ADVERTISED,  /* EHLO reply lacked STARTTLS */
+	MT_LS_CAUSE_STARTTLS_ERROR,  /* peer answered STARTTLS with an error */
+	MT_LS_CAUSE_HANDSHAKE,	     /* STARTTLS accepted, handshake failed */
+	MT_LS_CAUSE_VERIFY,	     /* handshake done, certificate not acceptable */
+	MT_LS_CAUSE_CLIENT_NO_TLS,   /* inbound: client did not use STARTTLS where required */
+	MT_LS_CAUSE_LOCAL,	     /* our own TLS engine unavailable */
+	MT_LS_CAUSE_OTHER,
+	MT_LS_CAUSE_COUNT
+};
+const char *mt_ls_cause_name(int cause);
+
+enum mt_ls_ev_kind {
+	MT_LS_EV_NONE = 0,  /* recognised, nothing TLS-related */
+	MT_LS_EV_CONN_OPEN, /* conn, dir, ip, host */
+	MT_LS_EV_CONN_TLS,  /* conn: tls outcome with proto/cipher/bits/verify/cert or reason */
+	MT_LS_EV_CONN_INFO, /* conn: extra detail (reason, domain, cert) without changing the outcome */
+	MT_LS_EV_CONN_CLOSE,
+	MT_LS_EV_MSG_RECV,  /* msg received on conn (or inline: tls fields set, conn 0) */
+	MT_LS_EV_MSG_RCPT,  /* msg has a recipient in rcpt_domain */
+	MT_LS_EV_DELIVERY,  /* msg delivered over conn (or inline) to rcpt_domain */
+	MT_LS_EV_REQFAIL,   /* TLS required and not used: cause + reason */
+	MT_LS_EV_MSG_DONE,
+};
+
+struct mt_ls_event {
+	int kind;
+	int fmt;
+	int dir;
+	time_t ts;
+	uint64_t conn;		 /* connection key, 0 = inline (the line is the whole connection) */
+	struct mt_ls_str connid; /* as printed: ICID/DCID number, pid */
+	struct mt_ls_str msgid;	 /* MID, queue id, Exim id */
+	struct mt_ls_str ip, host, domain, rcpt_domain;
+	int tls;
+	struct mt_ls_str proto, cipher, verify, cert, reason, status;
+	int bits;
+	int cause;
+	bool local;	/* message submitted locally, not over a network connection */
+	bool new_conn;	/* this line starts a new connection even if the key is open */
+};
+
+/* The common header of a line. */
+struct mt_ls_hdr {
+	int fmt;
+	time_t ts;
+	struct mt_ls_str host, tag, service; /* service: Postfix "smtpd" from "postfix/submission/smtpd" */
+	long pid;
+	struct mt_ls_str msg; /* the rest of the line */
+};
+
+struct mt_ls_parse_opts {
+	int year; /* for syslog timestamps, which carry none */
+};
+
+enum mt_ls_result {
+	MT_LS_IGNORED = 0, /* format known, line irrelevant */
+	MT_LS_EVENT,	   /* ev filled */
+	MT_LS_UNPARSED,	   /* unknown format or a TLS line we could not read */
+};
+
+/* Parse one line (without its newline). ev is fully overwritten when MT_LS_EVENT. */
+int mt_ls_parse_line(const char *line, size_t len, const struct mt_ls_parse_opts *o, struct mt_ls_event *ev);
+
+/* Split a line's header; false when no known header shape was found. */
+bool mt_ls_parse_hdr(const char *line, size_t len, const struct mt_ls_parse_opts *o, struct mt_ls_hdr *h);
+
+/* The per-format parsers: h->msg is the message part. */
+int mt_ls_esa_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev);
+int mt_ls_postfix_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev);
+int mt_ls_exim_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev);
+int mt_ls_sendmail_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev);
+
+/* Helpers shared by the parsers (logscan_parse.c). */
+uint64_t mt_ls_hash(const void *p, size_t n, uint64_t seed);
+bool mt_ls_starts(struct mt_ls_str s, const char *lit);
+/* Find lit in s; returns offset or -1. */
+long mt_ls_find(struct mt_ls_str s, const char *lit);
+struct mt_ls_str mt_ls_sub(struct mt_ls_str s, size_t off);
+/* Read a decimal number at s; returns digits consumed (0 = none). */
+size_t mt_ls_num(struct mt_ls_str s, uint64_t *v);
+/* Token up to the next space. */
+struct mt_ls_str mt_ls_word(struct mt_ls_str s);
+/* "host[ip]" -> host, ip (Postfix); returns false when the shape is wrong. */
+bool mt_ls_host_ip(struct mt_ls_str s, struct mt_ls_str *host, struct mt_ls_str *ip);
+/* Domain part of an address (text after the last '@', without trailing '>' or ','). */
+struct mt_ls_str mt_ls_addr_domain(struct mt_ls_str addr);
+/* Value of " key=" up to ", " (Postfix/Sendmail) or space (Exim); empty when absent. */
+struct mt_ls_str mt_ls_kv(struct mt_ls_str s, const char *key, char stop);
+/* Classify a free-text failure into a cause. */
+int mt_ls_cause_from_text(struct mt_ls_str s);
+/* A connection key from parts, never 0. */
+uint64_t mt_ls_conn_key(int fmt, int dir, struct mt_ls_str host, uint64_t id);
+
+#endif

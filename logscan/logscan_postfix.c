@@ -1,0 +1,256 @@
+/* logscan_postfix.c — Postfix smtpd/smtp TLS lines and the queue-id lines that tie them to
+ * messages.
+ *
+ * A Postfix process handles one SMTP session at a time, so the connection key is the syslog
+ * host plus the process id: smtpd's "connect from" opens it, "disconnect from" closes it, and
+ * "QUEUEID: client=" binds a message to it.  The smtp client logs its TLS line before the
+ * delivery lines ("QUEUEID: to=<..>, relay=host[ip]:port, ... status=") of the same process,
+ * which is how a delivery learns whether it went over TLS; a delivery with no TLS line before
+ * it did not.
+ */
+#include "logscan_parse.h"
+
+#include <string.h>
+
+static void ev_init(struct mt_ls_event *ev, const struct mt_ls_hdr *h, int kind, int dir)
+{
+	memset(ev, 0, sizeof *ev);
+	ev->kind = kind;
+	ev->fmt = MT_LS_FMT_POSTFIX;
+	ev->ts = h->ts;
+	ev->dir = dir;
+	ev->conn = mt_ls_conn_key(MT_LS_FMT_POSTFIX, dir, h->host, (uint64_t)h->pid);
+}
+
+/* "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) ..." */
+static void tls_details(struct mt_ls_str s, struct mt_ls_event *ev)
+{
+	ev->proto = mt_ls_word(s);
+	struct mt_ls_str c = mt_ls_kv(s, "cipher ", ' ');
+	if (c.p)
+		ev->cipher = c;
+	long b = mt_ls_find(s, " (");
+	if (b >= 0) {
+		uint64_t bits;
+		if (mt_ls_num(mt_ls_sub(s, (size_t)b + 2), &bits))
+			ev->bits = (int)bits;
+	}
+}
+
+/* Queue ids: hex (short) or the long form [0-9A-Za-z]{10,}; followed by ": ". */
+static size_t queue_id(struct mt_ls_str s)
+{
+	size_t i = 0;
+	while (i < s.n && i < 20 && ((s.p[i] >= '0' && s.p[i] <= '9') || (s.p[i] >= 'A' && s.p[i] <= 'Z') ||
+				      (s.p[i] >= 'a' && s.p[i] <= 'z')))
+		i++;
+	if (i < 5 || i + 1 >= s.n || s.p[i] != ':' || s.p[i + 1] != ' ')
+		return 0;
+	/* short ids are upper-case hex; long ids (enable_long_queue_ids) are 12+ characters.
+	 * This keeps "warning: " and "NOQUEUE: " out. */
+	if (i < 12)
+		for (size_t k = 0; k < i; k++)
+			if (!((s.p[k] >= '0' && s.p[k] <= '9') || (s.p[k] >= 'A' && s.p[k] <= 'F')))
+				return 0;
+	return i;
+}
+
+static int delivery(const struct mt_ls_hdr *h, struct mt_ls_str qid, struct mt_ls_str s, int dir, struct mt_ls_event *ev)
+{
+	struct mt_ls_str to = mt_ls_kv(s, "to=", ',');
+	struct mt_ls_str relay = mt_ls_kv(s, "relay=", ',');
+	struct mt_ls_str status = mt_ls_kv(s, "status=", ' ');
+	if (!to.p || !status.p)
+		return MT_LS_IGNORED;
+	long paren = mt_ls_find(s, "status=");
+	struct mt_ls_str text = mt_ls_sub(s, (size_t)paren + 7 + status.n);
+	while (text.n && text.p[0] == ' ')
+		text = mt_ls_sub(text, 1);
+	if (text.n && text.p[0] == '(') {
+		text = mt_ls_sub(text, 1);
+		if (text.n && text.p[text.n - 1] == ')')
+			text.n--;
+	}
+	/* "TLS is required, but ..." and "Cannot start TLS" are required-TLS failures */
+	if (mt_ls_find(text, "TLS is required") >= 0 || mt_ls_find(text, "Cannot start TLS") >= 0 ||
+	    mt_ls_find(text, "TLS is required") >= 0) {
+		ev_init(ev, h, MT_LS_EV_REQFAIL, dir);
+		ev->msgid = qid;
+		ev->rcpt_domain = mt_ls_addr_domain(to);
+		ev->domain = ev->rcpt_domain;
+		ev->reason = text;
+		ev->cause = mt_ls_cause_from_text(text);
+		if (relay.p && relay.n && !mt_ls_starts(relay, "none"))
+			mt_ls_host_ip(relay, &ev->host, &ev->ip);
+		else
+			ev->conn = 0;
+		return MT_LS_EVENT;
+	}
+	if (dir != MT_LS_DIR_OUT || !relay.p || mt_ls_starts(relay, "none") || !memchr(relay.p, '[', relay.n))
+		return MT_LS_IGNORED;
+	ev_init(ev, h, MT_LS_EV_DELIVERY, dir);
+	ev->msgid = qid;
+	ev->rcpt_domain = mt_ls_addr_domain(to);
+	mt_ls_host_ip(relay, &ev->host, &ev->ip);
+	ev->status = status;
+	return MT_LS_EVENT;
+}
+
+int mt_ls_postfix_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
+{
+	struct mt_ls_str svc = h->service;
+	int dir;
+	if (svc.n == 5 && memcmp(svc.p, "smtpd", 5) == 0)
+		dir = MT_LS_DIR_IN;
+	else if ((svc.n == 4 && (memcmp(svc.p, "smtp", 4) == 0 || memcmp(svc.p, "lmtp", 4) == 0)))
+		dir = MT_LS_DIR_OUT;
+	else if (svc.n == 5 && memcmp(svc.p, "error", 5) == 0)
+		dir = MT_LS_DIR_OUT;
+	else if ((svc.n == 4 && memcmp(svc.p, "qmgr", 4) == 0) || (svc.n == 6 && memcmp(svc.p, "pickup", 6) == 0))
+		dir = MT_LS_DIR_NONE;
+	else
+		return MT_LS_IGNORED;
+	struct mt_ls_str s = h->msg;
+	if (s.n < 8)
+		return MT_LS_IGNORED;
+	size_t q = queue_id(s);
+	if (q) {
+		struct mt_ls_str qid = {s.p, q};
+		struct mt_ls_str r = mt_ls_sub(s, q + 2);
+		if (dir == MT_LS_DIR_NONE) {
+			if (mt_ls_starts(r, "removed")) {
+				ev_init(ev, h, MT_LS_EV_MSG_DONE, 0);
+				ev->conn = 0;
+				ev->msgid = qid;
+				return MT_LS_EVENT;
+			}
+			if (mt_ls_starts(r, "uid=")) { /* pickup: local submission */
+				ev_init(ev, h, MT_LS_EV_MSG_RECV, MT_LS_DIR_IN);
+				ev->conn = 0;
+				ev->msgid = qid;
+				ev->local = true;
+				return MT_LS_EVENT;
+			}
+			return MT_LS_IGNORED;
+		}
+		if (dir == MT_LS_DIR_IN) {
+			if (mt_ls_starts(r, "client=")) {
+				ev_init(ev, h, MT_LS_EV_MSG_RECV, dir);
+				ev->msgid = qid;
+				struct mt_ls_str c = mt_ls_kv(r, "client=", ',');
+				mt_ls_host_ip(c, &ev->host, &ev->ip);
+				return MT_LS_EVENT;
+			}
+			return MT_LS_IGNORED;
+		}
+		if (r.p[0] == 't' && mt_ls_starts(r, "to="))
+			return delivery(h, qid, r, dir, ev);
+		return MT_LS_IGNORED;
+	}
+	if (dir == MT_LS_DIR_NONE)
+		return MT_LS_IGNORED;
+	long p;
+	switch (s.p[0]) {
+	case 'c':
+		if (dir == MT_LS_DIR_IN && mt_ls_starts(s, "connect from ")) {
+			ev_init(ev, h, MT_LS_EV_CONN_OPEN, dir);
+			ev->new_conn = true;
+			if (!mt_ls_host_ip(mt_ls_sub(s, 13), &ev->host, &ev->ip))
+				return MT_LS_UNPARSED;
+			return MT_LS_EVENT;
+		}
+		if (dir == MT_LS_DIR_OUT && mt_ls_starts(s, "certificate verification failed for ")) {
+			ev_init(ev, h, MT_LS_EV_CONN_INFO, dir);
+			ev->verify = (struct mt_ls_str){"failed", 6};
+			p = mt_ls_find(s, ": ");
+			ev->reason = p >= 0 ? mt_ls_sub(s, (size_t)p + 2) : s;
+			return MT_LS_EVENT;
+		}
+		return MT_LS_IGNORED;
+	case 'd':
+		if (dir == MT_LS_DIR_IN && mt_ls_starts(s, "disconnect from ")) {
+			ev_init(ev, h, MT_LS_EV_CONN_CLOSE, dir);
+			return MT_LS_EVENT;
+		}
+		return MT_LS_IGNORED;
+	case 'A':
+	case 'U':
+	case 'T':
+	case 'V':
+		/* "<Trust> TLS connection established from|to host[ip](:port): details" */
+		p = mt_ls_find(s, " TLS connection established ");
+		if (p < 0 || p > 10)
+			return MT_LS_IGNORED;
+		{
+			struct mt_ls_str r = mt_ls_sub(s, (size_t)p + 28);
+			if (mt_ls_starts(r, "from "))
+				r = mt_ls_sub(r, 5);
+			else if (mt_ls_starts(r, "to "))
+				r = mt_ls_sub(r, 3);
+			else
+				return MT_LS_UNPARSED;
+			ev_init(ev, h, MT_LS_EV_CONN_TLS, dir);
+			ev->tls = MT_LS_TLS_OK;
+			ev->verify = (struct mt_ls_str){s.p, (size_t)p};
+			if (!mt_ls_host_ip(r, &ev->host, &ev->ip))
+				return MT_LS_UNPARSED;
+			long c = mt_ls_find(r, "]");
+			struct mt_ls_str d = mt_ls_sub(r, (size_t)c + 1);
+			long colon = mt_ls_find(d, ": ");
+			if (colon < 0)
+				return MT_LS_UNPARSED;
+			tls_details(mt_ls_sub(d, (size_t)colon + 2), ev);
+			/* the client logs no "connect": each TLS line starts a session */
+			ev->new_conn = dir == MT_LS_DIR_OUT;
+			return MT_LS_EVENT;
+		}
+	case 'S':
+		if (mt_ls_starts(s, "SSL_accept error from ") || mt_ls_starts(s, "SSL_connect error to ")) {
+			size_t off = s.p[4] == 'a' ? 22 : 21;
+			ev_init(ev, h, MT_LS_EV_CONN_TLS, dir);
+			ev->tls = MT_LS_TLS_FAILED;
+			struct mt_ls_str r = mt_ls_sub(s, off);
+			mt_ls_host_ip(r, &ev->host, &ev->ip);
+			long c = mt_ls_find(r, "]");
+			struct mt_ls_str d = mt_ls_sub(r, c >= 0 ? (size_t)c + 1 : 0);
+			long colon = mt_ls_find(d, ": ");
+			ev->reason = colon >= 0 ? mt_ls_sub(d, (size_t)colon + 2) : d;
+			if (ev->reason.n == 2 && memcmp(ev->reason.p, "-1", 2) == 0)
+				ev->reason = (struct mt_ls_str){s.p, off - 6};
+			ev->new_conn = dir == MT_LS_DIR_OUT;
+			return MT_LS_EVENT;
+		}
+		return MT_LS_IGNORED;
+	case 'l':
+		if (dir == MT_LS_DIR_IN && mt_ls_starts(s, "lost connection after STARTTLS from ")) {
+			ev_init(ev, h, MT_LS_EV_CONN_TLS, dir);
+			ev->tls = MT_LS_TLS_FAILED;
+			ev->reason = (struct mt_ls_str){s.p, 30};
+			mt_ls_host_ip(mt_ls_sub(s, 36), &ev->host, &ev->ip);
+			return MT_LS_EVENT;
+		}
+		return MT_LS_IGNORED;
+	case 'w':
+		if (mt_ls_starts(s, "warning: TLS library problem: ")) {
+			ev_init(ev, h, MT_LS_EV_CONN_INFO, dir);
+			ev->reason = mt_ls_sub(s, 30);
+			return MT_LS_EVENT;
+		}
+		return MT_LS_IGNORED;
+	case 'N':
+		/* smtpd_tls_security_level=encrypt: "NOQUEUE: reject: ... Must issue a STARTTLS command first" */
+		if (dir == MT_LS_DIR_IN && mt_ls_starts(s, "NOQUEUE: reject: ") &&
+		    mt_ls_find(s, "Must issue a STARTTLS command first") >= 0) {
+			ev_init(ev, h, MT_LS_EV_REQFAIL, dir);
+			ev->cause = MT_LS_CAUSE_CLIENT_NO_TLS;
+			ev->reason = (struct mt_ls_str){"Must issue a STARTTLS command first", 35};
+			p = mt_ls_find(s, " from ");
+			if (p >= 0)
+				mt_ls_host_ip(mt_ls_sub(s, (size_t)p + 6), &ev->host, &ev->ip);
+			return MT_LS_EVENT;
+		}
+		return MT_LS_IGNORED;
+	default:
+		return MT_LS_IGNORED;
+	}
+}

@@ -1,0 +1,316 @@
+/* logscan_sum.c — see logscan_sum.h. */
+#include "logscan_sum.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NIL UINT32_MAX
+
+static int kt_init(struct mt_ls_keytab *t, uint32_t max_keys)
+{
+	memset(t, 0, sizeof *t);
+	t->max_keys = max_keys;
+	uint32_t ns = 64;
+	t->slots = malloc(ns * sizeof *t->slots);
+	if (!t->slots)
+		return -1;
+	memset(t->slots, 0xff, ns * sizeof *t->slots);
+	t->mask = ns - 1;
+	return 0;
+}
+
+static void kt_free(struct mt_ls_keytab *t)
+{
+	for (uint32_t i = 0; i < t->n; i++)
+		free(t->ents[i].key);
+	free(t->ents);
+	free(t->slots);
+	memset(t, 0, sizeof *t);
+}
+
+static int kt_rehash(struct mt_ls_keytab *t)
+{
+	uint32_t ns = (t->mask + 1) * 2;
+	uint32_t *sl = malloc(ns * sizeof *sl);
+	if (!sl)
+		return -1;
+	memset(sl, 0xff, ns * sizeof *sl);
+	for (uint32_t i = 0; i < t->n; i++) {
+		uint32_t s = (uint32_t)mt_ls_hash(t->ents[i].key, strlen(t->ents[i].key), 7) & (ns - 1);
+		while (sl[s] != NIL)
+			s = (s + 1) & (ns - 1);
+		sl[s] = i;
+	}
+	free(t->slots);
+	t->slots = sl;
+	t->mask = ns - 1;
+	return 0;
+}
+
+struct mt_ls_kent *mt_ls_keytab_get(struct mt_ls_keytab *t, const char *key, size_t n)
+{
+	uint32_t s = (uint32_t)mt_ls_hash(key, n, 7) & t->mask;
+	for (;; s = (s + 1) & t->mask) {
+		uint32_t i = t->slots[s];
+		if (i == NIL)
+			break;
+		if (strlen(t->ents[i].key) == n && memcmp(t->ents[i].key, key, n) == 0)
+			return &t->ents[i];
+	}
+	if (t->n >= t->max_keys) {
+		t->other_keys++;
+		return NULL;
+	}
+	if (t->n == t->cap_ents) {
+		uint32_t nc = t->cap_ents ? t->cap_ents * 2 : 32;
+		struct mt_ls_kent *ne = realloc(t->ents, nc * sizeof *ne);
+		if (!ne)
+			return NULL;
+		t->ents = ne;
+		t->cap_ents = nc;
+	}
+	char *k = malloc(n + 1);
+	if (!k)
+		return NULL;
+	memcpy(k, key, n);
+	k[n] = '\0';
+	struct mt_ls_kent *e = &t->ents[t->n];
+	memset(e, 0, sizeof *e);
+	e->key = k;
+	t->slots[s] = t->n++;
+	if (t->n * 2 > t->mask + 1)
+		kt_rehash(t);
+	return e;
+}
+
+static int cmp_total(const void *a, const void *b)
+{
+	const struct mt_ls_kent *x = *(const struct mt_ls_kent *const *)a, *y = *(const struct mt_ls_kent *const *)b;
+	if (x->c.total != y->c.total)
+		return x->c.total < y->c.total ? 1 : -1;
+	return strcmp(x->key, y->key);
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	const struct mt_ls_kent *x = *(const struct mt_ls_kent *const *)a, *y = *(const struct mt_ls_kent *const *)b;
+	return strcmp(x->key, y->key);
+}
+
+struct mt_ls_kent **mt_ls_keytab_sorted(const struct mt_ls_keytab *t, int by_key)
+{
+	struct mt_ls_kent **v = malloc((t->n + 1) * sizeof *v);
+	if (!v)
+		return NULL;
+	for (uint32_t i = 0; i < t->n; i++)
+		v[i] = &t->ents[i];
+	qsort(v, t->n, sizeof *v, by_key ? cmp_key : cmp_total);
+	return v;
+}
+
+int mt_ls_sum_init(struct mt_ls_sum *s, int by, uint32_t max_keys)
+{
+	memset(s, 0, sizeof *s);
+	s->by = by;
+	if (kt_init(&s->proto, max_keys) || kt_init(&s->cipher, max_keys) || kt_init(&s->domain, max_keys) ||
+	    kt_init(&s->ip, max_keys) || kt_init(&s->reason, max_keys) || kt_init(&s->bucket, max_keys)) {
+		mt_ls_sum_free(s);
+		return -1;
+	}
+	return 0;
+}
+
+void mt_ls_sum_free(struct mt_ls_sum *s)
+{
+	kt_free(&s->proto);
+	kt_free(&s->cipher);
+	kt_free(&s->domain);
+	kt_free(&s->ip);
+	kt_free(&s->reason);
+	kt_free(&s->bucket);
+}
+
+int mt_ls_proto_deprecated(const char *p)
+{
+	if (!strncmp(p, "SSL", 3))
+		return 1;
+	if (!strcmp(p, "TLSv1") || !strcmp(p, "TLSv1.0") || !strcmp(p, "TLSv1.1") || !strcmp(p, "TLSv1/SSLv3"))
+		return 1;
+	return 0;
+}
+
+void mt_ls_proto_norm(const char *in, char *out, size_t size)
+{
+	/* Exim writes TLS1.2 where the others write TLSv1.2 */
+	if (!strncmp(in, "TLS1", 4))
+		snprintf(out, size, "TLSv1%s", in + 4);
+	else
+		snprintf(out, size, "%s", in);
+}
+
+void mt_ls_host_domain(const char *host, char *out, size_t size)
+{
+	size_t n = strlen(host);
+	while (n && host[n - 1] == '.')
+		n--;
+	if (!n) {
+		snprintf(out, size, "(unknown)");
+		return;
+	}
+	/* an address literal is not a domain */
+	int dots = 0, alpha = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (host[i] == '.')
+			dots++;
+		else if ((host[i] >= 'a' && host[i] <= 'z') || (host[i] >= 'A' && host[i] <= 'Z'))
+			alpha = 1;
+		if (host[i] == ':')
+			alpha = 0, i = n;
+	}
+	if (!alpha) {
+		snprintf(out, size, "(unknown)");
+		return;
+	}
+	size_t cut = 0;
+	int seen = 0;
+	size_t last_dot = n;
+	for (size_t i = n; i-- > 0;) {
+		if (host[i] == '.') {
+			seen++;
+			if (seen == 2) {
+				/* co.uk, com.au: a short label under a two-letter TLD takes one more */
+				size_t sld = last_dot - i - 1;
+				size_t tld = n - last_dot - 1;
+				if (tld == 2 && sld <= 3) {
+					last_dot = i;
+					continue;
+				}
+				cut = i + 1;
+				break;
+			}
+			last_dot = i;
+		}
+	}
+	size_t len = n - cut;
+	if (len >= size)
+		len = size - 1;
+	for (size_t i = 0; i < len; i++) {
+		char ch = host[cut + i];
+		out[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+	}
+	out[len] = '\0';
+	(void)dots;
+}
+
+void mt_ls_conn_domain(const struct mt_ls_conn *c, char *out, size_t size)
+{
+	if (c->dir == MT_LS_DIR_OUT && c->domain[0]) {
+		snprintf(out, size, "%s", c->domain);
+		for (char *p = out; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p + 32);
+		return;
+	}
+	mt_ls_host_domain(c->host, out, size);
+}
+
+void mt_ls_time_str(time_t t, char *out, size_t size)
+{
+	struct tm tm;
+	if (!t || !gmtime_r(&t, &tm)) {
+		snprintf(out, size, "-");
+		return;
+	}
+	strftime(out, size, "%Y-%m-%dT%H:%M:%S", &tm);
+}
+
+void mt_ls_bucket(time_t t, int by, char *out, size_t size)
+{
+	struct tm tm;
+	if (!gmtime_r(&t, &tm)) {
+		snprintf(out, size, "-");
+		return;
+	}
+	strftime(out, size, by == MT_LS_BY_HOUR ? "%Y-%m-%dT%H:00" : "%Y-%m-%d", &tm);
+}
+
+static void count(struct mt_ls_count *c, int tls)
+{
+	c->total++;
+	if (tls == MT_LS_TLS_OK)
+		c->tls++;
+	else if (tls == MT_LS_TLS_FAILED)
+		c->failed++;
+	else
+		c->none++;
+}
+
+static void kcount(struct mt_ls_keytab *t, const char *key, int tls)
+{
+	struct mt_ls_kent *e = mt_ls_keytab_get(t, key, strlen(key));
+	count(e ? &e->c : &t->other, tls);
+}
+
+static void span(struct mt_ls_sum *s, time_t t)
+{
+	if (!t)
+		return;
+	if (!s->t_min || t < s->t_min)
+		s->t_min = t;
+	if (t > s->t_max)
+		s->t_max = t;
+}
+
+void mt_ls_sum_conn(struct mt_ls_sum *s, const struct mt_ls_conn *c)
+{
+	int dir = c->dir == MT_LS_DIR_OUT ? MT_LS_DIR_OUT : MT_LS_DIR_IN;
+	count(&s->dir[dir], c->tls);
+	span(s, c->t_open);
+	char buf[128];
+	if (c->tls == MT_LS_TLS_OK) {
+		mt_ls_proto_norm(c->proto[0] ? c->proto : "(not logged)", buf, sizeof buf);
+		kcount(&s->proto, buf, c->tls);
+		kcount(&s->cipher, c->cipher[0] ? c->cipher : "(not logged)", c->tls);
+	}
+	mt_ls_conn_domain(c, buf, sizeof buf);
+	kcount(&s->domain, buf, c->tls);
+	kcount(&s->ip, c->ip[0] ? c->ip : "(unknown)", c->tls);
+	if (c->tls == MT_LS_TLS_FAILED)
+		kcount(&s->reason, c->reason[0] ? c->reason : "(not logged)", c->tls);
+	if (s->by && c->t_open) {
+		mt_ls_bucket(c->t_open, s->by, buf, sizeof buf);
+		kcount(&s->bucket, buf, c->tls);
+	}
+}
+
+void mt_ls_sum_msg(struct mt_ls_sum *s, const struct mt_ls_msg *m)
+{
+	if (!m->received && !m->n_deliv)
+		return; /* only recipients seen: nothing to say */
+	s->msgs++;
+	span(s, m->t);
+	switch (m->in) {
+	case MT_LS_IN_TLS: s->in_tls++; break;
+	case MT_LS_IN_CLEAR: s->in_clear++; break;
+	case MT_LS_IN_LOCAL: s->in_local++; break;
+	default: s->in_unknown++; break;
+	}
+	s->deliv += m->n_deliv;
+	s->deliv_tls += m->n_tls;
+	s->deliv_clear += m->n_clear;
+	if (m->in == MT_LS_IN_CLEAR || m->n_clear)
+		s->msgs_clear++;
+	else if ((m->in == MT_LS_IN_TLS || m->in == MT_LS_IN_LOCAL) && (m->n_tls || m->in == MT_LS_IN_TLS))
+		s->msgs_all_tls++;
+	if (m->evicted)
+		s->evicted_msgs_seen++;
+}
+
+void mt_ls_sum_reqfail(struct mt_ls_sum *s, const struct mt_ls_reqfail *r)
+{
+	s->reqfail++;
+	if (r->cause < MT_LS_CAUSE_COUNT)
+		s->by_cause[r->cause]++;
+	span(s, r->t);
+}

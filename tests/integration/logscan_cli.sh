@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# logscan end to end: the ESA guide's examples, listings, output formats, exit codes,
+# robustness (garbage, 1 MB lines, truncated gzip), --follow across rotation.
+set -u
+cd "$(dirname "$0")/../.."
+LS=logscan/logscan
+FX=tests/fixtures/logs
+[ -x $LS ] || { echo "build first (make)"; exit 77; }
+tmp=$(mktemp -d); trap 'kill $fpid 2>/dev/null; rm -rf "$tmp"' EXIT
+fpid=
+fails=0
+check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; fails=$((fails + 1)); fi; }
+
+# --- the guide's four examples
+out=$($LS --failed $FX/esa-guide-examples.log); rc=$?
+check "failed: exit 1 when failures listed" '[ $rc -eq 1 ]'
+check "failed: inbound no shared cipher" 'grep -q "590052584 .*failed .*no shared cipher" <<<"$out"'
+check "failed: outbound STARTTLS 454" "grep -q \"40986669 .*STARTTLS unexpected response; 454-'TLS not available\" <<<\"\$out\""
+check "failed: successes not listed" '! grep -q "590125205 " <<<"$(sed -n "2,3p" <<<"$out")"'
+j=$($LS --json $FX/esa-guide-examples.log); rc=$?
+check "summary: exit 0" '[ $rc -eq 0 ]'
+py() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)" <<<"$j"; }
+check "json: inbound 2 (1 tls, 1 failed)" '[ "$(py "d[\"summary\"][\"connections\"][\"inbound\"][\"total\"], d[\"summary\"][\"connections\"][\"inbound\"][\"tls\"], d[\"summary\"][\"connections\"][\"inbound\"][\"failed\"]")" = "2 1 1" ]'
+check "json: outbound 2 (1 tls, 1 failed)" '[ "$(py "d[\"summary\"][\"connections\"][\"outbound\"][\"tls\"], d[\"summary\"][\"connections\"][\"outbound\"][\"failed\"]")" = "1 1" ]'
+check "json: TLSv1 deprecated" '[ "$(py "[p[\"deprecated\"] for p in d[\"summary\"][\"protocols\"] if p[\"protocol\"]==\"TLSv1\"][0]")" = "True" ]'
+check "json: TLSv1.2 not deprecated" '[ "$(py "[p[\"deprecated\"] for p in d[\"summary\"][\"protocols\"] if p[\"protocol\"]==\"TLSv1.2\"][0]")" = "False" ]'
+check "json: 3 blank lines ignored, none unparsed" '[ "$(py "d[\"summary\"][\"input\"][\"unparsed\"], d[\"summary\"][\"input\"][\"lines\"]")" = "0 18" ]'
+m=$($LS --messages --json $FX/esa-guide-examples.log)
+check "messages: MID 179701980 received over TLS" 'grep -q "\"message\":\"179701980\".*\"received\":\"tls\"" <<<"$m"'
+
+# --- --no-tls / --messages on a mixed fixture
+cat >$tmp/mixed.log <<'L'
+Tue Apr 17 01:00:00 2018 Info: New SMTP ICID 7 interface Data 1 (192.0.2.1) address 192.0.2.9 reverse dns host a.example.org verified yes
+Tue Apr 17 01:00:01 2018 Info: Start MID 70 ICID 7
+Tue Apr 17 01:00:01 2018 Info: MID 70 ICID 7 RID 0 To: <u@example.net>
+Tue Apr 17 01:00:02 2018 Info: ICID 7 close
+Tue Apr 17 01:00:03 2018 Info: New SMTP DCID 8 interface 192.0.2.1 address 192.0.2.20 port 25
+Tue Apr 17 01:00:03 2018 Info: DCID 8 TLS success protocol TLSv1.2 cipher AES128-SHA
+Tue Apr 17 01:00:03 2018 Info: Delivery start DCID 8 MID 70 to RID [0]
+Tue Apr 17 01:00:04 2018 Info: DCID 8 close
+Tue Apr 17 01:00:04 2018 Info: Message finished MID 70 done
+Tue Apr 17 02:00:00 2018 Info: New SMTP ICID 9 interface Data 1 (192.0.2.1) address 192.0.2.10 reverse dns host b.example.com verified yes
+Tue Apr 17 02:00:00 2018 Info: ICID 9 TLS success protocol TLSv1.3 cipher TLS_AES_256_GCM_SHA384
+Tue Apr 17 02:00:01 2018 Info: Start MID 71 ICID 9
+Tue Apr 17 02:00:02 2018 Info: ICID 9 close
+Tue Apr 17 02:00:05 2018 Info: DCID 10 TLS was required but remote host did not offer STARTTLS
+L
+o=$($LS --messages --no-tls $tmp/mixed.log)
+check "messages --no-tls lists MID 70 (received in clear)" 'grep -q "msg 70 .* clear " <<<"$o"'
+check "messages --no-tls omits MID 71 (TLS)" '! grep -q "msg 71 " <<<"$o"'
+o=$($LS --required-failures $tmp/mixed.log); rc=$?
+check "required-failures: exit 1 and cause" '[ $rc -eq 1 ] && grep -q "REQUIRED: STARTTLS not advertised" <<<"$o"'
+o=$($LS --no-tls --json $tmp/mixed.log)
+check "--no-tls connections: ICID 7 only" '[ "$(grep -c "\"type\":\"connection\"" <<<"$o")" = 1 ] && grep -q "\"id\":\"7\"" <<<"$o"'
+o=$($LS --all --json --direction out $tmp/mixed.log)
+check "--direction out" '! grep -q "\"direction\":\"in\"" <<<"$o" && grep -q "\"id\":\"8\"" <<<"$o"'
+o=$($LS --all --json --since "2018-04-17 01:30" $tmp/mixed.log)
+check "--since" '! grep -q "\"id\":\"7\"" <<<"$o" && grep -q "\"id\":\"9\"" <<<"$o"'
+o=$($LS --all --json --until "2018-04-17 01:30" $tmp/mixed.log)
+check "--until" 'grep -q "\"id\":\"7\"" <<<"$o" && ! grep -q "\"id\":\"9\"" <<<"$o"'
+o=$($LS --all --json --ip 192.0.2.10 $tmp/mixed.log)
+check "--ip" '[ "$(grep -c "\"type\":\"connection\"" <<<"$o")" = 1 ]'
+o=$($LS --all --json --domain example.com $tmp/mixed.log)
+check "--domain" 'grep -q "\"id\":\"9\"" <<<"$o" && ! grep -q "\"id\":\"7\"" <<<"$o"'
+o=$($LS --by hour --json $tmp/mixed.log)
+check "--by hour buckets" 'grep -q "2018-04-17T01:00" <<<"$o" && grep -q "2018-04-17T02:00" <<<"$o"'
+
+# --- other formats
+o=$($LS --csv --all $tmp/mixed.log)
+check "csv header + rows" '[ "$(head -1 <<<"$o" | cut -d, -f1-3)" = "type,time,format" ] && [ "$(wc -l <<<"$o")" -ge 4 ]'
+o=$($LS --csv $tmp/mixed.log)
+check "csv summary rows" 'grep -q "^connections,inbound,total,2$" <<<"$o"'
+$LS --xml --all $tmp/mixed.log >$tmp/o.xml
+if command -v xmllint >/dev/null; then
+	check "xml well-formed" 'xmllint --noout $tmp/o.xml'
+fi
+check "xml has records and summary" 'grep -q "<connection " $tmp/o.xml && grep -q "<summary" $tmp/o.xml'
+o=$($LS --tlsrpt --org-name example.net --contact tlsrpt@example.net $tmp/mixed.log)
+check "tlsrpt: one report for example.net" 'python3 -c "
+import json,sys
+r=[json.loads(l) for l in sys.stdin if l.strip()]
+assert len(r)==1, r
+p=r[0][\"policies\"][0]
+assert p[\"policy\"][\"policy-domain\"]==\"example.net\"
+assert p[\"summary\"][\"total-successful-session-count\"]==1
+assert r[0][\"organization-name\"]==\"example.net\" and r[0][\"contact-info\"]==\"tlsrpt@example.net\"
+" <<<"$o"'
+
+# --- exit codes
+$LS $tmp/does-not-exist >/dev/null 2>&1; rc=$?
+check "unreadable file: exit 3" '[ $rc -eq 3 ]'
+$LS --by week $tmp/mixed.log >/dev/null 2>&1; rc=$?
+check "usage error: exit 64" '[ $rc -eq 64 ]'
+$LS --bogus >/dev/null 2>&1; rc=$?
+check "unknown option: exit 64" '[ $rc -eq 64 ]'
+$LS --help | grep -q "Exit status"; check "--help documents exit status" '[ $? -eq 0 ]'
+
+# --- robustness
+head -c 300000 /dev/urandom >$tmp/garbage
+cat $FX/esa-guide-examples.log $tmp/garbage $FX/esa-guide-examples.log >$tmp/g.log
+o=$($LS --json $tmp/g.log); rc=$?
+check "garbage: exit 0, counted as unparsed" '[ $rc -eq 0 ] && python3 -c "import json,sys; d=json.load(sys.stdin); assert d[\"summary\"][\"input\"][\"unparsed\"]>0" <<<"$o"'
+python3 -c "print('Tue Apr 17 00:57:54 2018 Info: ICID 1 TLS failed: ' + 'x'*1048576)" >$tmp/big.log
+python3 -c "print('A'*(6*1048576))" >>$tmp/big.log
+cat $FX/esa-guide-examples.log >>$tmp/big.log
+o=$($LS --json $tmp/big.log); rc=$?
+check "1 MB line parsed, 6 MB line skipped as overlong" '[ $rc -eq 0 ] && python3 -c "
+import json,sys; d=json.load(sys.stdin)[\"summary\"]
+assert d[\"input\"][\"overlong\"]==1, d[\"input\"]
+assert d[\"connections\"][\"inbound\"][\"failed\"]==2, d[\"connections\"]" <<<"$o"'
+gzip -c $FX/esa-guide-examples.log | head -c 200 >$tmp/t.gz
+$LS $tmp/t.gz >/dev/null 2>$tmp/err; rc=$?
+check "truncated gzip: exit 3 with a message" '[ $rc -eq 3 ] && grep -q "unexpected end" $tmp/err'
+
+# --- --follow survives rotation
+: >$tmp/f.log
+$LS --follow --all --json $tmp/f.log >$tmp/f.out 2>&1 &
+fpid=$!
+sleep 0.5
+head -4 $FX/esa-guide-examples.log >>$tmp/f.log
+sleep 0.6
+mv $tmp/f.log $tmp/f.log.1
+sed -n '6,10p' $FX/esa-guide-examples.log >$tmp/f.log
+sleep 1
+kill -TERM $fpid; wait $fpid; frc=$?
+check "follow: ended by SIGTERM with summary" '[ $frc -eq 0 ] && grep -q "\"summary\"" $tmp/f.out'
+check "follow: saw the connection after rotation" 'grep -q "\"id\":\"590052584\"" $tmp/f.out'
+check "follow: and the one before" 'grep -q "\"id\":\"590125205\"" $tmp/f.out'
+fpid=
+
+[ $fails -eq 0 ] || { echo "$fails check(s) failed"; exit 1; }
+echo "all logscan CLI checks passed"

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The shared real-log corpus: every file parses without a crash, and the known facts of
+# each format's samples come out.  Skips when ../shared/corpus/logs is absent.
+set -u
+cd "$(dirname "$0")/../.."
+LS=$PWD/logscan/logscan
+top=$(git rev-parse --show-toplevel 2>/dev/null || pwd)
+C="$top/../shared/corpus/logs"
+[ -d "$C" ] || C="$top/../../shared/corpus/logs"
+[ -d "$C" ] || { echo "corpus not found at ../shared/corpus/logs"; exit 77; }
+[ -x "$LS" ] || { echo "build first (make)"; exit 77; }
+fails=0
+check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; fails=$((fails + 1)); fi; }
+for f in "$C"/*/*.log; do
+	$LS --json "$f" >/dev/null 2>&1; rc=$?
+	check "parses $(basename "$(dirname "$f")")/$(basename "$f") (rc=$rc)" '[ $rc -eq 0 ]'
+done
+j() { $LS --json "$@" | python3 -c "import json,sys; d=json.load(sys.stdin)['summary']; print($EXPR)"; }
+EXPR='d["connections"]["inbound"]["tls"], d["connections"]["outbound"]["tls"], d["input"]["unparsed"]'
+check "ESA cribl: 6 inbound, 4 outbound TLS, nothing unparsed" '[ "$(j "$C/esa/cribl-esa-mailtext-2014.log")" = "6 4 0" ]'
+EXPR='d["connections"]["outbound"]["tls"], d["messages"]["deliveries_tls"]'
+check "ESA msqa: DCID 30 TLS, MID 14 delivered over it" '[ "$(j "$C/esa/msqa-1363239.log")" = "1 1" ]'
+EXPR='d["connections"]["inbound"]["failed"]'
+check "ESA technote: one TLS failed" '[ "$(j "$C/esa/cisco-technote-118500.log")" = "1" ]'
+EXPR='d["required_failures"]["total"], d["required_failures"]["by_cause"].get("STARTTLS not advertised",0)'
+check "Postfix EFF: 2 required failures, 1 not advertised" '[ "$(j "$C/postfix/eff-starttls-everywhere-comments.log")" = "2 1" ]'
+EXPR='d["connections"]["inbound"]["tls"] > 150, d["input"]["unparsed"]'
+check "Postfix helga: >150 inbound TLS, nothing unparsed" '[ "$(j "$C/postfix/pixelpark-helga-part1.log")" = "True 0" ]'
+EXPR='d["connections"]["outbound"]["tls"], d["messages"]["deliveries_clear"]'
+check "Sendmail sna-labs: TLS to Gmail, local relay in clear" '[ "$(j "$C/sendmail/ionagamed-sna-labs.log")" = "1 1" ]'
+EXPR='d["connections"]["inbound"]["failed"]'
+check "Exim issues: 4 inbound TLS errors" '[ "$(j "$C/exim/github-issues.log")" = "4" ]'
+[ $fails -eq 0 ] || exit 1
+echo "corpus ok"

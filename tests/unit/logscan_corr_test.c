@@ -1,0 +1,294 @@
+/* logscan_corr_test.c — correlation: the ESA guide's four examples give exactly the
+ * connections and messages the guide describes; Postfix client TLS lines join deliveries
+ * through the pid; evictions keep memory bounded; the LRU table survives churn. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../logscan/logscan_corr.h"
+#include "../../logscan/logscan_tab.h"
+
+#define MAXREC 64
+struct cap {
+	struct mt_ls_conn conns[MAXREC];
+	struct mt_ls_msg msgs[MAXREC];
+	struct mt_ls_reqfail reqs[MAXREC];
+	int nc, nm, nr;
+	uint64_t total_conns;
+};
+
+static void on_conn(void *ctx, const struct mt_ls_conn *c)
+{
+	struct cap *k = ctx;
+	k->total_conns++;
+	if (k->nc < MAXREC)
+		k->conns[k->nc++] = *c;
+}
+static void on_msg(void *ctx, const struct mt_ls_msg *m)
+{
+	struct cap *k = ctx;
+	if (k->nm < MAXREC)
+		k->msgs[k->nm++] = *m;
+}
+static void on_req(void *ctx, const struct mt_ls_reqfail *r)
+{
+	struct cap *k = ctx;
+	if (k->nr < MAXREC)
+		k->reqs[k->nr++] = *r;
+}
+
+static void feed(struct mt_ls_corr *c, const char *const *lines, size_t n)
+{
+	struct mt_ls_parse_opts o = {.year = 2018};
+	for (size_t i = 0; i < n; i++) {
+		struct mt_ls_event ev;
+		if (mt_ls_parse_line(lines[i], strlen(lines[i]), &o, &ev) == MT_LS_EVENT)
+			mt_ls_corr_event(c, &ev);
+	}
+}
+
+static const struct mt_ls_conn *find_conn(struct cap *k, const char *id)
+{
+	for (int i = 0; i < k->nc; i++)
+		if (!strcmp(k->conns[i].id, id))
+			return &k->conns[i];
+	return NULL;
+}
+
+static const struct mt_ls_msg *find_msg(struct cap *k, const char *id)
+{
+	for (int i = 0; i < k->nm; i++)
+		if (!strcmp(k->msgs[i].id, id))
+			return &k->msgs[i];
+	return NULL;
+}
+
+static const char *const esa_guide[] = {
+    "Tue Apr 17 00:57:53 2018 Info: New SMTP ICID 590125205 interface Data 1 (192.168.1.1) address 10.0.0.1 reverse dns host mail.example.com verified yes",
+    "Tue Apr 17 00:57:53 2018 Info: ICID 590125205 ACCEPT SG SUSPECTLIST match sbrs[-1.4:2.0] SBRS -1.1",
+    "Tue Apr 17 00:57:54 2018 Info: ICID 590125205 TLS success protocol TLSv1 cipher DHE-RSA-AES256-SHA",
+    "Tue Apr 17 00:57:55 2018 Info: Start MID 179701980 ICID 590125205",
+    "",
+    "Mon Apr 16 18:59:13 2018 Info: New SMTP ICID 590052584 interface Data 1 (192.168.1.1) address 10.0.0.1 reverse dns host mail.example.com verified yes",
+    "Mon Apr 16 18:59:13 2018 Info: ICID 590052584 ACCEPT SG UNKNOWNLIST match sbrs[2.1:10.0] SBRS 2.7",
+    "Mon Apr 16 18:59:14 2018 Info: ICID 590052584 TLS failed: (336109761, 'error:1408A0C1:SSL routines:SSL3_GET_CLIENT_HELLO:no shared cipher')",
+    "Mon Apr 16 18:59:14 2018 Info: ICID 590052584 lost",
+    "Mon Apr 16 18:59:14 2018 Info: ICID 590052584 close",
+    "",
+    "Tue Apr 17 00:58:02 2018 Info: New SMTP DCID 41014367 interface 192.168.1.1 address 10.0.0.1 port 25",
+    "Tue Apr 17 00:58:02 2018 Info: DCID 41014367 TLS success protocol TLSv1.2 cipher ECDHE-RSA-AES256-GCM-SHA384",
+    "Tue Apr 17 00:58:03 2018 Info: Delivery start DCID 41014367 MID 179701982 to RID [0]",
+    "",
+    "Mon Apr 16 00:01:34 2018 Info: New SMTP DCID 40986669 interface 192.168.1.1 address 10.0.0.1 port 25",
+    "Mon Apr 16 00:01:35 2018 Info: Connection Error: DCID 40986669 domain: domain IP:10.0.0.1 port: 25 details: 454-'TLS not available due to temporary reason' interface: 192.168.1.1 reason: unexpected SMTP response",
+    "Mon Apr 16 00:01:35 2018 Info: DCID 40986669 TLS failed: STARTTLS unexpected response",
+};
+
+static void test_esa_guide(void **state)
+{
+	(void)state;
+	static struct cap k;
+	memset(&k, 0, sizeof k);
+	struct mt_ls_sink s = {on_conn, on_msg, on_req, &k};
+	struct mt_ls_corr c;
+	assert_int_equal(mt_ls_corr_init(&c, 64, 64, &s), 0);
+	feed(&c, esa_guide, sizeof esa_guide / sizeof esa_guide[0]);
+	/* the failed inbound connection closed in the log: emitted before the flush */
+	assert_int_equal(k.nc, 1);
+	assert_string_equal(k.conns[0].id, "590052584");
+	mt_ls_corr_flush(&c);
+	assert_int_equal(k.nc, 4);
+	assert_int_equal(k.nr, 0);
+
+	const struct mt_ls_conn *in_ok = find_conn(&k, "590125205");
+	assert_non_null(in_ok);
+	assert_int_equal(in_ok->dir, MT_LS_DIR_IN);
+	assert_int_equal(in_ok->tls, MT_LS_TLS_OK);
+	assert_string_equal(in_ok->proto, "TLSv1");
+	assert_string_equal(in_ok->cipher, "DHE-RSA-AES256-SHA");
+	assert_string_equal(in_ok->ip, "10.0.0.1");
+	assert_string_equal(in_ok->host, "mail.example.com");
+	assert_int_equal(in_ok->n_msgs, 1);
+	assert_int_equal(in_ok->t_open, 1523926673); /* 2018-04-17 00:57:53 */
+
+	const struct mt_ls_conn *in_fail = find_conn(&k, "590052584");
+	assert_int_equal(in_fail->tls, MT_LS_TLS_FAILED);
+	assert_string_equal(in_fail->reason,
+			    "(336109761, 'error:1408A0C1:SSL routines:SSL3_GET_CLIENT_HELLO:no shared cipher')");
+	assert_int_equal(in_fail->n_msgs, 0);
+
+	const struct mt_ls_conn *out_ok = find_conn(&k, "41014367");
+	assert_int_equal(out_ok->dir, MT_LS_DIR_OUT);
+	assert_int_equal(out_ok->tls, MT_LS_TLS_OK);
+	assert_string_equal(out_ok->proto, "TLSv1.2");
+	assert_string_equal(out_ok->cipher, "ECDHE-RSA-AES256-GCM-SHA384");
+	assert_int_equal(out_ok->n_deliv, 1);
+
+	const struct mt_ls_conn *out_fail = find_conn(&k, "40986669");
+	assert_int_equal(out_fail->tls, MT_LS_TLS_FAILED);
+	assert_string_equal(out_fail->domain, "domain");
+	assert_string_equal(out_fail->ip, "10.0.0.1");
+	assert_string_equal(out_fail->reason,
+			    "STARTTLS unexpected response; 454-'TLS not available due to temporary reason'");
+
+	assert_int_equal(k.nm, 2);
+	const struct mt_ls_msg *m1 = find_msg(&k, "179701980");
+	assert_non_null(m1);
+	assert_int_equal(m1->in, MT_LS_IN_TLS);
+	const struct mt_ls_msg *m2 = find_msg(&k, "179701982");
+	assert_non_null(m2);
+	assert_int_equal(m2->n_deliv, 1);
+	assert_int_equal(m2->n_tls, 1);
+	assert_int_equal(m2->in, MT_LS_IN_UNKNOWN); /* its Start MID is not in the excerpt */
+	mt_ls_corr_free(&c);
+}
+
+/* The guide's rule: a connection with no TLS entry did not use TLS. */
+static void test_esa_no_tls_entry(void **state)
+{
+	(void)state;
+	static struct cap k;
+	memset(&k, 0, sizeof k);
+	static const char *const lines[] = {
+	    "Tue Apr 17 01:00:00 2018 Info: New SMTP ICID 7 interface Data 1 (192.0.2.1) address 192.0.2.9 reverse dns host a.example.org verified yes",
+	    "Tue Apr 17 01:00:01 2018 Info: Start MID 70 ICID 7",
+	    "Tue Apr 17 01:00:01 2018 Info: MID 70 ICID 7 RID 0 To: <u@example.net>",
+	    "Tue Apr 17 01:00:02 2018 Info: ICID 7 close",
+	    "Tue Apr 17 01:00:03 2018 Info: New SMTP DCID 8 interface 192.0.2.1 address 192.0.2.20 port 25",
+	    "Tue Apr 17 01:00:03 2018 Info: Delivery start DCID 8 MID 70 to RID [0]",
+	    "Tue Apr 17 01:00:04 2018 Info: DCID 8 close",
+	    "Tue Apr 17 01:00:04 2018 Info: Message finished MID 70 done",
+	    "Tue Apr 17 01:00:05 2018 Info: DCID 9 TLS was required but remote host did not offer STARTTLS",
+	};
+	struct mt_ls_sink s = {on_conn, on_msg, on_req, &k};
+	struct mt_ls_corr c;
+	assert_int_equal(mt_ls_corr_init(&c, 64, 64, &s), 0);
+	feed(&c, lines, sizeof lines / sizeof lines[0]);
+	assert_int_equal(k.nc, 2);
+	assert_int_equal(k.nm, 1);
+	assert_int_equal(k.msgs[0].in, MT_LS_IN_CLEAR);
+	assert_int_equal(k.msgs[0].n_clear, 1);
+	assert_string_equal(k.msgs[0].rcpt_domain, "example.net");
+	assert_int_equal(find_conn(&k, "8")->tls, MT_LS_TLS_UNSTATED);
+	assert_string_equal(find_conn(&k, "8")->domain, "example.net");
+	assert_int_equal(k.nr, 1);
+	assert_int_equal(k.reqs[0].cause, MT_LS_CAUSE_NOT_ADVERTISED);
+	mt_ls_corr_free(&c);
+}
+
+static void test_postfix_pid(void **state)
+{
+	(void)state;
+	static struct cap k;
+	memset(&k, 0, sizeof k);
+	static const char *const lines[] = {
+	    "Jan  1 00:00:01 mx postfix/smtpd[100]: connect from a.example.org[192.0.2.1]",
+	    "Jan  1 00:00:01 mx postfix/smtpd[100]: Trusted TLS connection established from a.example.org[192.0.2.1]: TLSv1.2 with cipher ECDHE-RSA-AES256-GCM-SHA384 (256/256 bits)",
+	    "Jan  1 00:00:02 mx postfix/smtpd[100]: ABCDEF123: client=a.example.org[192.0.2.1]",
+	    "Jan  1 00:00:03 mx postfix/smtpd[100]: disconnect from a.example.org[192.0.2.1] ehlo=2 starttls=1 mail=1 rcpt=1 data=1 quit=1 commands=7",
+	    "Jan  1 00:00:04 mx postfix/smtp[200]: Verified TLS connection established to mx.example.net[192.0.2.30]:25: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)",
+	    "Jan  1 00:00:05 mx postfix/smtp[200]: ABCDEF123: to=<u@example.net>, relay=mx.example.net[192.0.2.30]:25, delay=1, dsn=2.0.0, status=sent (250 ok)",
+	    /* the same pid next talks to a host without TLS: no TLS line, so clear */
+	    "Jan  1 00:00:06 mx postfix/smtp[200]: ABCDEF123: to=<v@example.com>, relay=mx.example.com[192.0.2.40]:25, delay=1, dsn=2.0.0, status=sent (250 ok)",
+	    "Jan  1 00:00:07 mx postfix/qmgr[300]: ABCDEF123: removed",
+	};
+	struct mt_ls_sink s = {on_conn, on_msg, on_req, &k};
+	struct mt_ls_corr c;
+	assert_int_equal(mt_ls_corr_init(&c, 64, 64, &s), 0);
+	feed(&c, lines, sizeof lines / sizeof lines[0]);
+	assert_int_equal(k.nm, 1);
+	assert_int_equal(k.msgs[0].in, MT_LS_IN_TLS);
+	assert_int_equal(k.msgs[0].n_deliv, 2);
+	assert_int_equal(k.msgs[0].n_tls, 1);
+	assert_int_equal(k.msgs[0].n_clear, 1);
+	mt_ls_corr_flush(&c);
+	assert_int_equal(k.nc, 3);
+	mt_ls_corr_free(&c);
+}
+
+/* Never-closed connections: memory stays at the cap, evictions are counted. */
+static void test_eviction(void **state)
+{
+	(void)state;
+	static struct cap k;
+	memset(&k, 0, sizeof k);
+	struct mt_ls_sink s = {on_conn, on_msg, on_req, &k};
+	struct mt_ls_corr c;
+	assert_int_equal(mt_ls_corr_init(&c, 16, 16, &s), 0);
+	struct mt_ls_parse_opts o = {.year = 2018};
+	char line[256];
+	for (int i = 1; i <= 1000; i++) {
+		int n = snprintf(line, sizeof line,
+				 "Tue Apr 17 01:00:00 2018 Info: New SMTP ICID %d interface D (192.0.2.1) address 192.0.2.9 reverse dns host h verified yes",
+				 i);
+		struct mt_ls_event ev;
+		assert_int_equal(mt_ls_parse_line(line, (size_t)n, &o, &ev), MT_LS_EVENT);
+		mt_ls_corr_event(&c, &ev);
+		assert_true(c.conns.count <= 16);
+	}
+	assert_int_equal(c.evicted_conns, 1000 - 16);
+	assert_int_equal(k.total_conns, 1000 - 16);
+	/* ICID reuse after a restart closes the old connection */
+	const char *again = "Tue Apr 17 02:00:00 2018 Info: New SMTP ICID 1000 interface D (192.0.2.1) address 192.0.2.10 reverse dns host h verified yes";
+	struct mt_ls_event ev;
+	mt_ls_parse_line(again, strlen(again), &o, &ev);
+	mt_ls_corr_event(&c, &ev);
+	assert_int_equal(c.reused_ids, 1);
+	mt_ls_corr_flush(&c);
+	assert_int_equal(k.total_conns, 1001);
+	mt_ls_corr_free(&c);
+}
+
+static void test_tab_churn(void **state)
+{
+	(void)state;
+	struct mt_ls_tab t;
+	assert_int_equal(mt_ls_tab_init(&t, 100, sizeof(uint64_t)), 0);
+	/* a model: which keys should be present */
+	static uint64_t present[100000];
+	memset(present, 0, sizeof present);
+	uint64_t seed = 12345;
+	for (int i = 0; i < 200000; i++) {
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		uint64_t key = (seed >> 33) % 300 + 1;
+		uint64_t *e = mt_ls_tab_get(&t, key);
+		if ((seed >> 20) & 1) {
+			if (e) {
+				assert_int_equal(*e, key);
+				mt_ls_tab_del(&t, key);
+				assert_null(mt_ls_tab_get(&t, key));
+			}
+		} else if (!e) {
+			e = mt_ls_tab_put(&t, key, NULL, NULL);
+			*e = key;
+		}
+		assert_true(t.count <= 100);
+	}
+	/* everything left is findable and consistent */
+	uint64_t k;
+	uint32_t n = 0;
+	while (mt_ls_tab_oldest(&t, &k)) {
+		uint64_t *e = mt_ls_tab_get(&t, k);
+		assert_non_null(e);
+		assert_int_equal(*e, k);
+		mt_ls_tab_del(&t, k);
+		n++;
+	}
+	assert_true(n > 0);
+	assert_int_equal(t.count, 0);
+	mt_ls_tab_free(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_esa_guide),	cmocka_unit_test(test_esa_no_tls_entry), cmocka_unit_test(test_postfix_pid),
+	    cmocka_unit_test(test_eviction),	cmocka_unit_test(test_tab_churn),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

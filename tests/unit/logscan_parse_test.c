@@ -1,0 +1,216 @@
+/* logscan_parse_test.c — table-driven tests of the per-format line parsers: each row is a
+ * log line and the event fields it must produce. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers" /* sparse table rows */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../logscan/logscan_parse.h"
+
+struct row {
+	const char *line;
+	int result, kind, fmt, dir, tls;
+	const char *connid, *msgid, *ip, *host, *proto, *cipher, *verify, *reason_sub, *rcpt_domain;
+	int bits, cause;
+	long long ts; /* 0 = not checked */
+};
+
+static void str_eq(const char *what, const char *line, const char *want, struct mt_ls_str got)
+{
+	if (!want)
+		return;
+	if (strlen(want) != got.n || (got.n && memcmp(want, got.p, got.n) != 0)) {
+		print_error("%s: %s: want '%s' got '%.*s'\n", line, what, want, (int)got.n, got.p ? got.p : "");
+		fail();
+	}
+}
+
+static const struct row rows[] = {
+    /* the ESA guide's four examples */
+    {"Tue Apr 17 00:57:53 2018 Info: New SMTP ICID 590125205 interface Data 1 (192.168.1.1) address 10.0.0.1 reverse dns host mail.example.com verified yes",
+     MT_LS_EVENT, MT_LS_EV_CONN_OPEN, MT_LS_FMT_ESA, MT_LS_DIR_IN, 0, "590125205", NULL, "10.0.0.1", "mail.example.com", .ts = 1523926673},
+    {"Tue Apr 17 00:57:54 2018 Info: ICID 590125205 TLS success protocol TLSv1 cipher DHE-RSA-AES256-SHA",
+     MT_LS_EVENT, MT_LS_EV_CONN_TLS, MT_LS_FMT_ESA, MT_LS_DIR_IN, MT_LS_TLS_OK, "590125205", .proto = "TLSv1", .cipher = "DHE-RSA-AES256-SHA"},
+    {"Tue Apr 17 00:57:55 2018 Info: Start MID 179701980 ICID 590125205",
+     MT_LS_EVENT, MT_LS_EV_MSG_RECV, MT_LS_FMT_ESA, MT_LS_DIR_IN, 0, "590125205", "179701980"},
+    {"Mon Apr 16 18:59:14 2018 Info: ICID 590052584 TLS failed: (336109761, 'error:1408A0C1:SSL routines:SSL3_GET_CLIENT_HELLO:no shared cipher')",
+     MT_LS_EVENT, MT_LS_EV_CONN_TLS, MT_LS_FMT_ESA, MT_LS_DIR_IN, MT_LS_TLS_FAILED, "590052584", .reason_sub = "no shared cipher"},
+    {"Mon Apr 16 18:59:14 2018 Info: ICID 590052584 close", MT_LS_EVENT, MT_LS_EV_CONN_CLOSE, MT_LS_FMT_ESA, MT_LS_DIR_IN, 0, "590052584"},
+    {"Mon Apr 16 18:59:14 2018 Info: ICID 590052584 lost", MT_LS_IGNORED},
+    {"Tue Apr 17 00:58:02 2018 Info: New SMTP DCID 41014367 interface 192.168.1.1 address 10.0.0.1 port 25",
+     MT_LS_EVENT, MT_LS_EV_CONN_OPEN, MT_LS_FMT_ESA, MT_LS_DIR_OUT, 0, "41014367", NULL, "10.0.0.1"},
+    {"Tue Apr 17 00:58:03 2018 Info: Delivery start DCID 41014367 MID 179701982 to RID [0]",
+     MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_ESA, MT_LS_DIR_OUT, 0, "41014367", "179701982"},
+    {"Mon Apr 16 00:01:35 2018 Info: Connection Error: DCID 40986669 domain: domain IP:10.0.0.1 port: 25 details: 454-'TLS not available due to temporary reason' interface: 192.168.1.1 reason: unexpected SMTP response",
+     MT_LS_EVENT, MT_LS_EV_CONN_INFO, MT_LS_FMT_ESA, MT_LS_DIR_OUT, 0, "40986669", NULL, "10.0.0.1", .reason_sub = "454-'TLS not available due to temporary reason'"},
+    {"Mon Apr 16 00:01:35 2018 Info: DCID 40986669 TLS failed: STARTTLS unexpected response",
+     MT_LS_EVENT, MT_LS_EV_CONN_TLS, MT_LS_FMT_ESA, MT_LS_DIR_OUT, MT_LS_TLS_FAILED, "40986669", .reason_sub = "STARTTLS unexpected response"},
+    /* ESA old forms, syslog-pushed, required */
+    {"Wed Jul 20 19:47:40 2005 Info: ICID 282204970 TLS success", MT_LS_EVENT, MT_LS_EV_CONN_TLS, MT_LS_FMT_ESA, MT_LS_DIR_IN, MT_LS_TLS_OK, "282204970"},
+    {"Tue Jun 28 19:08:49 2005 Info: ICID 282204971 TLS failed", MT_LS_EVENT, MT_LS_EV_CONN_TLS, MT_LS_FMT_ESA, MT_LS_DIR_IN, MT_LS_TLS_FAILED, "282204971"},
+    {"<166>Mar 17 18:24:37 mail_logs: Info: Start MID 6 ICID 5", MT_LS_EVENT, MT_LS_EV_MSG_RECV, MT_LS_FMT_ESA, MT_LS_DIR_IN, 0, "5", "6"},
+    {"<166>Mar 17 18:24:37 esa1.example.net mail_logs: Info: DCID 7 TLS success protocol TLSv1.2 cipher AES128-SHA CN: <mx.example.org>",
+     MT_LS_EVENT, MT_LS_EV_CONN_TLS, MT_LS_FMT_ESA, MT_LS_DIR_OUT, MT_LS_TLS_OK, "7", .proto = "TLSv1.2", .cipher = "AES128-SHA"},
+    {"Tue Apr 17 01:00:00 2018 Info: DCID 9 TLS was required but remote host did not offer STARTTLS", MT_LS_EVENT, MT_LS_EV_REQFAIL,
+     MT_LS_FMT_ESA, MT_LS_DIR_OUT, 0, "9", .cause = MT_LS_CAUSE_NOT_ADVERTISED},
+    {"Wed Sep  6 13:13:16 2023 Debug: MID 14 ICID 14 TLS read 126 bytes (0.0 seconds)", MT_LS_IGNORED},
+    {"Wed Nov 19 09:16:38 2014 Info: MID 24611490 ICID 60140120 RID 0 To: <user1@mycompany.com>", MT_LS_EVENT, MT_LS_EV_MSG_RCPT,
+     MT_LS_FMT_ESA, 0, 0, NULL, "24611490", .rcpt_domain = "mycompany.com"},
+    /* Postfix */
+    {"Jul 24 04:38:17 mail postfix/smtp[30582]: Verified TLS connection established to gmail-smtp-in.l.google.com[108.177.14.26]:25: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519",
+     MT_LS_EVENT, MT_LS_EV_CONN_TLS, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, MT_LS_TLS_OK, NULL, NULL, "108.177.14.26", "gmail-smtp-in.l.google.com",
+     "TLSv1.3", "TLS_AES_256_GCM_SHA384", "Verified", .bits = 256},
+    {"2023-03-14T00:00:31.331110+01:00 helga postfix/smtpd[297535]: Anonymous TLS connection established from host1.example.de[192.0.2.128]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)",
+     MT_LS_EVENT, MT_LS_EV_CONN_TLS, MT_LS_FMT_POSTFIX, MT_LS_DIR_IN, MT_LS_TLS_OK, NULL, NULL, "192.0.2.128", "host1.example.de", "TLSv1.3",
+     .verify = "Anonymous", .ts = 1678752031},
+    {"Feb 14 18:47:40 mail postfix/smtpd[1749]: SSL_accept error from www6.example.com[192.0.2.50]: -1", MT_LS_EVENT, MT_LS_EV_CONN_TLS,
+     MT_LS_FMT_POSTFIX, MT_LS_DIR_IN, MT_LS_TLS_FAILED, NULL, NULL, "192.0.2.50", "www6.example.com", .reason_sub = "SSL_accept error"},
+    {"Feb 14 18:47:40 mail postfix/smtpd[1749]: warning: TLS library problem: error:1417A0C1:SSL routines:tls_post_process_client_hello:no shared cipher:../ssl/statem/statem_srvr.c:1419:",
+     MT_LS_EVENT, MT_LS_EV_CONN_INFO, MT_LS_FMT_POSTFIX, MT_LS_DIR_IN, 0, .reason_sub = "no shared cipher"},
+    {"Oct 10 19:12:13 sender postfix/smtp[1711]: 62D3F481249: to=<vagrant@example.org>, relay=mx.example.org[192.0.2.7]:25, delay=0.07, dsn=4.7.4, status=deferred (TLS is required, but was not offered by host mx.example.org[192.0.2.7])",
+     MT_LS_EVENT, MT_LS_EV_REQFAIL, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "62D3F481249", "192.0.2.7", "mx.example.org",
+     .rcpt_domain = "example.org", .cause = MT_LS_CAUSE_NOT_ADVERTISED},
+    {"Jun  6 00:22:01 precise32 postfix/smtp[3682]: AF3B6480475: to=<v@example.com>, relay=example.com[192.0.2.7]:25, delay=0.06, dsn=4.7.5, status=deferred (Cannot start TLS: handshake failure)",
+     MT_LS_EVENT, MT_LS_EV_REQFAIL, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, .msgid = "AF3B6480475", .cause = MT_LS_CAUSE_HANDSHAKE},
+    {"Sep 23 15:57:41 mail postfix/smtp[3646046]: 838FC8A5F: to=<x@example.com>, relay=mx.example.com[192.0.2.27]:25, delay=1.2, dsn=2.0.0, status=sent (250 2.0.0 OK)",
+     MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "838FC8A5F", "192.0.2.27", "mx.example.com", .rcpt_domain = "example.com"},
+    {"Sep 23 15:57:41 mail postfix/smtpd[1]: 838FC8A5F: client=unknown[192.0.2.1]", MT_LS_EVENT, MT_LS_EV_MSG_RECV, MT_LS_FMT_POSTFIX,
+     MT_LS_DIR_IN, 0, NULL, "838FC8A5F", "192.0.2.1", "unknown"},
+    {"Sep 23 15:57:41 mail postfix/qmgr[9]: 838FC8A5F: removed", MT_LS_EVENT, MT_LS_EV_MSG_DONE, MT_LS_FMT_POSTFIX, 0, 0, NULL, "838FC8A5F"},
+    {"Sep 23 15:57:41 mail postfix/local[9]: 838FC8A5F: to=<a@b>, relay=local, status=sent (delivered)", MT_LS_IGNORED},
+    {"Sep 23 15:57:41 mail dovecot[9]: imap-login: Login", MT_LS_IGNORED},
+    {"postfix/smtp[10967]: Verified TLS connection established to smtp.example.com[192.0.2.9]:465: TLSv1.2 with cipher ECDHE-RSA-CHACHA20-POLY1305 (256/256 bits)",
+     MT_LS_EVENT, MT_LS_EV_CONN_TLS, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, MT_LS_TLS_OK, .proto = "TLSv1.2"},
+    /* Exim */
+    {"2023-11-02 20:55:11 1qyjOm-0000Jc-1Z => me@example.net R=smarthost T=remote_smtp H=smtp.example.net [192.0.2.109] X=TLS1.3:ECDHE_X25519__RSA_PSS_RSAE_SHA256__AES_256_GCM:256 CV=yes DN=\"CN=smtp.example.net\" C=\"250 OK\"",
+     MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_EXIM, MT_LS_DIR_OUT, MT_LS_TLS_OK, NULL, "1qyjOm-0000Jc-1Z", "192.0.2.109", "smtp.example.net",
+     "TLS1.3", "ECDHE_X25519__RSA_PSS_RSAE_SHA256__AES_256_GCM", "yes", .rcpt_domain = "example.net", .bits = 256},
+    {"1999-03-02 09:44:33 10HmbF-000000005vi-0000 <= CALLER@myhost.test.ex H=localhost (myhost.test.ex) [127.0.0.1] P=esmtps X=TLS1.2:ke-RSA-AES256-SHA384:256 S=sss",
+     MT_LS_EVENT, MT_LS_EV_MSG_RECV, MT_LS_FMT_EXIM, MT_LS_DIR_IN, MT_LS_TLS_OK, NULL, "10HmbF-000000005vi-0000", "127.0.0.1", "localhost", "TLS1.2"},
+    {"1999-03-02 09:44:33 10HmbH-000000005vi-0000 <= CALLER@myhost.test.ex H=the.local.host.name (myhost.test.ex) [192.0.2.4] P=esmtp S=sss",
+     MT_LS_EVENT, MT_LS_EV_MSG_RECV, MT_LS_FMT_EXIM, MT_LS_DIR_IN, MT_LS_TLS_NONE, NULL, "10HmbH-000000005vi-0000", "192.0.2.4"},
+    {"2023-09-06 18:13:04 TLS error on connection from localhost [127.0.0.1] (SSL_accept): timed out", MT_LS_EVENT, MT_LS_EV_CONN_TLS,
+     MT_LS_FMT_EXIM, MT_LS_DIR_IN, MT_LS_TLS_FAILED, NULL, NULL, "127.0.0.1", "localhost", .reason_sub = "timed out"},
+    {"exim[2281188]: 2026-05-08 05:06:30 TLS error on connection from (scanner) [192.0.2.10] (gnutls_handshake): No supported cipher suites have been found.",
+     MT_LS_EVENT, MT_LS_EV_CONN_TLS, MT_LS_FMT_EXIM, MT_LS_DIR_IN, MT_LS_TLS_FAILED, NULL, NULL, "192.0.2.10"},
+    {"1999-03-02 09:44:33 10HmaX-000000005vi-0000 == userx@test.ex R=client_x T=send_to_server_failcert defer (-37) H=192.0.2.4 [192.0.2.4]: TLS session: (certificate verification failed): certificate invalid",
+     MT_LS_EVENT, MT_LS_EV_REQFAIL, MT_LS_FMT_EXIM, MT_LS_DIR_OUT, MT_LS_TLS_FAILED, NULL, "10HmaX-000000005vi-0000", "192.0.2.4", .cause = MT_LS_CAUSE_VERIFY},
+    {"2024-01-02 10:00:00 1rAbCd-000000005vi-0000 == u@example.org R=dnslookup T=remote_smtp defer (-38) H=mx.example.org [192.0.2.5]: a TLS session is required, but the server did not offer TLS support",
+     MT_LS_EVENT, MT_LS_EV_REQFAIL, MT_LS_FMT_EXIM, MT_LS_DIR_OUT, MT_LS_TLS_NONE, .cause = MT_LS_CAUSE_NOT_ADVERTISED},
+    {"1999-03-02 09:44:33 10HmaX-000000005vi-0000 Completed", MT_LS_EVENT, MT_LS_EV_MSG_DONE, MT_LS_FMT_EXIM, 0, 0, NULL, "10HmaX-000000005vi-0000"},
+    {"1999-03-02 09:44:33 Start queue run: pid=p1234 -qf", MT_LS_IGNORED},
+    /* Sendmail */
+    {"Dec  6 11:56:09 b.mail.example.net sm-mta[10180]: STARTTLS=server, relay=client.example.com [192.0.2.25], version=TLSv1/SSLv3, verify=NO, cipher=AES128-SHA, bits=128/128",
+     MT_LS_EVENT, MT_LS_EV_CONN_TLS, MT_LS_FMT_SENDMAIL, MT_LS_DIR_IN, MT_LS_TLS_OK, NULL, NULL, "192.0.2.25", "client.example.com", "TLSv1/SSLv3",
+     "AES128-SHA", "NO", .bits = 128},
+    {"Sep  9 11:59:01 ip-172-31-40-194 sm-mta[7423]: STARTTLS=client, relay=gmail-smtp-in.l.google.com., version=TLSv1.3, verify=FAIL, cipher=TLS_AES_256_GCM_SHA384, bits=256/256",
+     MT_LS_EVENT, MT_LS_EV_CONN_TLS, MT_LS_FMT_SENDMAIL, MT_LS_DIR_OUT, MT_LS_TLS_OK, NULL, NULL, NULL, "gmail-smtp-in.l.google.com", "TLSv1.3",
+     .verify = "FAIL"},
+    {"Dec  4 10:24:32 c.spam.example.net sendmail[32283]: STARTTLS=client, error: connect failed=0, SSL_error=5", MT_LS_EVENT, MT_LS_EV_CONN_TLS,
+     MT_LS_FMT_SENDMAIL, MT_LS_DIR_OUT, MT_LS_TLS_FAILED, .reason_sub = "connect failed=0"},
+    {"Dec  4 10:24:32 c.spam.example.net sendmail[32283]: ruleset=tls_server, arg1=SOFTWARE, relay=mx.example.com, reject=403 4.7.0 TLS handshake failed.",
+     MT_LS_EVENT, MT_LS_EV_REQFAIL, MT_LS_FMT_SENDMAIL, MT_LS_DIR_OUT, 0, NULL, NULL, NULL, "mx.example.com", .cause = MT_LS_CAUSE_HANDSHAKE},
+    {"Sep  9 11:59:01 ip-172-31-40-194 sm-mta[7423]: x89Bx1iP007421: to=<a@example.com>, ctladdr=<root@h> (0/0), delay=00:00:00, xdelay=00:00:00, mailer=esmtp, pri=120746, relay=mx.example.com. [192.0.2.26], dsn=2.0.0, stat=Sent (OK)",
+     MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_SENDMAIL, MT_LS_DIR_OUT, 0, NULL, "x89Bx1iP007421", "192.0.2.26", "mx.example.com", .rcpt_domain = "example.com"},
+    {"Nov 13 14:52:10 a.mail.example.net sm-mta[16961]: qADMh0cd016570: to=<a@example.com>,<b@example.net>, delay=00:09:09, mailer=esmtp, pri=4437228, relay=mx.example.com. [192.0.2.22], dsn=2.0.0, stat=Sent (ok)",
+     MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_SENDMAIL, MT_LS_DIR_OUT, .rcpt_domain = "example.net"},
+    {"Sep  9 11:59:01 h sm-mta[7421]: x89Bx1iP007421: from=<root@h>, size=746, class=0, nrcpts=1, proto=ESMTP, daemon=MTA-v4, relay=localhost [127.0.0.1]",
+     MT_LS_EVENT, MT_LS_EV_MSG_RECV, MT_LS_FMT_SENDMAIL, MT_LS_DIR_IN, 0, NULL, "x89Bx1iP007421", "127.0.0.1", "localhost"},
+    /* not ours / garbage */
+    {"hello world", MT_LS_UNPARSED},
+    {"", MT_LS_IGNORED},
+    {"Tue Apr 17 00:57:53 2018", MT_LS_UNPARSED},
+    {"<166>", MT_LS_UNPARSED},
+    {"\x01\x02\xff\xfe binary", MT_LS_UNPARSED},
+};
+
+static void test_rows(void **state)
+{
+	(void)state;
+	struct mt_ls_parse_opts o = {.year = 2018};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		const struct row *r = &rows[i];
+		struct mt_ls_event ev;
+		memset(&ev, 0, sizeof ev);
+		int res = mt_ls_parse_line(r->line, strlen(r->line), &o, &ev);
+		if (res != r->result) {
+			print_error("row %zu '%s': result %d want %d\n", i, r->line, res, r->result);
+			fail();
+		}
+		if (res != MT_LS_EVENT)
+			continue;
+		if (ev.kind != r->kind || ev.fmt != r->fmt || (r->dir && ev.dir != r->dir) || ev.tls != r->tls) {
+			print_error("row %zu '%s': kind %d/%d fmt %d/%d dir %d/%d tls %d/%d\n", i, r->line, ev.kind, r->kind,
+				    ev.fmt, r->fmt, ev.dir, r->dir, ev.tls, r->tls);
+			fail();
+		}
+		str_eq("connid", r->line, r->connid, ev.connid);
+		str_eq("msgid", r->line, r->msgid, ev.msgid);
+		str_eq("ip", r->line, r->ip, ev.ip);
+		str_eq("host", r->line, r->host, ev.host);
+		str_eq("proto", r->line, r->proto, ev.proto);
+		str_eq("cipher", r->line, r->cipher, ev.cipher);
+		str_eq("verify", r->line, r->verify, ev.verify);
+		str_eq("rcpt_domain", r->line, r->rcpt_domain, ev.rcpt_domain);
+		if (r->reason_sub && mt_ls_find(ev.reason, r->reason_sub) < 0) {
+			print_error("row %zu: reason '%.*s' lacks '%s'\n", i, (int)ev.reason.n, ev.reason.p, r->reason_sub);
+			fail();
+		}
+		if (r->bits)
+			assert_int_equal(ev.bits, r->bits);
+		if (r->cause)
+			assert_int_equal(ev.cause, r->cause);
+		if (r->ts)
+			assert_int_equal((long long)ev.ts, r->ts);
+	}
+}
+
+/* ICID keys differ from DCID keys with the same number, and per syslog host. */
+static void test_keys(void **state)
+{
+	(void)state;
+	struct mt_ls_parse_opts o = {.year = 2018};
+	struct mt_ls_event a, b, c;
+	const char *l1 = "Tue Apr 17 00:57:54 2018 Info: ICID 5 close";
+	const char *l2 = "Tue Apr 17 00:57:54 2018 Info: DCID 5 close";
+	const char *l3 = "<166>Mar 17 18:24:37 other mail_logs: Info: ICID 5 close";
+	assert_int_equal(mt_ls_parse_line(l1, strlen(l1), &o, &a), MT_LS_EVENT);
+	assert_int_equal(mt_ls_parse_line(l2, strlen(l2), &o, &b), MT_LS_EVENT);
+	assert_int_equal(mt_ls_parse_line(l3, strlen(l3), &o, &c), MT_LS_EVENT);
+	assert_true(a.conn != b.conn);
+	assert_true(a.conn != c.conn);
+	assert_true(a.conn != 0 && b.conn != 0);
+}
+
+/* Every prefix of every row parses without reading past its end (ASan checks the bytes). */
+static void test_truncations(void **state)
+{
+	(void)state;
+	struct mt_ls_parse_opts o = {.year = 2018};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		size_t n = strlen(rows[i].line);
+		for (size_t k = 0; k <= n; k++) {
+			char *copy = malloc(k ? k : 1);
+			memcpy(copy, rows[i].line, k);
+			struct mt_ls_event ev;
+			int res = mt_ls_parse_line(copy, k, &o, &ev);
+			assert_true(res == MT_LS_EVENT || res == MT_LS_IGNORED || res == MT_LS_UNPARSED);
+			free(copy);
+		}
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_rows),
+	    cmocka_unit_test(test_keys),
+	    cmocka_unit_test(test_truncations),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
