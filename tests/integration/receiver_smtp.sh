@@ -145,4 +145,26 @@ swaks -S 1 --server 127.0.0.1:$P --from a@src.test --to b@dst.test >/dev/null 2>
 stop
 [ "$(ls "$D"/spool/new | wc -l)" -eq "$before" ] || fail "--discard stored a message"
 tail -1 "$J" | jq -e '.messages[0].discarded and .client.rdns==""' >/dev/null || fail "discard record"
+
+# several listeners, each with its own certificate; IPv6 loopback when available
+"$R" -d "$T/other" cert new --cn second.test --san second.test >/dev/null || fail "cert new"
+P1=$(port)
+P2=$((P1 + 1))
+L6=()
+if python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null; then
+	L6=(-l "[::1]:$((P1 + 2))")
+fi
+start -d "$D" --no-rdns -l 127.0.0.1:$P1 "${L6[@]}" \
+	-o "listen=127.0.0.1:$P2 cert=$T/other/certs/selfsigned.pem key=$T/other/certs/key.pem"
+cn() { echo QUIT | timeout 5 openssl s_client -starttls smtp -connect "$1" 2>/dev/null | grep -m1 "^subject=" ; }
+cn 127.0.0.1:$P1 | grep -q "CN *= *mx.test" || fail "listener 1 certificate: $(cn 127.0.0.1:$P1)"
+cn 127.0.0.1:$P2 | grep -q "CN *= *second.test" || fail "listener 2 certificate: $(cn 127.0.0.1:$P2)"
+if [ ${#L6[@]} -gt 0 ]; then
+	swaks -S 1 --server ::1 --port $((P1 + 2)) --from a@src.test --to b@dst.test --tls >/dev/null 2>&1 ||
+		fail "IPv6 listener"
+fi
+stop
+if [ ${#L6[@]} -gt 0 ]; then
+	tail -1 "$J" | jq -e '.client.address == "::1" and .tls.established' >/dev/null || fail "IPv6 record"
+fi
 echo "ok"
