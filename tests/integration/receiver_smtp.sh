@@ -167,4 +167,17 @@ stop
 if [ ${#L6[@]} -gt 0 ]; then
 	tail -1 "$J" | jq -e '.client.address == "::1" and .tls.established' >/dev/null || fail "IPv6 record"
 fi
+
+# a sender group by verified reverse-DNS name (127.0.0.1 -> localhost -> 127.0.0.1)
+if [ "$(getent hosts 127.0.0.1 | awk '{print $2}')" = localhost ]; then
+	P=$(port)
+	printf 'listen = 127.0.0.1:%s\ngroup = BYNAME policy=off match=localhost\n' $P >"$T/n.conf"
+	start -c "$T/n.conf" -d "$D"
+	out=$(swaks --server 127.0.0.1:$P --from a@src.test --to b@dst.test 2>&1) || fail "by-name group: $out"
+	grep -q "250-STARTTLS" <<<"$out" && fail "STARTTLS offered to a host in an Off group by name"
+	stop
+	tail -1 "$J" | jq -e '.sender_group == "BYNAME" and .client.rdns == "localhost" and .client.rdns_verified' \
+		>/dev/null || fail "by-name record: $(tail -1 "$J")"
+	grep -q "reverse dns host localhost verified yes" "$D/mail.log" || fail "rDNS not logged"
+fi
 echo "ok"
