@@ -720,7 +720,7 @@ static bool flush_out(struct session *s)
 	return true;
 }
 
-static void tls_step(struct session *s);
+static bool tls_step(struct session *s);
 
 /* After the output drained: act on states that wait for it. Returns false if gone. */
 static bool after_flush(struct session *s)
@@ -731,17 +731,16 @@ static bool after_flush(struct session *s)
 		close_session(s);
 		return false;
 	}
-	if (s->state == RS_HANDSHAKE) {
-		tls_step(s);
-		return true;
-	}
+	if (s->state == RS_HANDSHAKE)
+		return tls_step(s);
 	update_events(s);
 	return true;
 }
 
-static void do_read(struct session *s);
+static bool do_read(struct session *s);
 
-static void tls_done(struct session *s)
+/* Returns false if the session is gone. */
+static bool tls_done(struct session *s)
 {
 	struct mt_tls_info info;
 	mt_tls_srv_get_info(s->tls, &info);
@@ -809,10 +808,11 @@ static void tls_done(struct session *s)
 		    info.protocol, info.openssl_cipher[0] ? info.openssl_cipher : info.cipher);
 	mt_smtp_srv_tls_started(&s->smtp);
 	set_state(s, RS_COMMAND);
-	do_read(s); /* the client may already have sent EHLO, inside TLS */
+	return do_read(s); /* the client may already have sent EHLO, inside TLS */
 }
 
-static void tls_step(struct session *s)
+/* One handshake step; returns false if the session is gone. */
+static bool tls_step(struct session *s)
 {
 	struct mt_err e;
 	if (!s->tls) {
@@ -826,12 +826,11 @@ static void tls_step(struct session *s)
 	}
 	enum mt_tls_io r = mt_tls_srv_handshake_step(s->tls, &e);
 	if (r == MT_TLS_IO_OK) {
-		tls_done(s);
-		return;
+		return tls_done(s);
 	}
 	if (r == MT_TLS_IO_WANT_READ || r == MT_TLS_IO_WANT_WRITE) {
 		set_events(s, r == MT_TLS_IO_WANT_READ ? EPOLLIN : EPOLLOUT);
-		return;
+		return true;
 	}
 	mt_strlcpy(s->error, e.msg, sizeof s->error);
 failed:
@@ -841,10 +840,11 @@ failed:
 	mt_smtp_srv_tls_failed(&s->smtp);
 	s->outcome = "tls-failed";
 	close_session(s);
+	return false;
 }
 
-/* Read what is there and handle it. */
-static void do_read(struct session *s)
+/* Read what is there and handle it; returns false if the session is gone. */
+static bool do_read(struct session *s)
 {
 	struct mt_err e;
 	for (;;) {
@@ -863,13 +863,13 @@ static void do_read(struct session *s)
 			if (r == MT_TLS_IO_EOF) {
 				s->outcome = "lost";
 				close_session(s);
-				return;
+				return false;
 			}
 			if (r != MT_TLS_IO_OK) {
 				mt_strlcpy(s->error, e.msg, sizeof s->error);
 				s->outcome = "lost";
 				close_session(s);
-				return;
+				return false;
 			}
 		} else {
 			ssize_t n = recv(s->fd, s->rbuf + s->rlen, room, 0);
@@ -883,7 +883,7 @@ static void do_read(struct session *s)
 						 strerror(errno));
 				s->outcome = "lost";
 				close_session(s);
-				return;
+				return false;
 			}
 			got = (size_t)n;
 		}
@@ -897,8 +897,8 @@ static void do_read(struct session *s)
 			break;
 	}
 	if (!flush_out(s))
-		return;
-	after_flush(s);
+		return false;
+	return after_flush(s);
 }
 
 static void greet(struct session *s)
