@@ -89,44 +89,74 @@ static mt_status build_config(struct rcv_config *c, struct mt_err *err)
 static int exit_for(mt_status st)
 {
 	switch (st) {
-	case MT_OK: return RCV_EXIT_OK;
-	case MT_ERR_VERIFY: return RCV_EXIT_CHECK;
+	case MT_OK:
+		return RCV_EXIT_OK;
+	case MT_ERR_VERIFY:
+		return RCV_EXIT_CHECK;
 	case MT_ERR_USAGE:
-	case MT_ERR_BADINPUT: return RCV_EXIT_USAGE;
-	default: return RCV_EXIT_INTERNAL;
+	case MT_ERR_BADINPUT:
+		return RCV_EXIT_USAGE;
+	default:
+		return RCV_EXIT_INTERNAL;
 	}
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option lo[] = {
-	    {"config", 1, 0, 'c'},   {"listen", 1, 0, 'l'},   {"data-dir", 1, 0, 'd'},
-	    {"hostname", 1, 0, 'H'}, {"discard", 0, 0, 'D'},  {"policy", 1, 0, 'P'},
-	    {"cert", 1, 0, 'C'},     {"key", 1, 0, 'K'},      {"user", 1, 0, 'u'},
-	    {"no-rdns", 0, 0, 'N'},  {"verbose", 0, 0, 'v'},  {"help", 0, 0, 'h'},
-	    {0, 0, 0, 0}};
+	static const struct option lo[] = {{"config", 1, 0, 'c'},
+	                                   {"listen", 1, 0, 'l'},
+	                                   {"data-dir", 1, 0, 'd'},
+	                                   {"hostname", 1, 0, 'H'},
+	                                   {"discard", 0, 0, 'D'},
+	                                   {"policy", 1, 0, 'P'},
+	                                   {"cert", 1, 0, 'C'},
+	                                   {"key", 1, 0, 'K'},
+	                                   {"user", 1, 0, 'u'},
+	                                   {"no-rdns", 0, 0, 'N'},
+	                                   {"verbose", 0, 0, 'v'},
+	                                   {"help", 0, 0, 'h'},
+	                                   {0, 0, 0, 0}};
 	int ch;
 	static char policy_group[128];
 	while ((ch = getopt_long(argc, argv, "+c:l:d:o:vh", lo, NULL)) != -1) {
 		int r = 0;
 		switch (ch) {
-		case 'c': config_path = optarg; break;
+		case 'c':
+			config_path = optarg;
+			break;
 		case 'l':
 			cli_listen = true;
 			r = add_cli("listen", optarg);
 			break;
-		case 'd': r = add_cli("data_dir", optarg); break;
-		case 'H': r = add_cli("hostname", optarg); break;
-		case 'D': r = add_cli("discard", "yes"); break;
+		case 'd':
+			r = add_cli("data_dir", optarg);
+			break;
+		case 'H':
+			r = add_cli("hostname", optarg);
+			break;
+		case 'D':
+			r = add_cli("discard", "yes");
+			break;
 		case 'P':
-			snprintf(policy_group, sizeof policy_group, "CLI policy=%s match=all", optarg);
+			snprintf(policy_group, sizeof policy_group, "CLI policy=%s match=all",
+			         optarg);
 			r = add_cli("group", policy_group);
 			break;
-		case 'C': r = add_cli("cert", optarg); break;
-		case 'K': r = add_cli("key", optarg); break;
-		case 'u': r = add_cli("user", optarg); break;
-		case 'N': r = add_cli("reverse_dns", "no"); break;
-		case 'v': verbose++; break;
+		case 'C':
+			r = add_cli("cert", optarg);
+			break;
+		case 'K':
+			r = add_cli("key", optarg);
+			break;
+		case 'u':
+			r = add_cli("user", optarg);
+			break;
+		case 'N':
+			r = add_cli("reverse_dns", "no");
+			break;
+		case 'v':
+			verbose++;
+			break;
 		case 'o': {
 			char *eq = strchr(optarg, '=');
 			if (!eq) {
@@ -137,8 +167,12 @@ int main(int argc, char **argv)
 			r = add_cli(optarg, eq + 1);
 			break;
 		}
-		case 'h': fputs(usage, stdout); return RCV_EXIT_OK;
-		default: fputs(usage, stderr); return RCV_EXIT_USAGE;
+		case 'h':
+			fputs(usage, stdout);
+			return RCV_EXIT_OK;
+		default:
+			fputs(usage, stderr);
+			return RCV_EXIT_USAGE;
 		}
 		if (r)
 			return RCV_EXIT_USAGE;

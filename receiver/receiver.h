@@ -27,9 +27,9 @@
 
 /* ---- inbound TLS policy of a sender group (ESA mail flow policy) ---- */
 enum rcv_tls_policy {
-	RCV_TLS_OFF = 0,	  /* STARTTLS not offered */
-	RCV_TLS_PREFERRED,	  /* offered, clear text accepted */
-	RCV_TLS_REQUIRED,	  /* 530 5.7.0 to MAIL before STARTTLS */
+	RCV_TLS_OFF = 0,          /* STARTTLS not offered */
+	RCV_TLS_PREFERRED,        /* offered, clear text accepted */
+	RCV_TLS_REQUIRED,         /* 530 5.7.0 to MAIL before STARTTLS */
 	RCV_TLS_PREFERRED_VERIFY, /* offered, client certificate requested and reported */
 	RCV_TLS_REQUIRED_VERIFY,  /* required and the client certificate must verify */
 	RCV_TLS__COUNT
@@ -71,10 +71,10 @@ struct rcv_config {
 	struct rcv_listen_cfg listen[RCV_MAX_LISTEN];
 	size_t nlisten;
 	char *cert, *key, *key_password; /* default certificate for listeners */
-	char *client_ca;		 /* trust anchors for client certificates */
+	char *client_ca;                 /* trust anchors for client certificates */
 	char *tls_priority;
-	bool discard;	  /* do not spool messages */
-	char **domains;	  /* accepted recipient domains; none = any */
+	bool discard;   /* do not spool messages */
+	char **domains; /* accepted recipient domains; none = any */
 	size_t ndomains;
 	bool reverse_dns;
 	char *user;
@@ -95,8 +95,8 @@ void rcv_config_defaults(struct rcv_config *c);
 /* Parse a config file on top of the current values. Errors are "file:line: text". */
 mt_status rcv_config_load(struct rcv_config *c, const char *path, struct mt_err *err);
 /* One "key = value" setting (from the file or the command line); where is "file:line". */
-mt_status rcv_config_set(struct rcv_config *c, const char *key, const char *val,
-			 const char *where, int line, struct mt_err *err);
+mt_status rcv_config_set(struct rcv_config *c, const char *key, const char *val, const char *where,
+                         int line, struct mt_err *err);
 /* Fill in what depends on other settings (the default group, derived paths). */
 mt_status rcv_config_finish(struct rcv_config *c, struct mt_err *err);
 void rcv_config_free(struct rcv_config *c);
@@ -110,14 +110,14 @@ mt_status rcv_match_parse(const char *s, struct rcv_match *m, struct mt_err *err
 /* First group matching the client: address (and its verified reverse-DNS name, or NULL).
  * Returns NULL when no group matches (the caller then uses its default). */
 const struct rcv_group *rcv_hat_lookup(const struct rcv_config *c, const struct sockaddr *sa,
-				       const char *verified_name);
+                                       const char *verified_name);
 
 /* ---- reverse DNS, in worker threads so the event loop never blocks ---- */
 struct rcv_rdns_res {
 	int fd;
 	uint64_t icid;
 	char name[256]; /* "" when there is none */
-	bool verified;	/* the name resolves back to the address */
+	bool verified;  /* the name resolves back to the address */
 };
 /* Start workers; returns an fd that becomes readable when results are ready. */
 mt_status rcv_rdns_start(int nthreads, int *notify_fd, struct mt_err *err);
@@ -138,7 +138,7 @@ struct rcv_spool_msg {
 /* Create spool/tmp and spool/new; remove leftovers in tmp (from a crash). */
 mt_status rcv_spool_init(const char *data_dir, struct mt_err *err);
 mt_status rcv_spool_open(const char *data_dir, const char *qid, struct rcv_spool_msg *m,
-			 struct mt_err *err);
+                         struct mt_err *err);
 void rcv_spool_write(struct rcv_spool_msg *m, const void *p, size_t n);
 /* fsync, close, rename into spool/new; on failure the temp file is removed. */
 mt_status rcv_spool_commit(struct rcv_spool_msg *m, struct mt_err *err);
@@ -180,7 +180,7 @@ int rcv_sessions_cmd(const char *path, unsigned last, bool json, FILE *out, stru
  * demonstration certificate, made on first use. *is_demo tells which. Paths are heap
  * strings the caller frees. */
 mt_status rcv_cert_default(const struct rcv_config *c, char **cert, char **key, bool *is_demo,
-			   struct mt_err *err);
+                           struct mt_err *err);
 /* Refuse keys readable by group or others. */
 mt_status rcv_cert_check_key_mode(const char *keyfile, struct mt_err *err);
 /* `receiver cert ...`; returns an exit code. */
@@ -195,6 +195,6 @@ int rcv_server_run(struct rcv_config *c, rcv_reload_fn reload);
 
 /* Write a whole file atomically (temp, fsync, rename) with mode. */
 mt_status rcv_write_file_atomic(const char *path, const void *p, size_t n, int mode,
-				struct mt_err *err);
+                                struct mt_err *err);
 
 #endif

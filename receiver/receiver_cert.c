@@ -29,12 +29,12 @@ mt_status rcv_cert_check_key_mode(const char *keyfile, struct mt_err *err)
 	struct stat st;
 	if (stat(keyfile, &st) != 0)
 		return mt_err_set(err, MT_ERR_USAGE, "cannot read key %s: %s", keyfile,
-				  strerror(errno));
+		                  strerror(errno));
 	if (st.st_mode & 077)
 		return mt_err_set(err, MT_ERR_USAGE,
-				  "private key %s is readable by group or others (mode %04o); "
-				  "refusing to use it: chmod 600 %s",
-				  keyfile, (unsigned)(st.st_mode & 07777), keyfile);
+		                  "private key %s is readable by group or others (mode %04o); "
+		                  "refusing to use it: chmod 600 %s",
+		                  keyfile, (unsigned)(st.st_mode & 07777), keyfile);
 	return MT_OK;
 }
 
@@ -84,7 +84,7 @@ static mt_status make_demo(const struct rcv_config *c, struct mt_err *err)
 }
 
 mt_status rcv_cert_default(const struct rcv_config *c, char **cert, char **key, bool *is_demo,
-			   struct mt_err *err)
+                           struct mt_err *err)
 {
 	*cert = *key = NULL;
 	*is_demo = false;
@@ -94,8 +94,8 @@ mt_status rcv_cert_default(const struct rcv_config *c, char **cert, char **key, 
 		return *cert ? MT_OK : mt_err_set(err, MT_ERR_NOMEM, "out of memory");
 	}
 	static const char *const pairs[][2] = {{"certs/cert.pem", "certs/key.pem"},
-					       {"certs/selfsigned.pem", "certs/key.pem"},
-					       {"certs/demo-cert.pem", "certs/demo-key.pem"}};
+	                                       {"certs/selfsigned.pem", "certs/key.pem"},
+	                                       {"certs/demo-cert.pem", "certs/demo-key.pem"}};
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < 3; i++) {
 			char *cp = rcv_path(c, pairs[i][0]), *kp = rcv_path(c, pairs[i][1]);
@@ -154,15 +154,16 @@ static int cmd_new(struct rcv_config *c, int argc, char **argv)
 {
 	struct mt_certgen_opts o = {.type = MT_KEY_RSA};
 	bool force = false;
-	static const struct option lo[] = {{"cn", 1, 0, 'n'},	 {"san", 1, 0, 's'},
-					   {"key-type", 1, 0, 't'}, {"bits", 1, 0, 'b'},
-					   {"days", 1, 0, 'd'},	 {"org", 1, 0, 'o'},
-					   {"force", 0, 0, 'f'},	 {0, 0, 0, 0}};
+	static const struct option lo[] = {
+	    {"cn", 1, 0, 'n'},   {"san", 1, 0, 's'}, {"key-type", 1, 0, 't'}, {"bits", 1, 0, 'b'},
+	    {"days", 1, 0, 'd'}, {"org", 1, 0, 'o'}, {"force", 0, 0, 'f'},    {0, 0, 0, 0}};
 	int ch;
 	optind = 0; /* 0: glibc re-initialises (the main parse used "+") */
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
-		case 'n': o.cn = optarg; break;
+		case 'n':
+			o.cn = optarg;
+			break;
 		case 's':
 			if (o.nsans >= MT_CERTGEN_MAX_SANS) {
 				fprintf(stderr, "receiver cert new: too many --san\n");
@@ -173,19 +174,29 @@ static int cmd_new(struct rcv_config *c, int argc, char **argv)
 		case 't':
 			if (!mt_strcasecmp(optarg, "rsa"))
 				o.type = MT_KEY_RSA;
-			else if (!mt_strcasecmp(optarg, "ecdsa") || !mt_strcasecmp(optarg, "p256") ||
-				 !mt_strcasecmp(optarg, "ecdsa-p256"))
+			else if (!mt_strcasecmp(optarg, "ecdsa") ||
+			         !mt_strcasecmp(optarg, "p256") ||
+			         !mt_strcasecmp(optarg, "ecdsa-p256"))
 				o.type = MT_KEY_ECDSA_P256;
 			else {
 				fprintf(stderr, "receiver cert new: --key-type rsa or ecdsa\n");
 				return RCV_EXIT_USAGE;
 			}
 			break;
-		case 'b': o.bits = (unsigned)atoi(optarg); break;
-		case 'd': o.days = atoi(optarg); break;
-		case 'o': o.org = optarg; break;
-		case 'f': force = true; break;
-		default: return RCV_EXIT_USAGE;
+		case 'b':
+			o.bits = (unsigned)atoi(optarg);
+			break;
+		case 'd':
+			o.days = atoi(optarg);
+			break;
+		case 'o':
+			o.org = optarg;
+			break;
+		case 'f':
+			force = true;
+			break;
+		default:
+			return RCV_EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
@@ -208,9 +219,9 @@ static int cmd_new(struct rcv_config *c, int argc, char **argv)
 	int rc = RCV_EXIT_OK;
 	if (exists(kp) && !force) {
 		fprintf(stderr,
-			"receiver cert new: %s exists; --force replaces the key (the installed "
-			"certificate will then no longer match it)\n",
-			kp);
+		        "receiver cert new: %s exists; --force replaces the key (the installed "
+		        "certificate will then no longer match it)\n",
+		        kp);
 		rc = RCV_EXIT_USAGE;
 		goto out;
 	}
@@ -262,7 +273,8 @@ static int cmd_install(struct rcv_config *c, int argc, char **argv)
 			return RCV_EXIT_USAGE;
 	}
 	if (optind + 1 != argc) {
-		fprintf(stderr, "usage: receiver cert install SIGNED.pem [--chain INTERMEDIATES.pem]\n");
+		fprintf(stderr,
+		        "usage: receiver cert install SIGNED.pem [--chain INTERMEDIATES.pem]\n");
 		return RCV_EXIT_USAGE;
 	}
 	signed_file = argv[optind];
@@ -272,9 +284,10 @@ static int cmd_install(struct rcv_config *c, int argc, char **argv)
 	char *key = NULL, *crt = NULL, *chn = NULL, *out = NULL, *notes = NULL;
 	int rc = RCV_EXIT_OK;
 	if (!exists(kp)) {
-		fprintf(stderr, "receiver cert install: no private key at %s: run `receiver cert new` "
-				"first (or `cert import` a PKCS#12)\n",
-			kp);
+		fprintf(stderr,
+		        "receiver cert install: no private key at %s: run `receiver cert new` "
+		        "first (or `cert import` a PKCS#12)\n",
+		        kp);
 		rc = RCV_EXIT_USAGE;
 		goto done;
 	}
@@ -314,8 +327,8 @@ static bool active_pair(struct rcv_config *c, char **cert, char **key, bool *dem
 	*cert = *key = NULL;
 	*demo = false;
 	static const char *const pairs[][2] = {{"certs/cert.pem", "certs/key.pem"},
-					       {"certs/selfsigned.pem", "certs/key.pem"},
-					       {"certs/demo-cert.pem", "certs/demo-key.pem"}};
+	                                       {"certs/selfsigned.pem", "certs/key.pem"},
+	                                       {"certs/demo-cert.pem", "certs/demo-key.pem"}};
 	if (c->cert) {
 		*cert = mt_strdup(c->cert);
 		*key = mt_strdup(c->key ? c->key : c->cert);
@@ -359,7 +372,7 @@ static int cmd_export(struct rcv_config *c, int argc, char **argv)
 	bool demo;
 	if (!active_pair(c, &cp, &kp, &demo)) {
 		fprintf(stderr, "receiver cert export: no certificate to export in %s/certs\n",
-			c->data_dir);
+		        c->data_dir);
 		return RCV_EXIT_USAGE;
 	}
 	struct mt_err e;
@@ -410,7 +423,7 @@ static int cmd_import(struct rcv_config *c, int argc, char **argv)
 	}
 	if (optind + 1 != argc) {
 		fprintf(stderr, "usage: receiver cert import FILE.p12 [--password-file FILE] "
-				"[--force]\n");
+		                "[--force]\n");
 		return RCV_EXIT_USAGE;
 	}
 	struct mt_err e;
@@ -435,7 +448,7 @@ static int cmd_import(struct rcv_config *c, int argc, char **argv)
 		goto out;
 	}
 	if ((st = mt_certgen_p12_import((unsigned char *)der, dlen, pw ? pw : "", &key, &chain,
-					&e)) != MT_OK ||
+	                                &e)) != MT_OK ||
 	    (st = rcv_write_file_atomic(kp, key, strlen(key), 0600, &e)) != MT_OK ||
 	    (st = rcv_write_file_atomic(ip, chain, strlen(chain), 0644, &e)) != MT_OK) {
 		rc = fail("import", st, &e);
@@ -522,8 +535,9 @@ int rcv_cert_cmd(struct rcv_config *c, int argc, char **argv)
 		return cmd_import(c, argc, argv);
 	if (!strcmp(argv[0], "show"))
 		return cmd_show(c, argc, argv);
-	fprintf(stderr, "receiver cert: unknown subcommand '%s' (new, install, export, import, "
-			"show)\n",
-		argv[0]);
+	fprintf(stderr,
+	        "receiver cert: unknown subcommand '%s' (new, install, export, import, "
+	        "show)\n",
+	        argv[0]);
 	return RCV_EXIT_USAGE;
 }

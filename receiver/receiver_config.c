@@ -219,20 +219,21 @@ mt_status rcv_match_parse(const char *s, struct rcv_match *m, struct mt_err *err
 			char *end;
 			long p = strtol(slash + 1, &end, 10);
 			if (!slash[1] || *end || p < 0 || p > (m->family == AF_INET ? 32 : 128))
-				return mt_err_set(err, MT_ERR_USAGE, "bad prefix length in '%s'", s);
+				return mt_err_set(err, MT_ERR_USAGE, "bad prefix length in '%s'",
+				                  s);
 			m->prefix = (unsigned)p;
 		}
 		return MT_OK;
 	}
 	if (slash)
 		return mt_err_set(err, MT_ERR_USAGE, "'%s' is neither an address nor a CIDR block",
-				  s);
+		                  s);
 	for (const char *p = s; *p; p++)
 		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' && *p != '_')
 			return mt_err_set(err, MT_ERR_USAGE,
-					  "'%s' is not an address, CIDR block, host name or "
-					  ".domain suffix",
-					  s);
+			                  "'%s' is not an address, CIDR block, host name or "
+			                  ".domain suffix",
+			                  s);
 	m->kind = s[0] == '.' ? RCV_M_SUFFIX : RCV_M_HOST;
 	for (size_t i = 0; buf[i]; i++)
 		m->name[i] = (char)tolower((unsigned char)buf[i]);
@@ -259,7 +260,7 @@ static mt_status parse_group(struct rcv_config *c, const char *v, int line, stru
 		if (!eq) {
 			if (g.name[0]) {
 				st = mt_err_set(err, MT_ERR_USAGE,
-						"group: unexpected '%s' (expected key=value)", tok);
+				                "group: unexpected '%s' (expected key=value)", tok);
 				break;
 			}
 			if (strlen(tok) >= sizeof g.name) {
@@ -274,9 +275,9 @@ static mt_status parse_group(struct rcv_config *c, const char *v, int line, stru
 		if (!strcmp(k, "policy")) {
 			if (!rcv_tls_policy_parse(val, &g.policy)) {
 				st = mt_err_set(err, MT_ERR_USAGE,
-						"group: unknown policy '%s' (off, preferred, "
-						"required, preferred-verify, required-verify)",
-						val);
+				                "group: unknown policy '%s' (off, preferred, "
+				                "required, preferred-verify, required-verify)",
+				                val);
 				break;
 			}
 		} else if (!strcmp(k, "match")) {
@@ -289,8 +290,8 @@ static mt_status parse_group(struct rcv_config *c, const char *v, int line, stru
 			     m = strtok_r(NULL, ",", &s2)) {
 				if (g.nm >= RCV_MAX_MATCH)
 					st = mt_err_set(err, MT_ERR_USAGE,
-							"group: more than %d match entries",
-							RCV_MAX_MATCH);
+					                "group: more than %d match entries",
+					                RCV_MAX_MATCH);
 				else
 					st = rcv_match_parse(m, &g.m[g.nm++], err);
 			}
@@ -305,7 +306,7 @@ static mt_status parse_group(struct rcv_config *c, const char *v, int line, stru
 			}
 		} else {
 			st = mt_err_set(err, MT_ERR_USAGE,
-					"group: unknown key '%s' (policy, match, request_cert)", k);
+			                "group: unknown key '%s' (policy, match, request_cert)", k);
 			break;
 		}
 	}
@@ -316,13 +317,13 @@ static mt_status parse_group(struct rcv_config *c, const char *v, int line, stru
 		return mt_err_set(err, MT_ERR_USAGE, "group: a name is required");
 	if (!have_match)
 		return mt_err_set(err, MT_ERR_USAGE,
-				  "group %s: match= is required (addresses, CIDR blocks, host "
-				  "names, .suffixes or all)",
-				  g.name);
+		                  "group %s: match= is required (addresses, CIDR blocks, host "
+		                  "names, .suffixes or all)",
+		                  g.name);
 	for (size_t i = 0; i < c->ngroups; i++)
 		if (!strcmp(c->groups[i].name, g.name))
 			return mt_err_set(err, MT_ERR_USAGE, "group %s defined twice (line %d)",
-					  g.name, c->groups[i].line);
+			                  g.name, c->groups[i].line);
 	struct rcv_group *ng = realloc(c->groups, (c->ngroups + 1) * sizeof *ng);
 	if (!ng)
 		return mt_err_set(err, MT_ERR_NOMEM, "out of memory");
@@ -333,7 +334,7 @@ static mt_status parse_group(struct rcv_config *c, const char *v, int line, stru
 
 /* "127.0.0.1:2525 cert=FILE key=FILE" */
 static mt_status parse_listen(struct rcv_config *c, const char *v, bool replace_default,
-			      struct mt_err *err)
+                              struct mt_err *err)
 {
 	if (replace_default)
 		free_listen(c);
@@ -353,18 +354,18 @@ static mt_status parse_listen(struct rcv_config *c, const char *v, bool replace_
 			st = mt_net_split_hostport(tok, l.host, sizeof l.host, &l.port, err);
 			if (st == MT_OK && !mt_net_is_ip(l.host))
 				st = mt_err_set(err, MT_ERR_USAGE,
-						"listen: '%s' is not an IP address", l.host);
+				                "listen: '%s' is not an IP address", l.host);
 			if (st == MT_OK && l.port == 0)
-				st = mt_err_set(err, MT_ERR_USAGE, "listen: '%s' lacks a port",
-						tok);
+				st =
+				    mt_err_set(err, MT_ERR_USAGE, "listen: '%s' lacks a port", tok);
 		} else if (!strncmp(tok, "cert=", 5)) {
 			st = set_str(&l.cert, tok + 5, err);
 		} else if (!strncmp(tok, "key=", 4)) {
 			st = set_str(&l.key, tok + 4, err);
 		} else {
 			st = mt_err_set(err, MT_ERR_USAGE,
-					"listen: unexpected '%s' (ADDR:PORT [cert=FILE key=FILE])",
-					tok);
+			                "listen: unexpected '%s' (ADDR:PORT [cert=FILE key=FILE])",
+			                tok);
 		}
 	}
 	free(copy);
@@ -408,8 +409,8 @@ static mt_status parse_domains(struct rcv_config *c, const char *v, struct mt_er
 
 static bool listen_from_file; /* the first `listen` in a file replaces the default */
 
-mt_status rcv_config_set(struct rcv_config *c, const char *key, const char *val,
-			 const char *where, int line, struct mt_err *err)
+mt_status rcv_config_set(struct rcv_config *c, const char *key, const char *val, const char *where,
+                         int line, struct mt_err *err)
 {
 	struct mt_err e;
 	mt_status st = MT_OK;
@@ -419,9 +420,10 @@ mt_status rcv_config_set(struct rcv_config *c, const char *key, const char *val,
 	else if (!strcmp(key, #field))                                                             \
 	{                                                                                          \
 		if (!parse_ull(val, (max), &n))                                                    \
-			st = mt_err_set(&e, MT_ERR_USAGE, "%s: expected a number up to %llu, not "  \
-							  "'%s'",                                  \
-					key, (unsigned long long)(max), val);                       \
+			st = mt_err_set(&e, MT_ERR_USAGE,                                          \
+			                "%s: expected a number up to %llu, not "                   \
+			                "'%s'",                                                    \
+			                key, (unsigned long long)(max), val);                      \
 		else                                                                               \
 			c->field = n;                                                              \
 	}
@@ -430,8 +432,8 @@ mt_status rcv_config_set(struct rcv_config *c, const char *key, const char *val,
 	{                                                                                          \
 		if (!parse_ms(val, &c->field))                                                     \
 			st = mt_err_set(&e, MT_ERR_USAGE,                                          \
-					"%s: expected a duration (30, 30s, 500ms, 2m), not '%s'", \
-					key, val);                                                 \
+			                "%s: expected a duration (30, 30s, 500ms, 2m), not '%s'",  \
+			                key, val);                                                 \
 	}
 	if (!strcmp(key, "hostname")) {
 		if (!*val || strlen(val) >= sizeof c->hostname || strpbrk(val, " \t\r\n"))
@@ -464,7 +466,7 @@ mt_status rcv_config_set(struct rcv_config *c, const char *key, const char *val,
 		bool b;
 		if (!parse_bool(val, &b))
 			st = mt_err_set(&e, MT_ERR_USAGE, "%s: expected yes or no, not '%s'", key,
-					val);
+			                val);
 		else if (!strcmp(key, "discard"))
 			c->discard = b;
 		else
@@ -483,12 +485,18 @@ mt_status rcv_config_set(struct rcv_config *c, const char *key, const char *val,
 	T(timeout_tls_ms)
 	T(session_deadline_ms)
 	T(shutdown_grace_ms)
-	else if (!strcmp(key, "timeout_command")) st = rcv_config_set(c, "timeout_command_ms", val, where, line, &e);
-	else if (!strcmp(key, "timeout_data")) st = rcv_config_set(c, "timeout_data_ms", val, where, line, &e);
-	else if (!strcmp(key, "timeout_tls")) st = rcv_config_set(c, "timeout_tls_ms", val, where, line, &e);
-	else if (!strcmp(key, "session_deadline")) st = rcv_config_set(c, "session_deadline_ms", val, where, line, &e);
-	else if (!strcmp(key, "shutdown_grace")) st = rcv_config_set(c, "shutdown_grace_ms", val, where, line, &e);
-	else {
+	else if (!strcmp(key, "timeout_command")) st =
+	    rcv_config_set(c, "timeout_command_ms", val, where, line, &e);
+	else if (!strcmp(key, "timeout_data")) st =
+	    rcv_config_set(c, "timeout_data_ms", val, where, line, &e);
+	else if (!strcmp(key, "timeout_tls")) st =
+	    rcv_config_set(c, "timeout_tls_ms", val, where, line, &e);
+	else if (!strcmp(key, "session_deadline")) st =
+	    rcv_config_set(c, "session_deadline_ms", val, where, line, &e);
+	else if (!strcmp(key, "shutdown_grace")) st =
+	    rcv_config_set(c, "shutdown_grace_ms", val, where, line, &e);
+	else
+	{
 		st = mt_err_set(&e, MT_ERR_USAGE, "unknown setting '%s' (see receiver(8))", key);
 	}
 #undef U
@@ -537,8 +545,9 @@ mt_status rcv_config_load(struct rcv_config *c, const char *path, struct mt_err 
 			continue;
 		char *eq = strchr(s, '=');
 		if (!eq) {
-			st = mt_err_set(err, MT_ERR_USAGE, "%s:%d: expected 'key = value', got '%.60s'",
-					path, line, s);
+			st =
+			    mt_err_set(err, MT_ERR_USAGE,
+			               "%s:%d: expected 'key = value', got '%.60s'", path, line, s);
 			break;
 		}
 		char *k = s, *v = eq + 1;
@@ -550,7 +559,7 @@ mt_status rcv_config_load(struct rcv_config *c, const char *path, struct mt_err 
 			v++;
 		if (!*k) {
 			st = mt_err_set(err, MT_ERR_USAGE, "%s:%d: missing key before '='", path,
-					line);
+			                line);
 			break;
 		}
 		st = rcv_config_set(c, k, v, path, line, err);
@@ -582,7 +591,7 @@ mt_status rcv_config_finish(struct rcv_config *c, struct mt_err *err)
 			return mt_err_set(err, st, "%s", e.msg);
 		if (st != MT_OK)
 			return mt_err_set(err, MT_ERR_USAGE,
-					  "group DEFAULT must match all when it is defined");
+			                  "group DEFAULT must match all when it is defined");
 	}
 	return MT_OK;
 }
@@ -632,7 +641,7 @@ static bool name_match(const struct rcv_match *m, const char *name)
 }
 
 const struct rcv_group *rcv_hat_lookup(const struct rcv_config *c, const struct sockaddr *sa,
-				       const char *verified_name)
+                                       const char *verified_name)
 {
 	for (size_t i = 0; i < c->ngroups; i++) {
 		const struct rcv_group *g = &c->groups[i];
@@ -648,7 +657,7 @@ const struct rcv_group *rcv_hat_lookup(const struct rcv_config *c, const struct 
 }
 
 mt_status rcv_write_file_atomic(const char *path, const void *p, size_t n, int mode,
-				struct mt_err *err)
+                                struct mt_err *err)
 {
 	size_t tl = strlen(path) + 32;
 	char *tmp = malloc(tl);

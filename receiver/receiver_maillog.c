@@ -24,7 +24,7 @@ mt_status rcv_maillog_open(const char *path, struct mt_err *err)
 	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	if (fd < 0)
 		return mt_err_set(err, MT_ERR_IO, "cannot open mail log %s: %s", path,
-				  strerror(errno));
+		                  strerror(errno));
 	if (log_fd > 2)
 		close(log_fd);
 	log_fd = fd;

@@ -32,21 +32,22 @@ static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr *b
 		return false;
 	if (b->sa_family == AF_INET)
 		return !memcmp(&((const struct sockaddr_in *)a)->sin_addr,
-			       &((const struct sockaddr_in *)b)->sin_addr, 4);
+		               &((const struct sockaddr_in *)b)->sin_addr, 4);
 	if (b->sa_family == AF_INET6)
 		return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-			       &((const struct sockaddr_in6 *)b)->sin6_addr, 16);
+		               &((const struct sockaddr_in6 *)b)->sin6_addr, 16);
 	return false;
 }
 
 void rcv_rdns_lookup(const struct sockaddr_storage *ss, char *name, size_t namesz, bool *verified)
 {
 	char host[NI_MAXHOST];
-	socklen_t sl = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-						 : sizeof(struct sockaddr_in);
+	socklen_t sl =
+	    ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 	name[0] = '\0';
 	*verified = false;
-	if (getnameinfo((const struct sockaddr *)ss, sl, host, sizeof host, NULL, 0, NI_NAMEREQD) != 0)
+	if (getnameinfo((const struct sockaddr *)ss, sl, host, sizeof host, NULL, 0, NI_NAMEREQD) !=
+	    0)
 		return;
 	mt_strlcpy(name, host, namesz);
 	struct addrinfo hints = {.ai_family = ss->ss_family, .ai_socktype = SOCK_STREAM}, *ai;

@@ -59,7 +59,7 @@ static void print_row(json_t *o, FILE *out)
 	json_t *tls = json_object_get(o, "tls");
 	char client[128], tlsd[200], cert[160] = "-";
 	snprintf(client, sizeof client, "%s:%lld", jstr(cl, "address"),
-		 (long long)json_integer_value(json_object_get(cl, "port")));
+	         (long long)json_integer_value(json_object_get(cl, "port")));
 	if (json_is_true(json_object_get(o, "starttls_used")) && tls &&
 	    json_is_true(json_object_get(tls, "established")))
 		snprintf(tlsd, sizeof tlsd, "%s %s", jstr(tls, "protocol"), jstr(tls, "cipher"));
@@ -67,28 +67,31 @@ static void print_row(json_t *o, FILE *out)
 		snprintf(tlsd, sizeof tlsd, "TLS failed: %s", jstr(tls, "error"));
 	else
 		snprintf(tlsd, sizeof tlsd, "no TLS%s",
-			 json_is_true(json_object_get(o, "starttls_offered")) ? " (offered)"
-									      : " (not offered)");
+		         json_is_true(json_object_get(o, "starttls_offered")) ? " (offered)"
+		                                                              : " (not offered)");
 	json_t *cc = tls ? json_object_get(tls, "client_cert") : NULL;
 	if (cc)
 		snprintf(cert, sizeof cert, "%s (%s)", jstr(cc, "subject"),
-			 json_is_true(json_object_get(cc, "trusted")) ? "verified" : "not verified");
+		         json_is_true(json_object_get(cc, "trusted")) ? "verified"
+		                                                      : "not verified");
 	json_t *msgs = json_object_get(o, "messages");
-	fprintf(out, "%s  ICID %lld  %s (%s)  EHLO %s  group %s/%s\n    %s  SNI %s  client cert %s\n"
-		     "    messages %zu  outcome %s%s%s\n",
-		jstr(o, "start"), (long long)json_integer_value(json_object_get(o, "icid")), client,
-		jstr(cl, "rdns")[0] ? jstr(cl, "rdns") : "no rDNS",
-		jstr(o, "ehlo")[0] ? jstr(o, "ehlo") : "-", jstr(o, "sender_group"),
-		jstr(o, "policy"), tlsd, tls && jstr(tls, "sni")[0] ? jstr(tls, "sni") : "-", cert,
-		json_array_size(msgs), jstr(o, "outcome"), jstr(o, "error")[0] ? ": " : "",
-		jstr(o, "error"));
+	fprintf(out,
+	        "%s  ICID %lld  %s (%s)  EHLO %s  group %s/%s\n    %s  SNI %s  client cert %s\n"
+	        "    messages %zu  outcome %s%s%s\n",
+	        jstr(o, "start"), (long long)json_integer_value(json_object_get(o, "icid")), client,
+	        jstr(cl, "rdns")[0] ? jstr(cl, "rdns") : "no rDNS",
+	        jstr(o, "ehlo")[0] ? jstr(o, "ehlo") : "-", jstr(o, "sender_group"),
+	        jstr(o, "policy"), tlsd, tls && jstr(tls, "sni")[0] ? jstr(tls, "sni") : "-", cert,
+	        json_array_size(msgs), jstr(o, "outcome"), jstr(o, "error")[0] ? ": " : "",
+	        jstr(o, "error"));
 	for (size_t i = 0; i < json_array_size(msgs); i++) {
 		json_t *m = json_array_get(msgs, i);
 		json_t *r = json_object_get(m, "rcpts");
 		fprintf(out, "      MID %lld from <%s> to %zu recipient(s), %lld bytes: %s\n",
-			(long long)json_integer_value(json_object_get(m, "mid")), jstr(m, "from"),
-			json_array_size(r), (long long)json_integer_value(json_object_get(m, "size")),
-			jstr(m, "reply"));
+		        (long long)json_integer_value(json_object_get(m, "mid")), jstr(m, "from"),
+		        json_array_size(r),
+		        (long long)json_integer_value(json_object_get(m, "size")),
+		        jstr(m, "reply"));
 	}
 }
 

@@ -46,8 +46,8 @@ enum rs_state {
 	RS_CLOSING,    /* flushing the last reply */
 	RS__COUNT
 };
-static const char *const rs_names[RS__COUNT] = {"lookup",    "command", "data", "commit",
-						"handshake", "closing"};
+static const char *const rs_names[RS__COUNT] = {"lookup", "command",   "data",
+                                                "commit", "handshake", "closing"};
 
 enum ep_kind { EP_LISTENER = 1, EP_SESSION, EP_SIGNAL, EP_RDNS, EP_COMMIT };
 
@@ -206,7 +206,7 @@ static void ids_reserve(void)
 	mid_limit = b + ID_BLOCK;
 	char buf[64];
 	int n = snprintf(buf, sizeof buf, "%llu %llu\n", (unsigned long long)icid_limit,
-			 (unsigned long long)mid_limit);
+	                 (unsigned long long)mid_limit);
 	struct mt_err e;
 	if (rcv_write_file_atomic(ids_path, buf, (size_t)n, 0644, &e) != MT_OK)
 		fprintf(stderr, "receiver: %s\n", e.msg);
@@ -293,15 +293,25 @@ static void set_state(struct session *s, enum rs_state st)
 	int64_t now = mt_now_ms();
 	int ms;
 	switch (st) {
-	case RS_DATA: ms = cfg->timeout_data_ms; break;
-	case RS_HANDSHAKE: ms = cfg->timeout_tls_ms; break;
-	case RS_COMMIT: ms = 120000; break;
-	case RS_CLOSING: ms = 5000; break;
-	default: ms = cfg->timeout_command_ms; break;
+	case RS_DATA:
+		ms = cfg->timeout_data_ms;
+		break;
+	case RS_HANDSHAKE:
+		ms = cfg->timeout_tls_ms;
+		break;
+	case RS_COMMIT:
+		ms = 120000;
+		break;
+	case RS_CLOSING:
+		ms = 5000;
+		break;
+	default:
+		ms = cfg->timeout_command_ms;
+		break;
 	}
 	if (cfg->verbose > 1)
 		fprintf(stderr, "receiver: ICID %llu %s -> %s\n", (unsigned long long)s->icid,
-			rs_names[s->state], rs_names[st]);
+		        rs_names[s->state], rs_names[st]);
 	s->state = st;
 	s->phase_deadline = now + ms;
 	update_events(s);
@@ -406,9 +416,9 @@ static void msg_begin(struct session *s)
 	json_object_set_new(s->msg, "from", json_string(s->smtp.from.addr));
 	json_object_set_new(s->msg, "rcpts", json_array());
 	rcv_maillog("Start MID %llu ICID %llu", (unsigned long long)s->mid,
-		    (unsigned long long)s->icid);
+	            (unsigned long long)s->icid);
 	rcv_maillog("MID %llu ICID %llu From: <%s>", (unsigned long long)s->mid,
-		    (unsigned long long)s->icid, s->smtp.from.addr);
+	            (unsigned long long)s->icid, s->smtp.from.addr);
 }
 
 static void data_begin(struct session *s)
@@ -434,19 +444,19 @@ static void data_begin(struct session *s)
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
 	if (s->tls_up && s->tlsrec)
 		snprintf(tlsd, sizeof tlsd, "\r\n\t(using %s with cipher %s)",
-			 json_string_value(json_object_get(s->tlsrec, "protocol")),
-			 json_string_value(json_object_get(s->tlsrec, "cipher")));
+		         json_string_value(json_object_get(s->tlsrec, "protocol")),
+		         json_string_value(json_object_get(s->tlsrec, "cipher")));
 	struct mt_buf h;
 	mt_buf_init(&h, 1 << 16);
 	mt_buf_addf(&h, "Return-Path: <%s>\r\n", s->smtp.from.addr);
 	for (size_t i = 0; i < s->smtp.nrcpts; i++)
 		mt_buf_addf(&h, "X-Mailtls-Envelope-To: <%s>\r\n", s->smtp.rcpts[i]);
 	mt_buf_addf(&h,
-		    "Received: from %s (%s [%s])\r\n\tby %s (mailtls receiver) with %s id %llu"
-		    "%s;\r\n\t%s\r\n",
-		    s->smtp.helo[0] ? s->smtp.helo : "unknown", s->rdns[0] ? s->rdns : "unknown",
-		    s->addr, s->hostname, s->tls_up ? "ESMTPS" : (s->smtp.esmtp ? "ESMTP" : "SMTP"),
-		    (unsigned long long)s->mid, tlsd, date);
+	            "Received: from %s (%s [%s])\r\n\tby %s (mailtls receiver) with %s id %llu"
+	            "%s;\r\n\t%s\r\n",
+	            s->smtp.helo[0] ? s->smtp.helo : "unknown", s->rdns[0] ? s->rdns : "unknown",
+	            s->addr, s->hostname, s->tls_up ? "ESMTPS" : (s->smtp.esmtp ? "ESMTP" : "SMTP"),
+	            (unsigned long long)s->mid, tlsd, date);
 	rcv_spool_write(&s->spool, h.data, h.len);
 	mt_buf_free(&h);
 }
@@ -521,18 +531,19 @@ static void data_finish(struct session *s, enum mt_smtp_data_outcome o, const ch
 		json_object_set_new(s->msg, "reply", json_string(reply));
 		json_object_set_new(s->msg, "file", json_string(file));
 		json_object_set_new(s->msg, "discarded",
-				    json_boolean(cfg->discard && o == MT_SMTP_DATA_STORED));
+		                    json_boolean(cfg->discard && o == MT_SMTP_DATA_STORED));
 		json_array_append(s->msgs, s->msg);
 		json_decref(s->msg);
 		s->msg = NULL;
 	}
 	if (o == MT_SMTP_DATA_STORED) {
 		rcv_maillog("MID %llu ready %llu bytes from <%s>", (unsigned long long)s->mid,
-			    s->msg_size, json_string_value(json_object_get(
-					     json_array_get(s->msgs, json_array_size(s->msgs) - 1),
-					     "from")));
+		            s->msg_size,
+		            json_string_value(json_object_get(
+		                json_array_get(s->msgs, json_array_size(s->msgs) - 1), "from")));
 		if (cfg->discard)
-			rcv_maillog("MID %llu discarded (discard mode)", (unsigned long long)s->mid);
+			rcv_maillog("MID %llu discarded (discard mode)",
+			            (unsigned long long)s->mid);
 		else
 			rcv_maillog("MID %llu queued as %s", (unsigned long long)s->mid, file);
 		rcv_maillog("Message finished MID %llu done", (unsigned long long)s->mid);
@@ -587,13 +598,13 @@ static void handle_command(struct session *s, const char *line, size_t len, bool
 		msg_begin(s);
 	if (r.verb == MT_SMTP_V_MAIL && r.code == 530)
 		rcv_maillog("ICID %llu Receiving Failed: MAIL before STARTTLS under policy %s: 530 "
-			    "5.7.0 Must issue a STARTTLS command first",
-			    (unsigned long long)s->icid, rcv_tls_policy_name(s->policy));
+		            "5.7.0 Must issue a STARTTLS command first",
+		            (unsigned long long)s->icid, rcv_tls_policy_name(s->policy));
 	if (r.verb == MT_SMTP_V_RCPT && r.code == 250 && s->msg) {
 		const char *a = s->smtp.rcpts[s->smtp.nrcpts - 1];
 		json_array_append_new(json_object_get(s->msg, "rcpts"), json_string(a));
 		rcv_maillog("MID %llu ICID %llu RID %u To: <%s>", (unsigned long long)s->mid,
-			    (unsigned long long)s->icid, s->rid++, a);
+		            (unsigned long long)s->icid, s->rid++, a);
 	}
 	if (r.act == MT_SMTP_ACT_DATA) {
 		data_begin(s);
@@ -650,8 +661,8 @@ static void process_input(struct session *s)
 			s->injected += s->rlen - pos;
 			if (s->rlen > pos)
 				rcv_maillog("ICID %llu STARTTLS: %zu bytes of plaintext pipelined "
-					    "after STARTTLS discarded",
-					    (unsigned long long)s->icid, s->rlen - pos);
+				            "after STARTTLS discarded",
+				            (unsigned long long)s->icid, s->rlen - pos);
 			pos = s->rlen;
 		}
 	}
@@ -769,8 +780,8 @@ static bool tls_done(struct session *s)
 		vo.no_system_ca = cfg->client_ca != NULL;
 		memset(&vr, 0, sizeof vr);
 		json_t *cc = json_object();
-		if (mt_verify_chain(ders, lens, n < MT_MAX_CHAIN ? n : MT_MAX_CHAIN, &vo, &vr, &e) ==
-		    MT_OK) {
+		if (mt_verify_chain(ders, lens, n < MT_MAX_CHAIN ? n : MT_MAX_CHAIN, &vo, &vr,
+		                    &e) == MT_OK) {
 			verified = vr.trusted;
 			json_object_set_new(cc, "subject", json_string(vr.certs[0].subject));
 			json_object_set_new(cc, "issuer", json_string(vr.certs[0].issuer));
@@ -785,8 +796,8 @@ static bool tls_done(struct session *s)
 				json_array_append_new(chain, c);
 			}
 			for (size_t i = 0; i < vr.nfindings; i++)
-				json_array_append_new(faults,
-						      json_string(mt_fault_name(vr.findings[i].fault)));
+				json_array_append_new(
+				    faults, json_string(mt_fault_name(vr.findings[i].fault)));
 			json_object_set_new(cc, "chain", chain);
 			json_object_set_new(cc, "faults", faults);
 		} else {
@@ -796,16 +807,16 @@ static bool tls_done(struct session *s)
 		mt_verify_result_free(&vr);
 		json_object_set_new(t, "client_cert", cc);
 		rcv_maillog("ICID %llu TLS client certificate %s: %s", (unsigned long long)s->icid,
-			    verified ? "verified" : "not verified",
-			    json_string_value(json_object_get(cc, "subject"))
-				? json_string_value(json_object_get(cc, "subject"))
-				: "?");
+		            verified ? "verified" : "not verified",
+		            json_string_value(json_object_get(cc, "subject"))
+		                ? json_string_value(json_object_get(cc, "subject"))
+		                : "?");
 	}
 	if (s->policy == RCV_TLS_REQUIRED_VERIFY && !verified)
 		s->scfg.refuse_mail = n ? "530 5.7.0 Client certificate did not verify"
-					: "530 5.7.0 A verified client certificate is required";
+		                        : "530 5.7.0 A verified client certificate is required";
 	rcv_maillog("ICID %llu TLS success protocol %s cipher %s", (unsigned long long)s->icid,
-		    info.protocol, info.openssl_cipher[0] ? info.openssl_cipher : info.cipher);
+	            info.protocol, info.openssl_cipher[0] ? info.openssl_cipher : info.cipher);
 	mt_smtp_srv_tls_started(&s->smtp);
 	set_state(s, RS_COMMAND);
 	return do_read(s); /* the client may already have sent EHLO, inside TLS */
@@ -820,7 +831,7 @@ static bool tls_step(struct session *s)
 		if (!s->l->cred ||
 		    mt_tls_srv_new(s->fd, s->l->cred, s->request_cert, &s->tls, &e) != MT_OK) {
 			mt_strlcpy(s->error, s->l->cred ? e.msg : "no certificate",
-				   sizeof s->error);
+			           sizeof s->error);
 			goto failed;
 		}
 	}
@@ -855,7 +866,8 @@ static bool do_read(struct session *s)
 		size_t room = s->rcap - s->rlen;
 		size_t got = 0;
 		if (s->tls_up) {
-			enum mt_tls_io r = mt_tls_srv_recv(s->tls, s->rbuf + s->rlen, room, &got, &e);
+			enum mt_tls_io r =
+			    mt_tls_srv_recv(s->tls, s->rbuf + s->rlen, room, &got, &e);
 			if (r == MT_TLS_IO_WANT_READ || r == MT_TLS_IO_WANT_WRITE) {
 				set_events(s, r == MT_TLS_IO_WANT_READ ? EPOLLIN : EPOLLOUT);
 				break;
@@ -880,7 +892,7 @@ static bool do_read(struct session *s)
 			if (n <= 0) {
 				if (n < 0)
 					snprintf(s->error, sizeof s->error, "recv: %s",
-						 strerror(errno));
+					         strerror(errno));
 				s->outcome = "lost";
 				close_session(s);
 				return false;
@@ -890,8 +902,8 @@ static bool do_read(struct session *s)
 		s->bytes_in += got;
 		s->rlen += got;
 		/* any input restarts the idle timer of this phase */
-		s->phase_deadline =
-		    mt_now_ms() + (s->state == RS_DATA ? cfg->timeout_data_ms : cfg->timeout_command_ms);
+		s->phase_deadline = mt_now_ms() + (s->state == RS_DATA ? cfg->timeout_data_ms
+		                                                       : cfg->timeout_command_ms);
 		process_input(s);
 		if (s->state == RS_HANDSHAKE || s->state == RS_CLOSING)
 			break;
@@ -903,13 +915,13 @@ static bool do_read(struct session *s)
 
 static void greet(struct session *s)
 {
-	const struct rcv_group *g = rcv_hat_lookup(cfg, (struct sockaddr *)&s->ss,
-						   s->rdns_verified ? s->rdns : NULL);
+	const struct rcv_group *g =
+	    rcv_hat_lookup(cfg, (struct sockaddr *)&s->ss, s->rdns_verified ? s->rdns : NULL);
 	mt_strlcpy(s->group, g ? g->name : "DEFAULT", sizeof s->group);
 	s->policy = g ? g->policy : RCV_TLS_PREFERRED;
 	s->request_cert = g ? (g->request_cert || g->policy == RCV_TLS_PREFERRED_VERIFY ||
-			       g->policy == RCV_TLS_REQUIRED_VERIFY)
-			    : false;
+	                       g->policy == RCV_TLS_REQUIRED_VERIFY)
+	                    : false;
 	s->match[0] = '\0';
 	if (g)
 		for (size_t k = 0; k < g->nm && !s->match[0]; k++) {
@@ -928,15 +940,17 @@ static void greet(struct session *s)
 	s->scfg.max_size = cfg->max_message_size;
 	s->scfg.max_rcpts = cfg->max_rcpts;
 	s->scfg.starttls = s->policy != RCV_TLS_OFF && s->l->cred != NULL;
-	s->scfg.tls_required = s->policy == RCV_TLS_REQUIRED || s->policy == RCV_TLS_REQUIRED_VERIFY;
+	s->scfg.tls_required =
+	    s->policy == RCV_TLS_REQUIRED || s->policy == RCV_TLS_REQUIRED_VERIFY;
 	s->scfg.rcpt_ok = rcv_domain_ok;
 	s->scfg.rcpt_arg = cfg;
 	mt_smtp_srv_init(&s->smtp, &s->scfg);
-	rcv_maillog("New SMTP ICID %llu interface %s (%s) address %s reverse dns host %s verified %s",
-		    (unsigned long long)s->icid, s->l->addr, s->l->host, s->addr,
-		    s->rdns[0] ? s->rdns : "unknown", s->rdns_verified ? "yes" : "no");
+	rcv_maillog(
+	    "New SMTP ICID %llu interface %s (%s) address %s reverse dns host %s verified %s",
+	    (unsigned long long)s->icid, s->l->addr, s->l->host, s->addr,
+	    s->rdns[0] ? s->rdns : "unknown", s->rdns_verified ? "yes" : "no");
 	rcv_maillog("ICID %llu ACCEPT SG %s match %s SBRS None", (unsigned long long)s->icid,
-		    s->group, s->match[0] ? s->match : "ALL");
+	            s->group, s->match[0] ? s->match : "ALL");
 	size_t from = s->wbuf.len;
 	mt_smtp_srv_greeting(&s->smtp, &s->wbuf);
 	transcript_replies(s, from);
@@ -949,7 +963,7 @@ static void close_session(struct session *s)
 {
 	if (s->msg)
 		msg_abort(s, s->outcome && !strcmp(s->outcome, "shutdown") ? "421 shutdown"
-									   : "connection ended");
+		                                                           : "connection ended");
 	if (s->tls) {
 		if (s->tls_up)
 			mt_tls_srv_bye(s->tls); /* one non-blocking try; never wait */
@@ -957,7 +971,7 @@ static void close_session(struct session *s)
 	}
 	if (s->outcome && strcmp(s->outcome, "quit") && strcmp(s->outcome, "tls-failed"))
 		rcv_maillog("ICID %llu lost%s%s", (unsigned long long)s->icid,
-			    s->error[0] ? ": " : "", s->error);
+		            s->error[0] ? ": " : "", s->error);
 	rcv_maillog("ICID %llu close", (unsigned long long)s->icid);
 	write_record(s);
 	epoll_ctl(epfd, EPOLL_CTL_DEL, s->fd, NULL);
@@ -987,7 +1001,7 @@ static void addr_of(const struct sockaddr_storage *ss, char *out, size_t outsz, 
 		const struct sockaddr_in6 *a = (const void *)ss;
 		if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr))
 			inet_ntop(AF_INET, (const unsigned char *)&a->sin6_addr + 12, out,
-				  (socklen_t)outsz);
+			          (socklen_t)outsz);
 		else
 			inet_ntop(AF_INET6, &a->sin6_addr, out, (socklen_t)outsz);
 		*port = ntohs(a->sin6_port);
@@ -1023,14 +1037,14 @@ static void do_accept(struct listener *l)
 		addr_of(&ss, addr, sizeof addr, &port);
 		if (cfg->max_sessions && nsessions >= cfg->max_sessions) {
 			rcv_maillog("connection from %s refused: %u sessions (max_sessions)", addr,
-				    nsessions);
+			            nsessions);
 			refuse(fd, "421 4.7.0 Error: too many connections, try again later\r\n");
 			continue;
 		}
 		if (cfg->max_per_client && client_count(addr, 0) >= cfg->max_per_client) {
 			rcv_maillog("connection from %s refused: %u sessions from this address "
-				    "(max_per_client)",
-				    addr, cfg->max_per_client);
+			            "(max_per_client)",
+			            addr, cfg->max_per_client);
 			refuse(fd, "421 4.7.0 Error: too many connections from your address\r\n");
 			continue;
 		}
@@ -1097,12 +1111,12 @@ static void on_commit(void)
 	for (size_t i = 0; i < n; i++) {
 		if (res[i].st != MT_OK)
 			rcv_maillog("ICID %llu spool error: %s", (unsigned long long)res[i].icid,
-				    res[i].err);
+			            res[i].err);
 		struct session *s = find_session(res[i].fd, res[i].icid);
 		if (!s || s->state != RS_COMMIT)
 			continue; /* the client left: the message stays (SMTP may duplicate) */
 		data_finish(s, res[i].st == MT_OK ? MT_SMTP_DATA_STORED : MT_SMTP_DATA_TEMPFAIL,
-			    res[i].st == MT_OK ? res[i].final : "");
+		            res[i].st == MT_OK ? res[i].final : "");
 		process_input(s); /* commands pipelined after the dot */
 		do_read(s);
 	}
@@ -1170,11 +1184,12 @@ static void on_session(struct session *s, uint32_t ev)
 static void timeout_session(struct session *s, bool overall)
 {
 	snprintf(s->error, sizeof s->error, "%s in state %s",
-		 overall ? "session deadline passed" : "timeout", rs_names[s->state]);
+	         overall ? "session deadline passed" : "timeout", rs_names[s->state]);
 	if (s->state == RS_HANDSHAKE && s->tls) {
 		json_object_set_new(s->tlsrec, "established", json_false());
 		json_object_set_new(s->tlsrec, "error", json_string("handshake timed out"));
-		rcv_maillog("ICID %llu TLS failed: handshake timed out", (unsigned long long)s->icid);
+		rcv_maillog("ICID %llu TLS failed: handshake timed out",
+		            (unsigned long long)s->icid);
 	}
 	s->outcome = "timeout";
 	if (s->state == RS_CLOSING || s->state == RS_HANDSHAKE || s->state == RS_LOOKUP ||
@@ -1198,7 +1213,7 @@ static void shutdown_session(struct session *s, bool force)
 {
 	char line[400];
 	snprintf(line, sizeof line, "421 4.3.2 %s Service shutting down, try again later",
-		 cfg->hostname);
+	         cfg->hostname);
 	if (s->state == RS_LOOKUP || s->state == RS_HANDSHAKE) {
 		s->outcome = "shutdown";
 		close_session(s);
@@ -1258,8 +1273,7 @@ static void check_timers(void)
 
 /* ---- listeners and certificates ---- */
 
-static mt_status load_cred(struct listener *l, const struct rcv_listen_cfg *lc,
-			   struct mt_err *err)
+static mt_status load_cred(struct listener *l, const struct rcv_listen_cfg *lc, struct mt_err *err)
 {
 	char *cert = NULL, *key = NULL;
 	bool demo = false;
@@ -1276,9 +1290,9 @@ static mt_status load_cred(struct listener *l, const struct rcv_listen_cfg *lc,
 	    (st = rcv_cert_check_key_mode(cert, err)) != MT_OK)
 		goto out; /* key inside the PEM: the same rule applies to that file */
 	struct mt_tls_srv_cred_opts o = {.cert_file = cert,
-					 .key_file = key,
-					 .password = cfg->key_password,
-					 .priority = cfg->tls_priority};
+	                                 .key_file = key,
+	                                 .password = cfg->key_password,
+	                                 .priority = cfg->tls_priority};
 	struct mt_tls_srv_cred *c;
 	if ((st = mt_tls_srv_cred_new(&o, &c, err)) != MT_OK)
 		goto out;
@@ -1288,8 +1302,8 @@ static mt_status load_cred(struct listener *l, const struct rcv_listen_cfg *lc,
 	mt_strlcpy(l->cert_path, cert, sizeof l->cert_path);
 	if (demo)
 		rcv_maillog("TLS: listener %s uses the DEMONSTRATION certificate %s (made on first "
-			    "start, not for production; its CA is %s/certs/demo-ca.pem)",
-			    l->addr, cert, cfg->data_dir);
+		            "start, not for production; its CA is %s/certs/demo-ca.pem)",
+		            l->addr, cert, cfg->data_dir);
 	else
 		rcv_maillog("TLS: listener %s uses certificate %s", l->addr, cert);
 out:
@@ -1299,7 +1313,7 @@ out:
 }
 
 static mt_status bind_listener(struct listener *l, const struct rcv_listen_cfg *lc,
-			       struct mt_err *err)
+                               struct mt_err *err)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -1353,8 +1367,9 @@ static void reload(rcv_reload_fn fn)
 	for (size_t i = 0; same && i < nlisteners; i++)
 		same = !strcmp(nc->listen[i].addr, listeners[i].addr);
 	if (!same)
-		rcv_maillog("SIGHUP: listen addresses changed; keeping the bound listeners (restart "
-			    "to change them)");
+		rcv_maillog(
+		    "SIGHUP: listen addresses changed; keeping the bound listeners (restart "
+		    "to change them)");
 	struct rcv_config **r = realloc(retired, (nretired + 1) * sizeof *r);
 	if (!r) {
 		rcv_config_free(nc);
@@ -1369,7 +1384,7 @@ static void reload(rcv_reload_fn fn)
 		struct rcv_listen_cfg dflt = {0};
 		if (load_cred(&listeners[i], lc ? lc : &dflt, &e) != MT_OK)
 			rcv_maillog("SIGHUP: listener %s keeps its certificate: %s",
-				    listeners[i].addr, e.msg);
+			            listeners[i].addr, e.msg);
 	}
 	rcv_maillog("SIGHUP: configuration and certificates reloaded");
 }
@@ -1383,11 +1398,11 @@ static mt_status drop_privileges(const char *user, struct mt_err *err)
 		if (pw->pw_uid == geteuid())
 			return MT_OK;
 		return mt_err_set(err, MT_ERR_USAGE, "--user %s needs the receiver started as root",
-				  user);
+		                  user);
 	}
 	/* the files the loop keeps writing must stay writable after the switch */
-	const char *rel[] = {"", "spool", "spool/new", "spool/tmp", "ids", "mail.log",
-			     "sessions.jsonl", "certs"};
+	const char *rel[] = {"",    "spool",    "spool/new",      "spool/tmp",
+	                     "ids", "mail.log", "sessions.jsonl", "certs"};
 	for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
 		char *p = rcv_path(cfg, rel[i]);
 		if (p && chown(p, pw->pw_uid, pw->pw_gid) != 0 && errno != ENOENT)
@@ -1396,11 +1411,12 @@ static mt_status drop_privileges(const char *user, struct mt_err *err)
 	}
 	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
 		return mt_err_set(err, MT_ERR_INTERNAL, "cannot switch to user %s: %s", user,
-				  strerror(errno));
+		                  strerror(errno));
 	if (setuid(0) == 0)
-		return mt_err_set(err, MT_ERR_INTERNAL, "privileges could be regained after "
-							"switching to %s; refusing to run",
-				  user);
+		return mt_err_set(err, MT_ERR_INTERNAL,
+		                  "privileges could be regained after "
+		                  "switching to %s; refusing to run",
+		                  user);
 	return MT_OK;
 }
 
@@ -1420,7 +1436,8 @@ int rcv_server_run(struct rcv_config *c, rcv_reload_fn reload_fn)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	nbyfd = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (1u << 22) ? rl.rlim_cur : 65536;
+	nbyfd =
+	    getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (1u << 22) ? rl.rlim_cur : 65536;
 	byfd = calloc(nbyfd, sizeof *byfd);
 	if (!byfd) {
 		fprintf(stderr, "receiver: out of memory\n");
@@ -1455,7 +1472,7 @@ int rcv_server_run(struct rcv_config *c, rcv_reload_fn reload_fn)
 		if ((st = load_cred(l, &cfg->listen[i], &e)) != MT_OK) {
 			fprintf(stderr, "receiver: listener %s: %s\n", l->addr, e.msg);
 			rc = st == MT_ERR_INTERNAL || st == MT_ERR_NOMEM ? RCV_EXIT_INTERNAL
-									 : RCV_EXIT_USAGE;
+			                                                 : RCV_EXIT_USAGE;
 			goto out;
 		}
 		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = l};
@@ -1496,10 +1513,10 @@ int rcv_server_run(struct rcv_config *c, rcv_reload_fn reload_fn)
 	}
 	for (size_t i = 0; i < nlisteners; i++)
 		fprintf(stderr, "receiver: listening on %s%s (pid %ld)\n", listeners[i].addr,
-			listeners[i].demo ? " with the demonstration certificate" : "",
-			(long)getpid());
+		        listeners[i].demo ? " with the demonstration certificate" : "",
+		        (long)getpid());
 	rcv_maillog("receiver started, pid %ld, %zu listener(s), %s", (long)getpid(), nlisteners,
-		    cfg->discard ? "discarding messages" : "spooling messages");
+	            cfg->discard ? "discarding messages" : "spooling messages");
 
 	struct epoll_event evs[256];
 	int64_t next_scan = 0;
@@ -1530,11 +1547,11 @@ int rcv_server_run(struct rcv_config *c, rcv_reload_fn reload_fn)
 						shutting_down = true;
 						shutdown_at = mt_now_ms() + cfg->shutdown_grace_ms;
 						rcv_maillog("receiver stopping (signal %u): %u "
-							    "session(s) in flight",
-							    si.ssi_signo, nsessions);
+						            "session(s) in flight",
+						            si.ssi_signo, nsessions);
 						for (size_t k = 0; k < nlisteners; k++) {
 							epoll_ctl(epfd, EPOLL_CTL_DEL,
-								  listeners[k].fd, NULL);
+							          listeners[k].fd, NULL);
 							close(listeners[k].fd);
 							listeners[k].fd = -1;
 						}

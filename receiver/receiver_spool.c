@@ -54,7 +54,7 @@ mt_status rcv_spool_init(const char *dir, struct mt_err *err)
 }
 
 mt_status rcv_spool_open(const char *dir, const char *qid, struct rcv_spool_msg *m,
-			 struct mt_err *err)
+                         struct mt_err *err)
 {
 	memset(m, 0, sizeof *m);
 	m->fd = -1;

@@ -28,10 +28,10 @@ static void clean_copy(const char *in, size_t len, char *out, size_t outsz)
 }
 
 static const char *const verb_names[MT_SMTP_V__COUNT] = {
-    [MT_SMTP_V_UNKNOWN] = "UNKNOWN", [MT_SMTP_V_HELO] = "HELO",	  [MT_SMTP_V_EHLO] = "EHLO",
-    [MT_SMTP_V_MAIL] = "MAIL",	     [MT_SMTP_V_RCPT] = "RCPT",	  [MT_SMTP_V_DATA] = "DATA",
-    [MT_SMTP_V_RSET] = "RSET",	     [MT_SMTP_V_NOOP] = "NOOP",	  [MT_SMTP_V_QUIT] = "QUIT",
-    [MT_SMTP_V_VRFY] = "VRFY",	     [MT_SMTP_V_EXPN] = "EXPN",	  [MT_SMTP_V_HELP] = "HELP",
+    [MT_SMTP_V_UNKNOWN] = "UNKNOWN",   [MT_SMTP_V_HELO] = "HELO", [MT_SMTP_V_EHLO] = "EHLO",
+    [MT_SMTP_V_MAIL] = "MAIL",         [MT_SMTP_V_RCPT] = "RCPT", [MT_SMTP_V_DATA] = "DATA",
+    [MT_SMTP_V_RSET] = "RSET",         [MT_SMTP_V_NOOP] = "NOOP", [MT_SMTP_V_QUIT] = "QUIT",
+    [MT_SMTP_V_VRFY] = "VRFY",         [MT_SMTP_V_EXPN] = "EXPN", [MT_SMTP_V_HELP] = "HELP",
     [MT_SMTP_V_STARTTLS] = "STARTTLS", [MT_SMTP_V_AUTH] = "AUTH", [MT_SMTP_V_BDAT] = "BDAT",
 };
 
@@ -42,7 +42,7 @@ const char *mt_smtp_verb_name(enum mt_smtp_verb v)
 
 static const char *const state_names[MT_SMTPS__COUNT] = {
     [MT_SMTPS_INIT] = "init", [MT_SMTPS_READY] = "ready", [MT_SMTPS_MAIL] = "mail",
-    [MT_SMTPS_RCPT] = "rcpt", [MT_SMTPS_DATA] = "data",	  [MT_SMTPS_TLS] = "starttls",
+    [MT_SMTPS_RCPT] = "rcpt", [MT_SMTPS_DATA] = "data",   [MT_SMTPS_TLS] = "starttls",
     [MT_SMTPS_QUIT] = "quit",
 };
 
@@ -105,20 +105,20 @@ static bool kw_eq(const char *p, size_t n, const char *kw)
 }
 
 mt_status mt_smtp_path_parse(const char *arg, size_t len, const char *keyword,
-			     struct mt_smtp_path *out, struct mt_err *err)
+                             struct mt_smtp_path *out, struct mt_err *err)
 {
 	memset(out, 0, sizeof *out);
 	size_t kl = strlen(keyword), i;
 	bool is_mail = !strcmp(keyword, "FROM");
 	if (len < kl + 1 || !kw_eq(arg, kl, keyword) || arg[kl] != ':')
 		return mt_err_set(err, MT_ERR_BADINPUT, "501 5.5.4 Syntax: %s %s:<address>",
-				  is_mail ? "MAIL" : "RCPT", keyword);
+		                  is_mail ? "MAIL" : "RCPT", keyword);
 	i = kl + 1;
 	while (i < len && arg[i] == ' ')
 		i++; /* "MAIL FROM: <a@b>" is a common client bug; tolerate it */
 	if (i >= len || arg[i] != '<')
 		return mt_err_set(err, MT_ERR_BADINPUT, "501 5.5.4 Syntax: %s %s:<address>",
-				  is_mail ? "MAIL" : "RCPT", keyword);
+		                  is_mail ? "MAIL" : "RCPT", keyword);
 	size_t start = ++i;
 	bool quoted = false;
 	for (; i < len; i++) {
@@ -129,8 +129,8 @@ mt_status mt_smtp_path_parse(const char *arg, size_t len, const char *keyword,
 			break;
 		if (c < 0x20 || c == 0x7f || c >= 0x80)
 			return mt_err_set(err, MT_ERR_BADINPUT,
-					  "501 5.1.7 Bad address syntax (control or 8-bit "
-					  "character)");
+			                  "501 5.1.7 Bad address syntax (control or 8-bit "
+			                  "character)");
 		if (!quoted && (c == '<' || c == ' '))
 			return mt_err_set(err, MT_ERR_BADINPUT, "501 5.1.7 Bad address syntax");
 	}
@@ -150,15 +150,14 @@ mt_status mt_smtp_path_parse(const char *arg, size_t len, const char *keyword,
 		return mt_err_set(err, MT_ERR_BADINPUT, "501 5.1.7 Address too long");
 	if (alen && (!memchr(a, '@', alen) || a[0] == '@' || a[alen - 1] == '@'))
 		return mt_err_set(err, MT_ERR_BADINPUT,
-				  "501 5.1.7 Bad address syntax (expected local@domain)");
+		                  "501 5.1.7 Bad address syntax (expected local@domain)");
 	memcpy(out->addr, a, alen);
 	out->addr[alen] = '\0';
 	i++; /* past '>' */
 	/* ESMTP parameters: KEY[=VALUE] separated by spaces */
 	while (i < len) {
 		if (arg[i] != ' ')
-			return mt_err_set(err, MT_ERR_BADINPUT,
-					  "501 5.5.4 Junk after the address");
+			return mt_err_set(err, MT_ERR_BADINPUT, "501 5.5.4 Junk after the address");
 		while (i < len && arg[i] == ' ')
 			i++;
 		if (i >= len)
@@ -179,11 +178,11 @@ mt_status mt_smtp_path_parse(const char *arg, size_t len, const char *keyword,
 			for (size_t k = 0; k < vlen; k++) {
 				if (!isdigit((unsigned char)v[k]))
 					return mt_err_set(err, MT_ERR_BADINPUT,
-							  "501 5.5.4 Bad SIZE value");
+					                  "501 5.5.4 Bad SIZE value");
 				if (n > (~0ULL - 9) / 10)
 					return mt_err_set(err, MT_ERR_BADINPUT,
-							  "552 5.3.4 Message size exceeds fixed "
-							  "limit");
+					                  "552 5.3.4 Message size exceeds fixed "
+					                  "limit");
 				n = n * 10 + (unsigned)(v[k] - '0');
 			}
 			out->has_size = true;
@@ -195,10 +194,10 @@ mt_status mt_smtp_path_parse(const char *arg, size_t len, const char *keyword,
 				out->body = MT_SMTP_BODY_8BITMIME;
 			else
 				return mt_err_set(err, MT_ERR_BADINPUT,
-						  "501 5.5.4 Bad BODY value (7BIT or 8BITMIME)");
+				                  "501 5.5.4 Bad BODY value (7BIT or 8BITMIME)");
 		} else {
 			return mt_err_set(err, MT_ERR_BADINPUT,
-					  "555 5.5.4 Unsupported parameter %s", shown);
+			                  "555 5.5.4 Unsupported parameter %s", shown);
 		}
 	}
 	return MT_OK;
@@ -236,7 +235,7 @@ void mt_smtp_srv_greeting(const struct mt_smtp_srv *s, struct mt_buf *out)
 
 typedef const char *(*check_fn)(struct mt_smtp_srv *s, const struct mt_smtp_cmd *c);
 typedef void (*proceed_fn)(struct mt_smtp_srv *s, const struct mt_smtp_cmd *c, struct mt_buf *out,
-			   struct mt_smtp_srv_res *res);
+                           struct mt_smtp_srv_res *res);
 
 static const char *chk_none(struct mt_smtp_srv *s, const struct mt_smtp_cmd *c)
 {
@@ -300,7 +299,7 @@ static const char *chk_starttls(struct mt_smtp_srv *s, const struct mt_smtp_cmd 
 }
 
 static void do_helo(struct mt_smtp_srv *s, const struct mt_smtp_cmd *c, struct mt_buf *out,
-		    struct mt_smtp_srv_res *res)
+                    struct mt_smtp_srv_res *res)
 {
 	tx_reset(s);
 	clean_copy(c->arg, c->arglen, s->helo, sizeof s->helo);
@@ -328,7 +327,7 @@ static void do_helo(struct mt_smtp_srv *s, const struct mt_smtp_cmd *c, struct m
 }
 
 static void do_mail(struct mt_smtp_srv *s, const struct mt_smtp_cmd *c, struct mt_buf *out,
-		    struct mt_smtp_srv_res *res)
+                    struct mt_smtp_srv_res *res)
 {
 	struct mt_err e;
 	struct mt_smtp_path p;
@@ -349,7 +348,7 @@ static void do_mail(struct mt_smtp_srv *s, const struct mt_smtp_cmd *c, struct m
 }
 
 static void do_rcpt(struct mt_smtp_srv *s, const struct mt_smtp_cmd *c, struct mt_buf *out,
-		    struct mt_smtp_srv_res *res)
+                    struct mt_smtp_srv_res *res)
 {
 	struct mt_err e;
 	struct mt_smtp_path p;
@@ -398,7 +397,7 @@ static void do_rcpt(struct mt_smtp_srv *s, const struct mt_smtp_cmd *c, struct m
 }
 
 static void do_data(struct mt_smtp_srv *s, const struct mt_smtp_cmd *c, struct mt_buf *out,
-		    struct mt_smtp_srv_res *res)
+                    struct mt_smtp_srv_res *res)
 {
 	s->state = MT_SMTPS_DATA;
 	mt_smtp_srv_reply(out, 354, NULL, "End data with <CR><LF>.<CR><LF>");
@@ -407,7 +406,7 @@ static void do_data(struct mt_smtp_srv *s, const struct mt_smtp_cmd *c, struct m
 }
 
 static void do_rset(struct mt_smtp_srv *s, const struct mt_smtp_cmd *c, struct mt_buf *out,
-		    struct mt_smtp_srv_res *res)
+                    struct mt_smtp_srv_res *res)
 {
 	tx_reset(s);
 	if (s->state != MT_SMTPS_INIT)
@@ -417,14 +416,14 @@ static void do_rset(struct mt_smtp_srv *s, const struct mt_smtp_cmd *c, struct m
 }
 
 static void do_noop(struct mt_smtp_srv *s, const struct mt_smtp_cmd *c, struct mt_buf *out,
-		    struct mt_smtp_srv_res *res)
+                    struct mt_smtp_srv_res *res)
 {
 	mt_smtp_srv_reply(out, 250, "2.0.0", "Ok");
 	res->code = 250;
 }
 
 static void do_quit(struct mt_smtp_srv *s, const struct mt_smtp_cmd *c, struct mt_buf *out,
-		    struct mt_smtp_srv_res *res)
+                    struct mt_smtp_srv_res *res)
 {
 	s->state = MT_SMTPS_QUIT;
 	mt_smtp_srv_reply(out, 221, "2.0.0", "Bye");
@@ -433,22 +432,23 @@ static void do_quit(struct mt_smtp_srv *s, const struct mt_smtp_cmd *c, struct m
 }
 
 static void do_vrfy(struct mt_smtp_srv *s, const struct mt_smtp_cmd *c, struct mt_buf *out,
-		    struct mt_smtp_srv_res *res)
+                    struct mt_smtp_srv_res *res)
 {
 	mt_smtp_srv_reply(out, 252, "2.0.0", "Cannot VRFY user, but will accept message");
 	res->code = 252;
 }
 
 static void do_help(struct mt_smtp_srv *s, const struct mt_smtp_cmd *c, struct mt_buf *out,
-		    struct mt_smtp_srv_res *res)
+                    struct mt_smtp_srv_res *res)
 {
-	mt_smtp_srv_reply(out, 214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT "
-					     "STARTTLS; see RFC 5321");
+	mt_smtp_srv_reply(out, 214, "2.0.0",
+	                  "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT "
+	                  "STARTTLS; see RFC 5321");
 	res->code = 214;
 }
 
 static void do_starttls(struct mt_smtp_srv *s, const struct mt_smtp_cmd *c, struct mt_buf *out,
-			struct mt_smtp_srv_res *res)
+                        struct mt_smtp_srv_res *res)
 {
 	s->state = MT_SMTPS_TLS;
 	mt_smtp_srv_reply(out, 220, "2.0.0", "Ready to start TLS");
@@ -457,14 +457,14 @@ static void do_starttls(struct mt_smtp_srv *s, const struct mt_smtp_cmd *c, stru
 }
 
 static void do_notimpl(struct mt_smtp_srv *s, const struct mt_smtp_cmd *c, struct mt_buf *out,
-		       struct mt_smtp_srv_res *res)
+                       struct mt_smtp_srv_res *res)
 {
 	mt_smtp_srv_reply(out, 502, "5.5.1", "Error: command not implemented");
 	res->code = 502;
 }
 
 static void do_unknown(struct mt_smtp_srv *s, const struct mt_smtp_cmd *c, struct mt_buf *out,
-		       struct mt_smtp_srv_res *res)
+                       struct mt_smtp_srv_res *res)
 {
 	mt_smtp_srv_reply(out, 500, "5.5.2", "Error: command not recognized");
 	res->code = 500;
@@ -493,7 +493,7 @@ static const struct {
 };
 
 struct mt_smtp_srv_res mt_smtp_srv_line(struct mt_smtp_srv *s, const char *line, size_t len,
-					struct mt_buf *out)
+                                        struct mt_buf *out)
 {
 	struct mt_smtp_srv_res res = {0};
 	struct mt_smtp_cmd c;
@@ -540,13 +540,13 @@ void mt_smtp_srv_tls_failed(struct mt_smtp_srv *s)
 }
 
 int mt_smtp_srv_data_end(struct mt_smtp_srv *s, enum mt_smtp_data_outcome o, const char *queue_id,
-			 struct mt_buf *out)
+                         struct mt_buf *out)
 {
 	int code;
 	switch (o) {
 	case MT_SMTP_DATA_STORED:
 		mt_smtp_srv_reply(out, code = 250, "2.0.0", "Ok: queued as %s",
-				  queue_id ? queue_id : "-");
+		                  queue_id ? queue_id : "-");
 		break;
 	case MT_SMTP_DATA_TOOBIG:
 		mt_smtp_srv_reply(out, code = 552, "5.3.4", "Error: message file too big");
@@ -558,8 +558,8 @@ int mt_smtp_srv_data_end(struct mt_smtp_srv *s, enum mt_smtp_data_outcome o, con
 		mt_smtp_srv_reply(out, code = 451, "4.3.0", "Error: queue file write error");
 		break;
 	default:
-		mt_smtp_srv_reply(out, code = 421, "4.3.2", "%s Service shutting down, try again later",
-				  s->cfg->hostname);
+		mt_smtp_srv_reply(out, code = 421, "4.3.2",
+		                  "%s Service shutting down, try again later", s->cfg->hostname);
 		break;
 	}
 	tx_reset(s);

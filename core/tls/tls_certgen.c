@@ -48,7 +48,7 @@ static mt_status key_import(const char *pem, gnutls_x509_privkey_t *key, struct 
 		gnutls_x509_privkey_deinit(*key);
 		*key = NULL;
 		return mt_err_set(err, MT_ERR_BADINPUT, "cannot read the private key: %s",
-				  gnutls_strerror(rc));
+		                  gnutls_strerror(rc));
 	}
 	return MT_OK;
 }
@@ -63,13 +63,14 @@ mt_status mt_certgen_key(const struct mt_certgen_opts *o, char **key_pem, struct
 		return st;
 	unsigned bits = o->bits ? o->bits : 2048;
 	if (o->type == MT_KEY_RSA && (bits < 2048 || bits > 8192))
-		return mt_err_set(err, MT_ERR_USAGE, "RSA key size %u refused (2048 to 8192)", bits);
+		return mt_err_set(err, MT_ERR_USAGE, "RSA key size %u refused (2048 to 8192)",
+		                  bits);
 	GT(gnutls_x509_privkey_init(&key), "key init");
 	if (o->type == MT_KEY_RSA)
 		GT(gnutls_x509_privkey_generate(key, GNUTLS_PK_RSA, bits, 0), "RSA key generation");
 	else
-		GT(gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
-						GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0),
+		GT(gnutls_x509_privkey_generate(
+		       key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0),
 		   "ECDSA key generation");
 	GT(gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN, &d),
 	   "key export");
@@ -83,14 +84,14 @@ out:
 
 /* CN and SANs onto a certificate or request. */
 static mt_status set_names_crt(gnutls_x509_crt_t crt, const struct mt_certgen_opts *o,
-			       struct mt_err *err)
+                               struct mt_err *err)
 {
 	mt_status st = MT_OK;
 	GT(gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, o->cn, strlen(o->cn)),
 	   "subject CN");
 	if (o->org)
 		GT(gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_ORGANIZATION_NAME, 0, o->org,
-						 strlen(o->org)),
+		                                 strlen(o->org)),
 		   "subject O");
 	size_t n = o->nsans;
 	for (size_t i = 0; i < (n ? n : 1); i++) {
@@ -98,15 +99,15 @@ static mt_status set_names_crt(gnutls_x509_crt_t crt, const struct mt_certgen_op
 		unsigned char ip[16];
 		if (inet_pton(AF_INET, san, ip) == 1)
 			GT(gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, ip, 4,
-								GNUTLS_FSAN_APPEND),
+			                                        GNUTLS_FSAN_APPEND),
 			   "subjectAltName");
 		else if (inet_pton(AF_INET6, san, ip) == 1)
 			GT(gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, ip, 16,
-								GNUTLS_FSAN_APPEND),
+			                                        GNUTLS_FSAN_APPEND),
 			   "subjectAltName");
 		else
 			GT(gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, san,
-								strlen(san), GNUTLS_FSAN_APPEND),
+			                                        strlen(san), GNUTLS_FSAN_APPEND),
 			   "subjectAltName");
 	}
 out:
@@ -118,7 +119,8 @@ static mt_status check_opts(const struct mt_certgen_opts *o, struct mt_err *err)
 	if (!o->cn || !*o->cn)
 		return mt_err_set(err, MT_ERR_USAGE, "a common name (--cn) is required");
 	if (strlen(o->cn) > 64)
-		return mt_err_set(err, MT_ERR_USAGE, "common name over 64 characters (X.520 limit)");
+		return mt_err_set(err, MT_ERR_USAGE,
+		                  "common name over 64 characters (X.520 limit)");
 	for (size_t i = 0; i < o->nsans; i++)
 		if (!o->sans[i] || !*o->sans[i] || strlen(o->sans[i]) > 253)
 			return mt_err_set(err, MT_ERR_USAGE, "empty or overlong subjectAltName");
@@ -127,8 +129,8 @@ static mt_status check_opts(const struct mt_certgen_opts *o, struct mt_err *err)
 
 /* Build and sign a certificate for key (issuer NULL: self-signed). */
 static mt_status make_cert(gnutls_x509_privkey_t key, const struct mt_certgen_opts *o, bool ca,
-			   gnutls_x509_crt_t issuer, gnutls_x509_privkey_t issuer_key,
-			   gnutls_x509_crt_t *out, struct mt_err *err)
+                           gnutls_x509_crt_t issuer, gnutls_x509_privkey_t issuer_key,
+                           gnutls_x509_crt_t *out, struct mt_err *err)
 {
 	mt_status st = MT_OK;
 	gnutls_x509_crt_t crt = NULL;
@@ -150,11 +152,12 @@ static mt_status make_cert(gnutls_x509_privkey_t key, const struct mt_certgen_op
 		goto out;
 	GT(gnutls_x509_crt_set_basic_constraints(crt, ca ? 1 : 0, ca ? 0 : -1), "basicConstraints");
 	if (ca) {
-		GT(gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN),
+		GT(gnutls_x509_crt_set_key_usage(crt,
+		                                 GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN),
 		   "keyUsage");
 	} else {
 		GT(gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_DIGITAL_SIGNATURE |
-							  GNUTLS_KEY_KEY_ENCIPHERMENT),
+		                                          GNUTLS_KEY_KEY_ENCIPHERMENT),
 		   "keyUsage");
 		GT(gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_SERVER, 0),
 		   "extendedKeyUsage");
@@ -170,7 +173,7 @@ static mt_status make_cert(gnutls_x509_privkey_t key, const struct mt_certgen_op
 			   "authorityKeyIdentifier");
 	}
 	GT(gnutls_x509_crt_sign2(crt, issuer ? issuer : crt, issuer_key ? issuer_key : key,
-				 GNUTLS_DIG_SHA256, 0),
+	                         GNUTLS_DIG_SHA256, 0),
 	   "signing");
 	*out = crt;
 	crt = NULL;
@@ -192,7 +195,7 @@ static mt_status crt_pem(gnutls_x509_crt_t crt, char **pem, struct mt_err *err)
 }
 
 mt_status mt_certgen_selfsigned(const char *key_pem, const struct mt_certgen_opts *o,
-				char **cert_pem, struct mt_err *err)
+                                char **cert_pem, struct mt_err *err)
 {
 	gnutls_x509_privkey_t key = NULL;
 	gnutls_x509_crt_t crt = NULL;
@@ -212,7 +215,7 @@ mt_status mt_certgen_selfsigned(const char *key_pem, const struct mt_certgen_opt
 }
 
 mt_status mt_certgen_csr(const char *key_pem, const struct mt_certgen_opts *o, char **csr_pem,
-			 struct mt_err *err)
+                         struct mt_err *err)
 {
 	gnutls_x509_privkey_t key = NULL;
 	gnutls_x509_crq_t crq = NULL;
@@ -227,7 +230,7 @@ mt_status mt_certgen_csr(const char *key_pem, const struct mt_certgen_opts *o, c
 	   "request CN");
 	if (o->org)
 		GT(gnutls_x509_crq_set_dn_by_oid(crq, GNUTLS_OID_X520_ORGANIZATION_NAME, 0, o->org,
-						 strlen(o->org)),
+		                                 strlen(o->org)),
 		   "request O");
 	for (size_t i = 0; i < (o->nsans ? o->nsans : 1); i++) {
 		const char *san = o->nsans ? o->sans[i] : o->cn;
@@ -237,11 +240,11 @@ mt_status mt_certgen_csr(const char *key_pem, const struct mt_certgen_opts *o, c
 			v.data = ip;
 			v.size = strchr(san, ':') ? 16 : 4;
 			GT(gnutls_x509_crq_set_subject_alt_name(crq, GNUTLS_SAN_IPADDRESS, ip,
-								v.size, GNUTLS_FSAN_APPEND),
+			                                        v.size, GNUTLS_FSAN_APPEND),
 			   "request subjectAltName");
 		} else {
 			GT(gnutls_x509_crq_set_subject_alt_name(crq, GNUTLS_SAN_DNSNAME, san,
-								strlen(san), GNUTLS_FSAN_APPEND),
+			                                        strlen(san), GNUTLS_FSAN_APPEND),
 			   "request subjectAltName");
 		}
 	}
@@ -259,7 +262,7 @@ out:
 }
 
 mt_status mt_certgen_demo(const struct mt_certgen_opts *o, char **ca_pem, char **leaf_pem,
-			  char **leaf_key_pem, struct mt_err *err)
+                          char **leaf_key_pem, struct mt_err *err)
 {
 	mt_status st;
 	char *cakey = NULL;
@@ -283,7 +286,8 @@ mt_status mt_certgen_demo(const struct mt_certgen_opts *o, char **ca_pem, char *
 		goto done;
 	if ((st = make_cert(lk, o, false, ca, ck, &leaf, err)) != MT_OK)
 		goto done;
-	if ((st = crt_pem(ca, ca_pem, err)) != MT_OK || (st = crt_pem(leaf, leaf_pem, err)) != MT_OK)
+	if ((st = crt_pem(ca, ca_pem, err)) != MT_OK ||
+	    (st = crt_pem(leaf, leaf_pem, err)) != MT_OK)
 		goto done;
 done:
 	if (st != MT_OK) {
@@ -307,7 +311,7 @@ done:
 /* ---- install check ---- */
 
 static mt_status import_list(const char *pem, gnutls_x509_crt_t **list, unsigned *n,
-			     const char *what, struct mt_err *err)
+                             const char *what, struct mt_err *err)
 {
 	*list = NULL;
 	*n = 0;
@@ -319,7 +323,7 @@ static mt_status import_list(const char *pem, gnutls_x509_crt_t **list, unsigned
 	int rc = gnutls_x509_crt_list_import2(list, n, &d, GNUTLS_X509_FMT_PEM, 0);
 	if (rc < 0)
 		return mt_err_set(err, MT_ERR_BADINPUT, "cannot parse %s: %s", what,
-				  gnutls_strerror(rc));
+		                  gnutls_strerror(rc));
 	return MT_OK;
 }
 
@@ -351,10 +355,9 @@ static bool issued_by(gnutls_x509_crt_t a, gnutls_x509_crt_t b)
 	if (!gnutls_x509_crt_check_issuer(a, b))
 		return false;
 	unsigned status = 0;
-	int rc = gnutls_x509_crt_verify(a, &b, 1,
-					GNUTLS_VERIFY_DISABLE_TIME_CHECKS |
-					    GNUTLS_VERIFY_ALLOW_ANY_X509_V1_CA_CRT,
-					&status);
+	int rc = gnutls_x509_crt_verify(
+	    a, &b, 1, GNUTLS_VERIFY_DISABLE_TIME_CHECKS | GNUTLS_VERIFY_ALLOW_ANY_X509_V1_CA_CRT,
+	    &status);
 	return rc >= 0 && !(status & GNUTLS_CERT_SIGNATURE_FAILURE);
 }
 
@@ -363,9 +366,8 @@ static bool is_self_issued(gnutls_x509_crt_t c)
 	return gnutls_x509_crt_check_issuer(c, c) != 0;
 }
 
-mt_status mt_certgen_check_install(const char *key_pem, const char *cert_pem,
-				   const char *chain_pem, time_t now, char **out_pem,
-				   char **notes, struct mt_err *err)
+mt_status mt_certgen_check_install(const char *key_pem, const char *cert_pem, const char *chain_pem,
+                                   time_t now, char **out_pem, char **notes, struct mt_err *err)
 {
 	mt_status st = MT_OK;
 	gnutls_x509_privkey_t key = NULL;
@@ -394,7 +396,7 @@ mt_status mt_certgen_check_install(const char *key_pem, const char *cert_pem,
 		goto out;
 	if (cn + xn > MT_MAX_CHAIN) {
 		st = mt_err_set(err, MT_ERR_VERIFY, "%u certificates: more than %d is not a chain",
-				cn + xn, MT_MAX_CHAIN);
+		                cn + xn, MT_MAX_CHAIN);
 		goto out;
 	}
 	for (unsigned i = 0; i < cn; i++)
@@ -410,9 +412,9 @@ mt_status mt_certgen_check_install(const char *key_pem, const char *cert_pem,
 	    memcmp(k1, k2, l1)) {
 		crt_cn(all[0], name, sizeof name);
 		st = mt_err_set(err, MT_ERR_VERIFY,
-				"key mismatch: the certificate for '%s' does not belong to the "
-				"installed private key (was it signed from another CSR?)",
-				name);
+		                "key mismatch: the certificate for '%s' does not belong to the "
+		                "installed private key (was it signed from another CSR?)",
+		                name);
 		goto out;
 	}
 	/* 2. no certificate twice */
@@ -421,9 +423,9 @@ mt_status mt_certgen_check_install(const char *key_pem, const char *cert_pem,
 			if (same_der(all[i], all[j])) {
 				crt_cn(all[j], name, sizeof name);
 				st = mt_err_set(err, MT_ERR_VERIFY,
-						"duplicate certificate: '%s' is given twice "
-						"(positions %u and %u); remove the copy",
-						name, i + 1, j + 1);
+				                "duplicate certificate: '%s' is given twice "
+				                "(positions %u and %u); remove the copy",
+				                name, i + 1, j + 1);
 				goto out;
 			}
 	/* 3. validity */
@@ -436,15 +438,14 @@ mt_status mt_certgen_check_install(const char *key_pem, const char *cert_pem,
 			struct tm tm;
 			gmtime_r(&na, &tm);
 			strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
-			st = mt_err_set(err, MT_ERR_VERIFY,
-					"expired certificate: '%s' (%s) expired on %s",
-					name, i == 0 ? "the signed certificate" : "an intermediate",
-					when);
+			st = mt_err_set(
+			    err, MT_ERR_VERIFY, "expired certificate: '%s' (%s) expired on %s",
+			    name, i == 0 ? "the signed certificate" : "an intermediate", when);
 			goto out;
 		}
 		if (nbf != (time_t)-1 && nbf > now) {
-			st = mt_err_set(err, MT_ERR_VERIFY,
-					"certificate not yet valid: '%s'", name);
+			st =
+			    mt_err_set(err, MT_ERR_VERIFY, "certificate not yet valid: '%s'", name);
 			goto out;
 		}
 	}
@@ -475,11 +476,12 @@ mt_status mt_certgen_check_install(const char *key_pem, const char *cert_pem,
 		if (!used[j]) {
 			crt_cn(all[j], name, sizeof name);
 			crt_cn(all[order[no - 1]], name2, sizeof name2);
-			st = mt_err_set(err, MT_ERR_VERIFY,
-					"stale intermediate: '%s' (position %u) issues no certificate "
-					"in this chain (the chain from the leaf ends at '%s'); remove "
-					"it or get the current intermediate from the CA",
-					name, j + 1, name2);
+			st = mt_err_set(
+			    err, MT_ERR_VERIFY,
+			    "stale intermediate: '%s' (position %u) issues no certificate "
+			    "in this chain (the chain from the leaf ends at '%s'); remove "
+			    "it or get the current intermediate from the CA",
+			    name, j + 1, name2);
 			goto out;
 		}
 	if (misordered) {
@@ -488,9 +490,9 @@ mt_status mt_certgen_check_install(const char *key_pem, const char *cert_pem,
 		for (unsigned i = 0; i < no; i++)
 			mt_buf_addf(&ob, "%s%u", i ? ", " : "", order[i] + 1);
 		st = mt_err_set(err, MT_ERR_VERIFY,
-				"broken order: each certificate must be followed by its issuer; "
-				"the issuing order of the given certificates is %s",
-				mt_buf_str(&ob));
+		                "broken order: each certificate must be followed by its issuer; "
+		                "the issuing order of the given certificates is %s",
+		                mt_buf_str(&ob));
 		mt_buf_free(&ob);
 		goto out;
 	}
@@ -498,7 +500,7 @@ mt_status mt_certgen_check_install(const char *key_pem, const char *cert_pem,
 		mt_buf_addf(&nb, "root certificate included (servers need not send it)\n");
 	if (no == 1 && !is_self_issued(all[0]))
 		mt_buf_addf(&nb, "no intermediates given: clients will see a missing intermediate "
-				 "unless the CA signs directly from a root\n");
+		                 "unless the CA signs directly from a root\n");
 	for (unsigned i = 0; i < no; i++) {
 		gnutls_datum_t d = {0};
 		if (gnutls_x509_crt_export2(all[order[i]], GNUTLS_X509_FMT_PEM, &d) < 0) {
@@ -529,8 +531,8 @@ out:
 /* ---- PKCS#12 ---- */
 
 mt_status mt_certgen_p12_export(const char *key_pem, const char *chain_pem, const char *password,
-				const char *friendly_name, unsigned char **der, size_t *der_len,
-				struct mt_err *err)
+                                const char *friendly_name, unsigned char **der, size_t *der_len,
+                                struct mt_err *err)
 {
 	mt_status st = MT_OK;
 	gnutls_x509_privkey_t key = NULL;
@@ -569,7 +571,7 @@ mt_status mt_certgen_p12_export(const char *key_pem, const char *chain_pem, cons
 	GT(gnutls_pkcs12_bag_encrypt(cbag, password, GNUTLS_PKCS_PBES2_AES_256), "bag encryption");
 	GT(gnutls_pkcs12_bag_init(&kbag), "bag init");
 	GT(gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_DER, password,
-					     GNUTLS_PKCS_PBES2_AES_256, &kd),
+	                                     GNUTLS_PKCS_PBES2_AES_256, &kd),
 	   "key encryption");
 	int idx = gnutls_pkcs12_bag_set_data(kbag, GNUTLS_BAG_PKCS8_ENCRYPTED_KEY, &kd);
 	GT(idx, "bag key");
@@ -601,7 +603,7 @@ out:
 }
 
 mt_status mt_certgen_p12_import(const unsigned char *der, size_t der_len, const char *password,
-				char **key_pem, char **chain_pem, struct mt_err *err)
+                                char **key_pem, char **chain_pem, struct mt_err *err)
 {
 	mt_status st = MT_OK;
 	gnutls_pkcs12_t p12 = NULL;
@@ -617,35 +619,39 @@ mt_status mt_certgen_p12_import(const unsigned char *der, size_t der_len, const 
 	GT(gnutls_pkcs12_init(&p12), "PKCS#12 init");
 	int rc = gnutls_pkcs12_import(p12, &d, GNUTLS_X509_FMT_DER, 0);
 	if (rc < 0) {
-		st = mt_err_set(err, MT_ERR_BADINPUT, "not a PKCS#12 file: %s", gnutls_strerror(rc));
+		st =
+		    mt_err_set(err, MT_ERR_BADINPUT, "not a PKCS#12 file: %s", gnutls_strerror(rc));
 		goto out;
 	}
 	rc = gnutls_pkcs12_verify_mac(p12, password ? password : "");
 	if (rc < 0) {
 		st = mt_err_set(err, MT_ERR_VERIFY,
-				"wrong password for the PKCS#12 file (its integrity MAC does not "
-				"verify: %s)",
-				gnutls_strerror(rc));
+		                "wrong password for the PKCS#12 file (its integrity MAC does not "
+		                "verify: %s)",
+		                gnutls_strerror(rc));
 		goto out;
 	}
 	rc = gnutls_pkcs12_simple_parse(p12, password ? password : "", &key, &chain, &chain_len,
-					NULL, NULL, NULL, 0);
+	                                NULL, NULL, NULL, 0);
 	if (rc < 0) {
-		st = mt_err_set(err, rc == GNUTLS_E_DECRYPTION_FAILED ? MT_ERR_VERIFY : MT_ERR_BADINPUT,
-				"cannot read key and certificate from the PKCS#12 file: %s",
-				gnutls_strerror(rc));
+		st = mt_err_set(err,
+		                rc == GNUTLS_E_DECRYPTION_FAILED ? MT_ERR_VERIFY : MT_ERR_BADINPUT,
+		                "cannot read key and certificate from the PKCS#12 file: %s",
+		                gnutls_strerror(rc));
 		goto out;
 	}
 	if (!key || chain_len == 0) {
 		st = mt_err_set(err, MT_ERR_BADINPUT,
-				"the PKCS#12 file lacks a private key or its certificate");
+		                "the PKCS#12 file lacks a private key or its certificate");
 		goto out;
 	}
-	GT(gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN, &kd),
+	GT(gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN,
+	                                     &kd),
 	   "key export");
 	for (unsigned i = 0; i < chain_len; i++) {
 		gnutls_datum_t c = {0};
-		GT(gnutls_x509_crt_export2(chain[i], GNUTLS_X509_FMT_PEM, &c), "certificate export");
+		GT(gnutls_x509_crt_export2(chain[i], GNUTLS_X509_FMT_PEM, &c),
+		   "certificate export");
 		mt_buf_add(&pem, c.data, c.size);
 		gnutls_free(c.data);
 	}
@@ -703,10 +709,11 @@ mt_status mt_certgen_describe(const char *pem, char **text, struct mt_err *err)
 		sz = sizeof raw;
 		gnutls_x509_crt_get_fingerprint(l[i], GNUTLS_DIG_SHA256, raw, &sz);
 		mt_hex(raw, sz, fp);
-		mt_buf_addf(&b, "Certificate %u of %u:\n  Subject: %s\n  Issuer: %s\n  Not After: %s\n",
-			    i + 1, n, dn, idn, when);
+		mt_buf_addf(&b,
+		            "Certificate %u of %u:\n  Subject: %s\n  Issuer: %s\n  Not After: %s\n",
+		            i + 1, n, dn, idn, when);
 		mt_buf_addf(&b, "  Key: %s %u bits\n  SHA-256: %s\n  SANs:",
-			    gnutls_pk_algorithm_get_name((gnutls_pk_algorithm_t)alg), bits, fp);
+		            gnutls_pk_algorithm_get_name((gnutls_pk_algorithm_t)alg), bits, fp);
 		for (unsigned k = 0;; k++) {
 			sz = sizeof san - 1;
 			unsigned crit = 0;
@@ -730,8 +737,8 @@ mt_status mt_certgen_describe(const char *pem, char **text, struct mt_err *err)
 	return *text ? MT_OK : mt_err_set(err, MT_ERR_NOMEM, "out of memory");
 }
 
-mt_status mt_certgen_pem_to_ders(const char *pem, unsigned char ***ders, size_t **lens,
-				 size_t *n, struct mt_err *err)
+mt_status mt_certgen_pem_to_ders(const char *pem, unsigned char ***ders, size_t **lens, size_t *n,
+                                 struct mt_err *err)
 {
 	gnutls_x509_crt_t *l = NULL;
 	unsigned cn = 0;

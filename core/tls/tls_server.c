@@ -36,7 +36,7 @@ static bool is_p12(const char *f)
 }
 
 mt_status mt_tls_srv_cred_new(const struct mt_tls_srv_cred_opts *o, struct mt_tls_srv_cred **out,
-			      struct mt_err *err)
+                              struct mt_err *err)
 {
 	*out = NULL;
 	mt_status st = mt_tls_global_init(err);
@@ -57,13 +57,13 @@ mt_status mt_tls_srv_cred_new(const struct mt_tls_srv_cred_opts *o, struct mt_tl
 		rc = gnutls_certificate_set_x509_simple_pkcs12_file(
 		    c->x509, o->cert_file, GNUTLS_X509_FMT_DER, o->password ? o->password : "");
 	else
-		rc = gnutls_certificate_set_x509_key_file2(
-		    c->x509, o->cert_file, o->key_file ? o->key_file : o->cert_file,
-		    GNUTLS_X509_FMT_PEM, o->password, 0);
+		rc = gnutls_certificate_set_x509_key_file2(c->x509, o->cert_file,
+		                                           o->key_file ? o->key_file : o->cert_file,
+		                                           GNUTLS_X509_FMT_PEM, o->password, 0);
 	if (rc < 0) {
 		mt_err_set(err, MT_ERR_BADINPUT, "cannot load certificate %s%s%s: %s", o->cert_file,
-			   o->key_file ? " with key " : "", o->key_file ? o->key_file : "",
-			   gnutls_strerror(rc));
+		           o->key_file ? " with key " : "", o->key_file ? o->key_file : "",
+		           gnutls_strerror(rc));
 		gnutls_certificate_free_credentials(c->x509);
 		free(c);
 		return MT_ERR_BADINPUT;
@@ -75,7 +75,7 @@ mt_status mt_tls_srv_cred_new(const struct mt_tls_srv_cred_opts *o, struct mt_tl
 	rc = gnutls_priority_init(&c->prio, p, &errpos);
 	if (rc < 0) {
 		mt_err_set(err, MT_ERR_USAGE, "bad TLS priority string '%s' near '%s': %s", p,
-			   errpos ? errpos : "", gnutls_strerror(rc));
+		           errpos ? errpos : "", gnutls_strerror(rc));
 		gnutls_certificate_free_credentials(c->x509);
 		free(c);
 		return MT_ERR_USAGE;
@@ -100,7 +100,7 @@ void mt_tls_srv_cred_unref(struct mt_tls_srv_cred *c)
 }
 
 mt_status mt_tls_srv_new(int fd, struct mt_tls_srv_cred *c, bool request_cert,
-			 struct mt_tls_srv **out, struct mt_err *err)
+                         struct mt_tls_srv **out, struct mt_err *err)
 {
 	*out = NULL;
 	struct mt_tls_srv *t = calloc(1, sizeof *t);
@@ -116,8 +116,8 @@ mt_status mt_tls_srv_new(int fd, struct mt_tls_srv_cred *c, bool request_cert,
 	mt_tls_srv_cred_ref(c);
 	gnutls_priority_set(t->s, c->prio);
 	gnutls_credentials_set(t->s, GNUTLS_CRD_CERTIFICATE, c->x509);
-	gnutls_certificate_server_set_request(t->s,
-					      request_cert ? GNUTLS_CERT_REQUEST : GNUTLS_CERT_IGNORE);
+	gnutls_certificate_server_set_request(t->s, request_cert ? GNUTLS_CERT_REQUEST
+	                                                         : GNUTLS_CERT_IGNORE);
 	gnutls_transport_set_int(t->s, fd);
 	gnutls_handshake_set_timeout(t->s, 0); /* the caller's deadlines rule */
 	*out = t;
@@ -143,7 +143,7 @@ enum mt_tls_io mt_tls_srv_handshake_step(struct mt_tls_srv *t, struct mt_err *er
 			continue;
 		if (rc == GNUTLS_E_FATAL_ALERT_RECEIVED)
 			mt_err_set(err, MT_ERR_TLS, "%s: %s", gnutls_strerror(rc),
-				   gnutls_alert_get_name(gnutls_alert_get(t->s)));
+			           gnutls_alert_get_name(gnutls_alert_get(t->s)));
 		else
 			mt_err_set(err, MT_ERR_TLS, "%s", gnutls_strerror(rc));
 		return MT_TLS_IO_ERROR;
@@ -159,7 +159,7 @@ mt_status mt_tls_srv_handshake(struct mt_tls_srv *t, struct mt_deadline d, struc
 		if (r != MT_TLS_IO_WANT_READ && r != MT_TLS_IO_WANT_WRITE)
 			return MT_ERR_TLS;
 		struct pollfd pfd = {.fd = t->fd,
-				     .events = r == MT_TLS_IO_WANT_WRITE ? POLLOUT : POLLIN};
+		                     .events = r == MT_TLS_IO_WANT_WRITE ? POLLOUT : POLLIN};
 		int left = mt_deadline_left(d);
 		if (left == 0)
 			return mt_err_set(err, MT_ERR_TIMEOUT, "TLS handshake timed out");
@@ -172,7 +172,7 @@ mt_status mt_tls_srv_handshake(struct mt_tls_srv *t, struct mt_deadline d, struc
 }
 
 enum mt_tls_io mt_tls_srv_recv(struct mt_tls_srv *t, void *buf, size_t n, size_t *got,
-			       struct mt_err *err)
+                               struct mt_err *err)
 {
 	*got = 0;
 	for (;;) {
@@ -194,7 +194,7 @@ enum mt_tls_io mt_tls_srv_recv(struct mt_tls_srv *t, void *buf, size_t n, size_t
 }
 
 enum mt_tls_io mt_tls_srv_send(struct mt_tls_srv *t, const void *buf, size_t n, size_t *sent,
-			       struct mt_err *err)
+                               struct mt_err *err)
 {
 	*sent = 0;
 	for (;;) {
@@ -221,11 +221,21 @@ static void proto_name(gnutls_protocol_t p, char *out, size_t n)
 {
 	const char *s;
 	switch (p) {
-	case GNUTLS_TLS1_0: s = "TLSv1"; break;
-	case GNUTLS_TLS1_1: s = "TLSv1.1"; break;
-	case GNUTLS_TLS1_2: s = "TLSv1.2"; break;
-	case GNUTLS_TLS1_3: s = "TLSv1.3"; break;
-	default: s = gnutls_protocol_get_name(p); break;
+	case GNUTLS_TLS1_0:
+		s = "TLSv1";
+		break;
+	case GNUTLS_TLS1_1:
+		s = "TLSv1.1";
+		break;
+	case GNUTLS_TLS1_2:
+		s = "TLSv1.2";
+		break;
+	case GNUTLS_TLS1_3:
+		s = "TLSv1.3";
+		break;
+	default:
+		s = gnutls_protocol_get_name(p);
+		break;
 	}
 	mt_strlcpy(out, s ? s : "unknown", n);
 }
@@ -242,7 +252,7 @@ void mt_tls_srv_get_info(struct mt_tls_srv *t, struct mt_tls_info *info)
 	const char *kxn = gnutls_kx_get_name(gnutls_kx_get(t->s));
 	if (p == GNUTLS_TLS1_3 && grp)
 		snprintf(info->kx, sizeof info->kx, "%s-%s",
-			 strncmp(grp, "FFDHE", 5) ? "ECDHE" : "DHE", grp);
+		         strncmp(grp, "FFDHE", 5) ? "ECDHE" : "DHE", grp);
 	else if (grp)
 		snprintf(info->kx, sizeof info->kx, "%s %s", kxn ? kxn : "?", grp);
 	else
@@ -267,7 +277,7 @@ void mt_tls_srv_sni(struct mt_tls_srv *t, char *out, size_t outsz)
 }
 
 size_t mt_tls_srv_peer_chain(struct mt_tls_srv *t, const unsigned char **ders, size_t *lens,
-			     size_t max)
+                             size_t max)
 {
 	unsigned n = 0;
 	const gnutls_datum_t *list = gnutls_certificate_get_peers(t->s, &n);

@@ -21,7 +21,7 @@
 
 /* A CA-style certificate signed by issuer (NULL: self-signed), PEM. */
 static char *sign(gnutls_x509_privkey_t key, const char *cn, bool ca, gnutls_x509_crt_t issuer,
-		  gnutls_x509_privkey_t ikey, gnutls_x509_crt_t *out)
+                  gnutls_x509_privkey_t ikey, gnutls_x509_crt_t *out)
 {
 	gnutls_x509_crt_t c;
 	unsigned char serial[8];
@@ -38,10 +38,10 @@ static char *sign(gnutls_x509_privkey_t key, const char *cn, bool ca, gnutls_x50
 	gnutls_x509_crt_set_basic_constraints(c, ca, -1);
 	if (!ca)
 		gnutls_x509_crt_set_subject_alt_name(c, GNUTLS_SAN_DNSNAME, cn, strlen(cn),
-						     GNUTLS_FSAN_SET);
-	assert_int_equal(gnutls_x509_crt_sign2(c, issuer ? issuer : c, ikey ? ikey : key,
-					       GNUTLS_DIG_SHA256, 0),
-			 0);
+		                                     GNUTLS_FSAN_SET);
+	assert_int_equal(
+	    gnutls_x509_crt_sign2(c, issuer ? issuer : c, ikey ? ikey : key, GNUTLS_DIG_SHA256, 0),
+	    0);
 	gnutls_datum_t d;
 	assert_int_equal(gnutls_x509_crt_export2(c, GNUTLS_X509_FMT_PEM, &d), 0);
 	char *s = strndup((char *)d.data, d.size);
@@ -57,18 +57,19 @@ static gnutls_x509_privkey_t ec_key(void)
 {
 	gnutls_x509_privkey_t k;
 	gnutls_x509_privkey_init(&k);
-	assert_int_equal(gnutls_x509_privkey_generate(
-			     k, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0),
-			 0);
+	assert_int_equal(
+	    gnutls_x509_privkey_generate(k, GNUTLS_PK_ECDSA,
+	                                 GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0),
+	    0);
 	return k;
 }
 
 static char *key_pem(gnutls_x509_privkey_t k)
 {
 	gnutls_datum_t d;
-	assert_int_equal(gnutls_x509_privkey_export2_pkcs8(k, GNUTLS_X509_FMT_PEM, NULL,
-							   GNUTLS_PKCS_PLAIN, &d),
-			 0);
+	assert_int_equal(
+	    gnutls_x509_privkey_export2_pkcs8(k, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN, &d),
+	    0);
 	char *s = strndup((char *)d.data, d.size);
 	gnutls_free(d.data);
 	return s;
@@ -107,7 +108,7 @@ static void test_generate(void **state)
 	size_t sl = sizeof san;
 	unsigned type = 0;
 	assert_int_equal(gnutls_x509_crq_get_subject_alt_name(q, 0, san, &sl, &type, NULL),
-			 GNUTLS_SAN_DNSNAME);
+	                 GNUTLS_SAN_DNSNAME);
 	assert_memory_equal(san, "mx1.example.test", 16);
 	assert_int_equal(gnutls_x509_crq_verify(q, 0), 0); /* self-signature good */
 	gnutls_x509_crq_deinit(q);
@@ -196,10 +197,10 @@ static void test_install_checks(void **state)
 		char *out = NULL, *notes = NULL;
 		mt_err_clear(&e);
 		mt_status st = mt_certgen_check_install(rows[i].key, rows[i].cert, rows[i].chain,
-							rows[i].now, &out, &notes, &e);
+		                                        rows[i].now, &out, &notes, &e);
 		if (st != rows[i].st)
 			fail_msg("%s: status %d, expected %d (%s)", rows[i].name, st, rows[i].st,
-				 e.msg);
+			         e.msg);
 		if (rows[i].word && !strstr(e.msg, rows[i].word))
 			fail_msg("%s: '%s' lacks '%s'", rows[i].name, e.msg, rows[i].word);
 		if (st == MT_OK) {
@@ -222,12 +223,12 @@ static void test_install_checks(void **state)
 	unsigned char *der = NULL;
 	size_t dl = 0;
 	assert_int_equal(mt_certgen_p12_export(p.lkey_pem, chain, "s3cret", "mx", &der, &dl, &e),
-			 MT_OK);
+	                 MT_OK);
 	free(der);
 	assert_int_equal(mt_certgen_p12_export(p.lkey_pem, chain, "", "mx", &der, &dl, &e),
-			 MT_ERR_USAGE);
+	                 MT_ERR_USAGE);
 	assert_int_equal(mt_certgen_p12_export(p.lkey_pem, chain, "s3cret", "mx", &der, &dl, &e),
-			 MT_OK);
+	                 MT_OK);
 	assert_int_equal(mt_certgen_p12_import(der, dl, "wrong", &k, &c, &e), MT_ERR_VERIFY);
 	assert_non_null(strstr(e.msg, "wrong password"));
 	assert_int_equal(mt_certgen_p12_import(der, dl, "s3cret", &k, &c, &e), MT_OK);
@@ -239,7 +240,7 @@ static void test_install_checks(void **state)
 	free(c);
 	unsigned char junk[64] = {0x30, 0x03, 0x02, 0x01, 0x03};
 	assert_int_equal(mt_certgen_p12_import(junk, sizeof junk, "x", &k, &c, &e),
-			 MT_ERR_BADINPUT);
+	                 MT_ERR_BADINPUT);
 	free(k);
 	free(c);
 	free(der);
@@ -261,7 +262,7 @@ static void test_demo(void **state)
 	/* the leaf chains to the CA */
 	gnutls_x509_crt_t l, c;
 	gnutls_datum_t dl = {(unsigned char *)leaf, (unsigned)strlen(leaf)},
-		       dc = {(unsigned char *)ca, (unsigned)strlen(ca)};
+	               dc = {(unsigned char *)ca, (unsigned)strlen(ca)};
 	gnutls_x509_crt_init(&l);
 	gnutls_x509_crt_init(&c);
 	assert_int_equal(gnutls_x509_crt_import(l, &dl, GNUTLS_X509_FMT_PEM), 0);

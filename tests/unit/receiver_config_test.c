@@ -70,7 +70,7 @@ static void test_errors_have_file_and_line(void **state)
 		if (!strstr(e.msg, want) || !strstr(e.msg, rows[i].word) ||
 		    !strstr(e.msg, "/tmp/rcvcfg"))
 			fail_msg("case %zu: message '%s' lacks '%s' or '%s'", i, e.msg, want,
-				 rows[i].word);
+			         rows[i].word);
 		rcv_config_free(&c);
 	}
 }
@@ -79,17 +79,18 @@ static void test_good_config(void **state)
 {
 	struct rcv_config c;
 	struct mt_err e;
-	const char *text = "# test\n"
-			   "hostname = mx1.test   # trailing comment\n"
-			   "listen = 127.0.0.1:2525\n"
-			   "listen = [::1]:2526 cert=/x/c.pem key=/x/k.pem\n"
-			   "domains = example.test, other.test\n"
-			   "max_message_size = 2M\n"
-			   "timeout_command = 500ms\n"
-			   "session_deadline = 2m\n"
-			   "group = RELAYLIST policy=required match=127.0.0.2,10.0.0.0/8\n"
-			   "group = TRUSTED policy=required-verify match=.partner.test,mx.friend.test\n"
-			   "group = OFFLIST policy=off match=::1/128\n";
+	const char *text =
+	    "# test\n"
+	    "hostname = mx1.test   # trailing comment\n"
+	    "listen = 127.0.0.1:2525\n"
+	    "listen = [::1]:2526 cert=/x/c.pem key=/x/k.pem\n"
+	    "domains = example.test, other.test\n"
+	    "max_message_size = 2M\n"
+	    "timeout_command = 500ms\n"
+	    "session_deadline = 2m\n"
+	    "group = RELAYLIST policy=required match=127.0.0.2,10.0.0.0/8\n"
+	    "group = TRUSTED policy=required-verify match=.partner.test,mx.friend.test\n"
+	    "group = OFFLIST policy=off match=::1/128\n";
 	assert_int_equal(load(text, &c, &e), MT_OK);
 	assert_string_equal(c.hostname, "mx1.test");
 	assert_int_equal(c.nlisten, 2);
@@ -133,11 +134,12 @@ static void test_good_config(void **state)
 			a->sin_family = AF_INET;
 			assert_int_equal(inet_pton(AF_INET, rows[i].addr, &a->sin_addr), 1);
 		}
-		const struct rcv_group *g = rcv_hat_lookup(&c, (struct sockaddr *)&ss, rows[i].name);
+		const struct rcv_group *g =
+		    rcv_hat_lookup(&c, (struct sockaddr *)&ss, rows[i].name);
 		assert_non_null(g);
 		if (strcmp(g->name, rows[i].group))
 			fail_msg("%s (%s) matched %s, expected %s", rows[i].addr,
-				 rows[i].name ? rows[i].name : "-", g->name, rows[i].group);
+			         rows[i].name ? rows[i].name : "-", g->name, rows[i].group);
 	}
 	assert_int_equal(c.groups[1].policy, RCV_TLS_REQUIRED_VERIFY);
 	rcv_config_free(&c);
@@ -161,9 +163,9 @@ static void test_maillog_format(void **state)
 	setenv("TZ", "UTC", 1);
 	/* 2018-04-17 00:57:53 UTC, the ESA guide's example */
 	rcv_maillog_format(line, sizeof line, 1523926673,
-			   "ICID 590125205 TLS success protocol TLSv1 cipher DHE-RSA-AES256-SHA");
+	                   "ICID 590125205 TLS success protocol TLSv1 cipher DHE-RSA-AES256-SHA");
 	assert_string_equal(line, "Tue Apr 17 00:57:53 2018 Info: ICID 590125205 TLS success "
-				  "protocol TLSv1 cipher DHE-RSA-AES256-SHA\n");
+	                          "protocol TLSv1 cipher DHE-RSA-AES256-SHA\n");
 	rcv_maillog_format(line, sizeof line, 1522540800, "x"); /* 1 Apr 2018: space-padded day */
 	assert_string_equal(line, "Sun Apr  1 00:00:00 2018 Info: x\n");
 }

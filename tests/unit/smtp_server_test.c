@@ -148,7 +148,7 @@ static void expect_lines(const char *name, const char *buf, const char *const *w
 		}
 		if (strlen(want[i]) != (size_t)(e - p) || strncmp(p, want[i], (size_t)(e - p)))
 			fail_msg("%s: line %zu is '%.*s', expected '%s'", name, i, (int)(e - p), p,
-				 want[i]);
+			         want[i]);
 		i++;
 		p = e + 2;
 	}
@@ -172,8 +172,8 @@ static void test_dialogs(void **state)
 		expect_lines(dialogs[k].name, mt_buf_str(&out), dialogs[k].out);
 		if (s.state != dialogs[k].end)
 			fail_msg("%s: ends in state %s, expected %s", dialogs[k].name,
-				 mt_smtp_srv_state_name(s.state),
-				 mt_smtp_srv_state_name(dialogs[k].end));
+			         mt_smtp_srv_state_name(s.state),
+			         mt_smtp_srv_state_name(dialogs[k].end));
 		mt_buf_free(&out);
 		mt_smtp_srv_free(&s);
 	}
@@ -220,9 +220,9 @@ static void test_actions_and_data_end(void **state)
 		enum mt_smtp_data_outcome o;
 		int code;
 	} ends[] = {{MT_SMTP_DATA_TOOBIG, 552},
-		    {MT_SMTP_DATA_LONGLINE, 500},
-		    {MT_SMTP_DATA_TEMPFAIL, 451},
-		    {MT_SMTP_DATA_SHUTDOWN, 421}};
+	            {MT_SMTP_DATA_LONGLINE, 500},
+	            {MT_SMTP_DATA_TEMPFAIL, 451},
+	            {MT_SMTP_DATA_SHUTDOWN, 421}};
 	for (size_t i = 0; i < 4; i++) {
 		mt_smtp_srv_line(&s, "MAIL FROM:<a@b.test>", 20, &out);
 		mt_smtp_srv_line(&s, "RCPT TO:<x@y.test>", 18, &out);
@@ -272,7 +272,7 @@ static void test_path_parse(void **state)
 	struct mt_smtp_path p;
 	struct mt_err e;
 	assert_int_equal(mt_smtp_path_parse("FROM:<a@b> SIZE=123 BODY=7BIT", 29, "FROM", &p, &e),
-			 MT_OK);
+	                 MT_OK);
 	assert_string_equal(p.addr, "a@b");
 	assert_true(p.has_size);
 	assert_int_equal(p.size, 123);
@@ -293,8 +293,7 @@ static void test_path_parse(void **state)
 	assert_non_null(strstr(e.msg, "too long"));
 	/* 8-bit and control bytes are refused */
 	assert_int_equal(mt_smtp_path_parse("TO:<a\x01@b>", 10, "TO", &p, &e), MT_ERR_BADINPUT);
-	assert_int_equal(mt_smtp_path_parse("TO:<\xc3\xa9@b>", 10, "TO", &p, &e),
-			 MT_ERR_BADINPUT);
+	assert_int_equal(mt_smtp_path_parse("TO:<\xc3\xa9@b>", 10, "TO", &p, &e), MT_ERR_BADINPUT);
 	/* the length given is honoured, not the NUL */
 	assert_int_equal(mt_smtp_path_parse("TO:<a@b>junk", 8, "TO", &p, &e), MT_OK);
 	assert_string_equal(p.addr, "a@b");

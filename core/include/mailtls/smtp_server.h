@@ -64,17 +64,17 @@ struct mt_smtp_path {
  * MT_ERR_BADINPUT and writes the whole reply line without CRLF ("555 5.5.4 Unsupported
  * parameter X") to err. Accepts the parameters SIZE and BODY (MAIL only). */
 mt_status mt_smtp_path_parse(const char *arg, size_t len, const char *keyword,
-			     struct mt_smtp_path *out, struct mt_err *err);
+                             struct mt_smtp_path *out, struct mt_err *err);
 
 /* Protocol state. The transport (TLS handshake, reading a message) is the caller's. */
 enum mt_smtp_srv_state {
 	MT_SMTPS_INIT = 0, /* greeting sent, no HELO/EHLO yet */
-	MT_SMTPS_READY,	   /* HELO/EHLO done, no transaction */
-	MT_SMTPS_MAIL,	   /* MAIL accepted */
-	MT_SMTPS_RCPT,	   /* at least one RCPT accepted */
-	MT_SMTPS_DATA,	   /* 354 sent: the caller reads the message */
-	MT_SMTPS_TLS,	   /* 220 to STARTTLS sent: the caller runs the handshake */
-	MT_SMTPS_QUIT,	   /* 221 sent or the session was ended */
+	MT_SMTPS_READY,    /* HELO/EHLO done, no transaction */
+	MT_SMTPS_MAIL,     /* MAIL accepted */
+	MT_SMTPS_RCPT,     /* at least one RCPT accepted */
+	MT_SMTPS_DATA,     /* 354 sent: the caller reads the message */
+	MT_SMTPS_TLS,      /* 220 to STARTTLS sent: the caller runs the handshake */
+	MT_SMTPS_QUIT,     /* 221 sent or the session was ended */
 	MT_SMTPS__COUNT
 };
 /* "init", "ready", ...; static storage. */
@@ -89,11 +89,11 @@ enum mt_smtp_act {
 };
 
 struct mt_smtp_srv_cfg {
-	const char *hostname;	 /* in the greeting and the EHLO reply */
+	const char *hostname;        /* in the greeting and the EHLO reply */
 	unsigned long long max_size; /* SIZE advertised and enforced; 0 = no limit */
-	size_t max_rcpts;	 /* per transaction; 0 = 1000 */
-	bool starttls;		 /* offer STARTTLS (the policy is not Off and a cert exists) */
-	bool tls_required;	 /* 530 5.7.0 to MAIL before STARTTLS */
+	size_t max_rcpts;            /* per transaction; 0 = 1000 */
+	bool starttls;               /* offer STARTTLS (the policy is not Off and a cert exists) */
+	bool tls_required;           /* 530 5.7.0 to MAIL before STARTTLS */
 	/* When set, MAIL is refused with this whole reply line (no CRLF), e.g. a client
 	 * certificate that did not verify under a Required-Verify policy. */
 	const char *refuse_mail;
@@ -105,14 +105,14 @@ struct mt_smtp_srv_cfg {
 struct mt_smtp_srv {
 	const struct mt_smtp_srv_cfg *cfg;
 	enum mt_smtp_srv_state state;
-	bool esmtp;	 /* EHLO (not HELO) was used */
-	bool tls;	 /* the session is encrypted */
-	char helo[256];	 /* the last HELO/EHLO argument (escaped, shortened) */
+	bool esmtp;     /* EHLO (not HELO) was used */
+	bool tls;       /* the session is encrypted */
+	char helo[256]; /* the last HELO/EHLO argument (escaped, shortened) */
 	struct mt_smtp_path from;
 	char **rcpts;
 	size_t nrcpts, rcptcap;
-	unsigned ncmds;	   /* commands seen */
-	unsigned nerrors;  /* 5xx replies given */
+	unsigned ncmds;   /* commands seen */
+	unsigned nerrors; /* 5xx replies given */
 };
 
 /* Result of one command. */
@@ -128,7 +128,7 @@ void mt_smtp_srv_free(struct mt_smtp_srv *s);
 void mt_smtp_srv_greeting(const struct mt_smtp_srv *s, struct mt_buf *out);
 /* Handle one command line (no CRLF); appends the reply to out. */
 struct mt_smtp_srv_res mt_smtp_srv_line(struct mt_smtp_srv *s, const char *line, size_t len,
-					struct mt_buf *out);
+                                        struct mt_buf *out);
 /* The TLS handshake succeeded: forget everything learnt before it (RFC 3207 4.2). */
 void mt_smtp_srv_tls_started(struct mt_smtp_srv *s);
 /* The TLS handshake failed after our 220: the session can only end. */
@@ -143,7 +143,7 @@ enum mt_smtp_data_outcome {
 };
 /* The message ended ("."): appends the reply and resets the transaction. */
 int mt_smtp_srv_data_end(struct mt_smtp_srv *s, enum mt_smtp_data_outcome o, const char *queue_id,
-			 struct mt_buf *out);
+                         struct mt_buf *out);
 
 /* Append one reply line "code enh text\r\n" (enh may be NULL). */
 void mt_smtp_srv_reply(struct mt_buf *out, int code, const char *enh, const char *fmt, ...)

@@ -31,7 +31,7 @@ struct mt_tls_srv;
 
 /* Load a certificate chain and key for a listener. */
 mt_status mt_tls_srv_cred_new(const struct mt_tls_srv_cred_opts *o, struct mt_tls_srv_cred **out,
-			      struct mt_err *err);
+                              struct mt_err *err);
 void mt_tls_srv_cred_ref(struct mt_tls_srv_cred *c);
 void mt_tls_srv_cred_unref(struct mt_tls_srv_cred *c);
 
@@ -40,22 +40,22 @@ enum mt_tls_io {
 	MT_TLS_IO_OK = 0,     /* done (handshake finished, or bytes moved) */
 	MT_TLS_IO_WANT_READ,  /* call again when the socket is readable */
 	MT_TLS_IO_WANT_WRITE, /* call again when the socket is writable (same arguments) */
-	MT_TLS_IO_EOF,	      /* the peer closed (close_notify or TCP close) */
+	MT_TLS_IO_EOF,        /* the peer closed (close_notify or TCP close) */
 	MT_TLS_IO_ERROR,      /* fatal; err says why */
 };
 
 /* Server session on a connected, non-blocking socket; request_cert asks the client for a
  * certificate (never required: verification is reported, not enforced here). */
 mt_status mt_tls_srv_new(int fd, struct mt_tls_srv_cred *c, bool request_cert,
-			 struct mt_tls_srv **out, struct mt_err *err);
+                         struct mt_tls_srv **out, struct mt_err *err);
 enum mt_tls_io mt_tls_srv_handshake_step(struct mt_tls_srv *t, struct mt_err *err);
 /* Blocking handshake within deadline (for simple servers and tests). */
 mt_status mt_tls_srv_handshake(struct mt_tls_srv *t, struct mt_deadline d, struct mt_err *err);
 enum mt_tls_io mt_tls_srv_recv(struct mt_tls_srv *t, void *buf, size_t n, size_t *got,
-			       struct mt_err *err);
+                               struct mt_err *err);
 /* After WANT_WRITE/WANT_READ, call again with the same buf and n. */
 enum mt_tls_io mt_tls_srv_send(struct mt_tls_srv *t, const void *buf, size_t n, size_t *sent,
-			       struct mt_err *err);
+                               struct mt_err *err);
 /* Decrypted bytes buffered inside GnuTLS (poll() will not announce them). */
 size_t mt_tls_srv_pending(struct mt_tls_srv *t);
 /* What was negotiated (same struct as the client's). */
@@ -64,7 +64,7 @@ void mt_tls_srv_get_info(struct mt_tls_srv *t, struct mt_tls_info *info);
 void mt_tls_srv_sni(struct mt_tls_srv *t, char *out, size_t outsz);
 /* The client's chain as sent: pointers valid until mt_tls_srv_free; returns the count sent. */
 size_t mt_tls_srv_peer_chain(struct mt_tls_srv *t, const unsigned char **ders, size_t *lens,
-			     size_t max);
+                             size_t max);
 /* One non-blocking attempt to send close_notify. */
 enum mt_tls_io mt_tls_srv_bye(struct mt_tls_srv *t);
 void mt_tls_srv_free(struct mt_tls_srv *t);
