@@ -422,6 +422,26 @@ int main(int argc, char **argv)
 		if (mt_verify_opts_add_ref(&c.po.verify, c.names[i], true, &err) != MT_OK)
 			return die_usage("%s", err.msg);
 
+	if (c.po.tls.client_cert) {
+		/* check the client certificate before connecting: a bad file is a usage error */
+		struct mt_certfile cf;
+		if (mt_certfile_load(c.po.tls.client_cert, c.po.tls.client_key, c.password, &cf,
+				     &err) != MT_OK) {
+			fprintf(stderr, "checktls: client certificate: %s\n", err.msg);
+			free(c.password_buf);
+			return EXIT_USAGE;
+		}
+		const char *bad = !cf.has_key ? "has no private key (give --client-key)"
+				  : !cf.key_matches ? "does not match its private key"
+						    : NULL;
+		mt_certfile_free(&cf);
+		if (bad) {
+			fprintf(stderr, "checktls: client certificate %s %s\n", c.po.tls.client_cert,
+				bad);
+			free(c.password_buf);
+			return EXIT_USAGE;
+		}
+	}
 	if (c.out == OUT_TEXT) {
 		c.po.cb = mt_report_text_event;
 		c.po.cb_arg = &to;

@@ -54,6 +54,7 @@ static json_t *probe_json(const struct mt_probe *p, int exit_code)
 	json_object_set_new(o, "level_reached", json_string(mt_level_name(p->reached)));
 	json_object_set_new(o, "exit_code", json_integer(exit_code));
 	json_object_set_new(o, "summary", json_string(p->verdict_text));
+	json_object_set_new(o, "reason", p->reason[0] ? json_string(p->reason) : json_null());
 	json_object_set_new(o, "error", p->status != MT_OK ? json_string(p->err.msg) : json_null());
 	json_object_set_new(o, "connected", json_boolean(p->connected));
 	json_object_set_new(o, "banner_code", json_integer(p->banner_code));
@@ -119,7 +120,9 @@ static json_t *probe_json(const struct mt_probe *p, int exit_code)
 			continue;
 		json_t *eo = json_object();
 		json_object_set_new(eo, "t", json_integer(e->t_ms));
-		json_object_set_new(eo, "dir", json_string(mt_ev_kind_name(e->kind)));
+		const char *dir = e->kind == MT_EV_SEND ? "send" : e->kind == MT_EV_RECV ? "recv" : "info";
+		json_object_set_new(eo, "dir", json_string(dir));
+		json_object_set_new(eo, "kind", json_string(mt_ev_kind_name(e->kind)));
 		json_object_set_new(eo, "text", json_string(mt_probe_event_text(p, i)));
 		json_array_append_new(tr, eo);
 	}

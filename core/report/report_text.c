@@ -105,7 +105,8 @@ static void hostname_line(const struct mt_text_out *o, const struct mt_probe *p)
 	ids[0] = '\0';
 	for (size_t i = 0; i < c->n_dns && n < sizeof ids; i++)
 		n += (size_t)snprintf(ids + n, sizeof ids - n, " | DNS:%s", c->dns_names[i]);
-	for (size_t i = 0; i < c->n_ip && n < sizeof ids; i++)
+	bool ip_ref = !strncmp(vr->matched_id, "IP:", 3) || !c->n_dns;
+	for (size_t i = 0; ip_ref && i < c->n_ip && n < sizeof ids; i++)
 		n += (size_t)snprintf(ids + n, sizeof ids - n, " | IP:%s", c->ip_addrs[i]);
 	if (!c->n_dns && !c->n_ip && c->cn[0] && n < sizeof ids)
 		snprintf(ids + n, sizeof ids - n, " | CN:%s", c->cn);
@@ -189,6 +190,9 @@ void mt_report_text_verdict(const struct mt_text_out *o, const struct mt_probe *
 	const char *col = p->verdict == MT_VERDICT_PASS   ? C_OK
 			  : p->verdict == MT_VERDICT_WARN ? C_WARN
 							  : C_ERR;
+	if (!o->quiet && p->reason[0])
+		fprintf(o->f, "%sReason: %s%s\n", o->color ? C_ERR : "", p->reason,
+			o->color ? C_RESET : "");
 	fprintf(o->f, "%sVerdict: %s%s\n", o->color ? col : "", p->verdict_text,
 		o->color ? C_RESET : "");
 }

@@ -44,6 +44,8 @@ char *mt_report_xml(const struct mt_probe *p, int exit_code)
 	add_text(root, "level_reached", mt_level_name(p->reached));
 	add_int(root, "exit_code", exit_code);
 	add_text(root, "summary", p->verdict_text);
+	if (p->reason[0])
+		add_text(root, "reason", p->reason);
 	if (p->status != MT_OK)
 		add_text(root, "error", p->err.msg);
 	add_text(root, "starttls_offered", p->starttls_offered ? "true" : "false");

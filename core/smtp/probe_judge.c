@@ -31,10 +31,19 @@ static bool has_error_finding(const struct mt_verify_result *vr)
 	return false;
 }
 
-static bool has_any_finding(const struct mt_verify_result *vr)
+/* Faults about PKIX trust and names: a fingerprint pin replaces both (as in Postfix). */
+static bool pkix_fault(enum mt_fault f)
+{
+	return f == MT_FAULT_UNTRUSTED || f == MT_FAULT_SELF_SIGNED ||
+	       f == MT_FAULT_MISSING_INTERMEDIATE || f == MT_FAULT_NAME_MISMATCH ||
+	       f == MT_FAULT_ROOT_SENT || f == MT_FAULT_WRONG_ORDER;
+}
+
+static bool has_any_finding(const struct mt_verify_result *vr, bool pinned)
 {
 	for (size_t i = 0; i < vr->nfindings; i++)
-		if (vr->findings[i].severity >= MT_SEV_WARN)
+		if (vr->findings[i].severity >= MT_SEV_WARN &&
+		    !(pinned && pkix_fault(vr->findings[i].fault)))
 			return true;
 	return false;
 }
@@ -79,7 +88,7 @@ void mt_probe_judge(struct mt_probe *p)
 		if (!ok) {
 			p->verdict = MT_VERDICT_FAIL;
 			p->outcome = MT_OUTCOME_CHECK_FAILED;
-		} else if (has_any_finding(vr)) {
+		} else if (has_any_finding(vr, pol->level == MT_LEVEL_FINGERPRINT)) {
 			p->verdict = MT_VERDICT_WARN;
 		}
 	} else if (p->status != MT_OK && !p->tls) {
@@ -135,7 +144,7 @@ void mt_probe_judge(struct mt_probe *p)
 			p->verdict = MT_VERDICT_FAIL;
 			p->outcome = MT_OUTCOME_CONNECT;
 			why = p->err.msg;
-		} else if (has_any_finding(vr)) {
+		} else if (has_any_finding(vr, pol->level == MT_LEVEL_FINGERPRINT)) {
 			p->verdict = MT_VERDICT_WARN;
 		}
 	}
@@ -160,7 +169,8 @@ void mt_probe_judge(struct mt_probe *p)
 		any = true;
 	}
 	if (!any && (size_t)n < sizeof p->verdict_text)
-		n += snprintf(p->verdict_text + n, sizeof p->verdict_text - (size_t)n, "none");
-	if (why && p->verdict == MT_VERDICT_FAIL && (size_t)n < sizeof p->verdict_text)
-		snprintf(p->verdict_text + n, sizeof p->verdict_text - (size_t)n, " (%s)", why);
+		snprintf(p->verdict_text + n, sizeof p->verdict_text - (size_t)n, "none");
+	p->reason[0] = '\0';
+	if (why && p->verdict == MT_VERDICT_FAIL)
+		mt_strlcpy(p->reason, why, sizeof p->reason);
 }

@@ -113,11 +113,15 @@ static mt_status read_reply(struct session *s)
 		size_t len = 0;
 		mt_status st = mt_conn_readline(&s->conn, s->line, sizeof s->line, &len, d, &p->err);
 		if (st == MT_ERR_TOOBIG) {
-			emit(s, MT_EV_ERROR, "reply line longer than %d octets: %.80s...",
+			emit(s, MT_EV_ERROR, "overlong reply line (over %d octets): %.80s...",
 			     MT_SMTP_LINE_HARD, s->line);
+			mt_verify_add_finding(&p->vr, MT_FAULT_OVERLONG_LINE, MT_SEV_ERROR, -1,
+					      "a reply line of more than %d octets (RFC 5321 allows "
+					      "510 plus CRLF): session abandoned",
+					      MT_SMTP_LINE_HARD);
 			return mt_err_set(&p->err, MT_ERR_PROTO,
-					  "malformed reply: line longer than %d octets (RFC 5321 "
-					  "allows 512)",
+					  "malformed reply: overlong line (more than %d octets; RFC "
+					  "5321 allows 512)",
 					  MT_SMTP_LINE_HARD);
 		}
 		if (st != MT_OK)

@@ -81,6 +81,14 @@ mt_status mt_policy_parse(const char *s, struct mt_policy *out, struct mt_err *e
 {
 	if (!s || !*s)
 		return mt_err_set(err, MT_ERR_USAGE, "empty security level");
+	/* an exact spelling keeps its alias ("None" is the ESA's, "none" Postfix's) */
+	for (size_t i = 0; i < sizeof spellings / sizeof spellings[0]; i++) {
+		if (!strcmp(s, spellings[i].name)) {
+			out->level = spellings[i].level;
+			out->alias = spellings[i].alias;
+			return MT_OK;
+		}
+	}
 	for (size_t i = 0; i < sizeof spellings / sizeof spellings[0]; i++) {
 		if (same_name(s, spellings[i].name)) {
 			out->level = spellings[i].level;

@@ -104,7 +104,7 @@ static void test_table(void **state)
 	    {S_UNTRUSTED, "Required", MT_VERDICT_WARN, MT_LEVEL_ENCRYPT, MT_OUTCOME_OK},
 	    {S_UNTRUSTED, "fingerprint", MT_VERDICT_FAIL, MT_LEVEL_ENCRYPT,
 	     MT_OUTCOME_CHECK_FAILED},
-	    {S_FP_MATCH, "fingerprint", MT_VERDICT_WARN, MT_LEVEL_FINGERPRINT, MT_OUTCOME_OK},
+	    {S_FP_MATCH, "fingerprint", MT_VERDICT_PASS, MT_LEVEL_FINGERPRINT, MT_OUTCOME_OK},
 	    {S_MISMATCH, "verify", MT_VERDICT_FAIL, MT_LEVEL_ENCRYPT, MT_OUTCOME_CHECK_FAILED},
 	    {S_MISMATCH, "may", MT_VERDICT_WARN, MT_LEVEL_ENCRYPT, MT_OUTCOME_OK},
 	    /* no TLS: opportunistic levels continue in clear, mandatory ones fail */
@@ -144,8 +144,9 @@ static void test_text(void **state)
 	struct mt_probe p;
 	build(&p, S_MISMATCH, "verify");
 	mt_probe_judge(&p);
-	assert_string_equal(p.verdict_text, "FAIL: requested verify, reached encrypt; faults: "
-					    "name-mismatch (host name not verified)");
+	assert_string_equal(p.verdict_text,
+			    "FAIL: requested verify, reached encrypt; faults: name-mismatch");
+	assert_string_equal(p.reason, "host name not verified");
 	build(&p, S_GOOD, "Required-Verify");
 	mt_probe_judge(&p);
 	assert_string_equal(p.verdict_text,

@@ -54,7 +54,8 @@ static void test_levels(void **state)
 	    {"dane-only", MT_LEVEL_DANE_ONLY, "dane-only", true, true},
 	    {"verify", MT_LEVEL_VERIFY, "verify", true, true},
 	    {"SECURE", MT_LEVEL_SECURE, "secure", true, true},
-	    {"None", MT_LEVEL_NONE, "none", false, false}, /* same meaning: Postfix spelling */
+	    {"None", MT_LEVEL_NONE, "None", false, false},
+	    {"NONE", MT_LEVEL_NONE, "none", false, false},
 	    {"Off", MT_LEVEL_NONE, "None", false, false},
 	    {"Preferred", MT_LEVEL_MAY, "Preferred", false, false},
 	    {"required", MT_LEVEL_ENCRYPT, "Required", true, false},

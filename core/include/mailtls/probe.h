@@ -121,7 +121,8 @@ struct mt_probe {
 	enum mt_level reached;
 	enum mt_verdict verdict;
 	enum mt_outcome outcome;
-	char verdict_text[1024];
+	char verdict_text[1024]; /* "FAIL: requested verify, reached encrypt; faults: ..." */
+	char reason[512];	   /* why it failed, for people ("" unless FAIL) */
 };
 
 /* Run one probe. Always fills *p (free with mt_probe_free), including on failure; returns
