@@ -101,6 +101,35 @@ static int parse_seconds(const char *s, int *ms)
 	return 0;
 }
 
+/* A SHA-256 fingerprint: 64 hex digits, optionally in colon-separated pairs. */
+static bool valid_fingerprint(const char *s)
+{
+	size_t digits = 0, run = 0, colons = 0;
+	for (; *s; s++) {
+		if (*s == ':') {
+			if (run != 2)
+				return false;
+			run = 0;
+			colons++;
+			continue;
+		}
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') || (*s >= 'A' && *s <= 'F')))
+			return false;
+		digits++;
+		run++;
+	}
+	return digits == 64 && (colons == 0 || (colons == 31 && run == 2));
+}
+
+static int tls_version_rank(const char *v)
+{
+	static const char *const names[] = {"1.0", "1.1", "1.2", "1.3"};
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(v, names[i]))
+			return i;
+	return -1;
+}
+
 static int exit_for(const struct mt_probe *p)
 {
 	if (p->status == MT_ERR_USAGE || p->status == MT_ERR_BADINPUT)
@@ -309,6 +338,10 @@ int main(int argc, char **argv)
 		case O_FP:
 			if (c.po.verify.nfingerprints >= 16)
 				return die_usage("too many --fingerprint options (at most %s)", "16");
+			if (!valid_fingerprint(optarg))
+				return die_usage("bad --fingerprint '%s' (expected the SHA-256 as 64 hex "
+						 "digits, colons allowed between pairs)",
+						 optarg);
 			c.po.verify.fingerprints[c.po.verify.nfingerprints++] = optarg;
 			break;
 		case O_WARN: {
@@ -322,8 +355,16 @@ int main(int argc, char **argv)
 		case O_CCERT: c.po.tls.client_cert = optarg; break;
 		case O_CKEY: c.po.tls.client_key = optarg; break;
 		case O_PRIO: c.po.tls.priority = optarg; break;
-		case O_TLSMIN: c.po.tls.tls_min = optarg; break;
-		case O_TLSMAX: c.po.tls.tls_max = optarg; break;
+		case O_TLSMIN:
+		case O_TLSMAX:
+			if (tls_version_rank(optarg) < 0)
+				return die_usage("bad TLS version '%s' (expected 1.0, 1.1, 1.2 or 1.3)",
+						 optarg);
+			if (ch == O_TLSMIN)
+				c.po.tls.tls_min = optarg;
+			else
+				c.po.tls.tls_max = optarg;
+			break;
 		case O_TIMEOUT:
 			if (parse_seconds(optarg, &c.po.timeout_ms))
 				return die_usage("bad --timeout '%s' (seconds, > 0)", optarg);
@@ -367,6 +408,9 @@ int main(int argc, char **argv)
 		return die_usage("%s", "-4 and -6 exclude each other");
 	if (c.no_sni && c.po.tls.sni)
 		return die_usage("%s", "--sni and --no-sni exclude each other");
+	if (c.po.tls.tls_min && c.po.tls.tls_max &&
+	    tls_version_rank(c.po.tls.tls_min) > tls_version_rank(c.po.tls.tls_max))
+		return die_usage("%s", "--tls-min is above --tls-max");
 	if (c.po.nrcpts && !c.po.mail_from)
 		return die_usage("%s", "--rcpt needs --mail-from");
 	if (c.po.tls.client_key && !c.po.tls.client_cert)

@@ -5,6 +5,7 @@
  * "[SSS.mmm]<-- LINE". The TLS parameters and the certificate block are printed without
  * a time, as CheckTLS does. The last line is the verdict.
  */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -77,6 +78,19 @@ void mt_report_dn_oneline(const char *dn, char *out, size_t outsz)
 	}
 }
 
+/* Print one line of the transcript; live transcripts put the elapsed time first. */
+static void pr(const struct mt_text_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void pr(const struct mt_text_out *o, const char *fmt, ...)
+{
+	if (o->stamp)
+		fprintf(o->f, "[%03lld.%03lld] ", (long long)(o->t_ms / 1000),
+			(long long)(o->t_ms % 1000));
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(o->f, fmt, ap);
+	va_end(ap);
+}
+
 static void timed(const struct mt_text_out *o, int64_t t, const char *color, const char *sep,
 		  const char *text)
 {
@@ -112,12 +126,12 @@ static void hostname_line(const struct mt_text_out *o, const struct mt_probe *p)
 		snprintf(ids + n, sizeof ids - n, " | CN:%s", c->cn);
 	if (vr->name_matched) {
 		const char *id = strchr(vr->matched_id, ':');
-		fprintf(o->f, "%sCert Hostname VERIFIED (%s = %s%s)%s\n", o->color ? C_OK : "",
+		pr(o, "%sCert Hostname VERIFIED (%s = %s%s)%s\n", o->color ? C_OK : "",
 			vr->matched_ref, id ? id + 1 : vr->matched_id, ids,
 			o->color ? C_RESET : "");
 	} else {
 		const char *first = c->n_dns ? c->dns_names[0] : c->cn[0] ? c->cn : "(no name)";
-		fprintf(o->f, "%sCert Hostname DOES NOT VERIFY (%s != %s%s)%s\n",
+		pr(o, "%sCert Hostname DOES NOT VERIFY (%s != %s%s)%s\n",
 			o->color ? C_ERR : "", p->refnames[0] ? p->refnames : "(no reference name)",
 			first, ids, o->color ? C_RESET : "");
 	}
@@ -130,7 +144,7 @@ void mt_report_text_certs(const struct mt_text_out *o, const struct mt_probe *p)
 	for (size_t i = 0; i < vr->ncerts; i++) {
 		const struct mt_cert_info *c = &vr->certs[i];
 		bool ok = !strcmp(c->verify_text, "ok");
-		fprintf(o->f, "%sCertificate %zu of %zu in chain: Cert %s: %s%s\n",
+		pr(o, "%sCertificate %zu of %zu in chain: Cert %s: %s%s\n",
 			o->color ? (ok ? C_OK : C_ERR) : "", i + 1, shown,
 			ok ? "VALIDATED" : "NOT VALIDATED", c->verify_text[0] ? c->verify_text : "?",
 			o->color ? C_RESET : "");
@@ -138,36 +152,40 @@ void mt_report_text_certs(const struct mt_text_out *o, const struct mt_probe *p)
 			hostname_line(o, p);
 		char t[64];
 		mt_report_time(c->not_before, t, sizeof t);
-		fprintf(o->f, "Not Valid Before: %s\n", t);
+		pr(o, "Not Valid Before: %s\n", t);
 		mt_report_time(c->not_after, t, sizeof t);
-		fprintf(o->f, "Not Valid After: %s\n", t);
+		pr(o, "Not Valid After: %s\n", t);
 		char dn[1024];
 		mt_report_dn_oneline(c->subject, dn, sizeof dn);
-		fprintf(o->f, "subject= %s\n", dn);
+		pr(o, "subject= %s\n", dn);
 		mt_report_dn_oneline(c->issuer, dn, sizeof dn);
-		fprintf(o->f, "issuer= %s\n", dn);
+		pr(o, "issuer= %s\n", dn);
 		if (c->n_dns || c->n_ip) {
-			fprintf(o->f, "subjectAltName: ");
-			for (size_t k = 0; k < c->n_dns; k++)
-				fprintf(o->f, "%sDNS:%s", k ? ", " : "", c->dns_names[k]);
-			for (size_t k = 0; k < c->n_ip; k++)
-				fprintf(o->f, "%sIP:%s", (k || c->n_dns) ? ", " : "", c->ip_addrs[k]);
-			fputc('\n', o->f);
+			char san[4096];
+			size_t n = 0;
+			san[0] = '\0';
+			for (size_t k = 0; k < c->n_dns && n < sizeof san; k++)
+				n += (size_t)snprintf(san + n, sizeof san - n, "%sDNS:%s", k ? ", " : "",
+						      c->dns_names[k]);
+			for (size_t k = 0; k < c->n_ip && n < sizeof san; k++)
+				n += (size_t)snprintf(san + n, sizeof san - n, "%sIP:%s",
+						      (k || c->n_dns) ? ", " : "", c->ip_addrs[k]);
+			pr(o, "subjectAltName: %s\n", san);
 		} else {
-			fprintf(o->f, "subjectAltName: (none)\n");
+			pr(o, "subjectAltName: (none)\n");
 		}
-		fprintf(o->f, "Key: %s %u bits\n", c->key_type, c->key_bits);
-		fprintf(o->f, "Signature algorithm: %s\n", c->sig_alg);
+		pr(o, "Key: %s %u bits\n", c->key_type, c->key_bits);
+		pr(o, "Signature algorithm: %s\n", c->sig_alg);
 		char fp[100];
 		colon_hex(c->sha256, fp, sizeof fp);
-		fprintf(o->f, "SHA-256 fingerprint: %s\n", fp);
+		pr(o, "SHA-256 fingerprint: %s\n", fp);
 		if (c->is_anchor)
-			fprintf(o->f, "(this certificate is a trust anchor)\n");
+			pr(o, "(this certificate is a trust anchor)\n");
 	}
 	if (vr->name_checked && vr->ncerts == 0)
-		fprintf(o->f, "Cert Hostname DOES NOT VERIFY (no certificate)\n");
+		pr(o, "Cert Hostname DOES NOT VERIFY (no certificate)\n");
 	if (vr->ncerts)
-		fprintf(o->f, "Chain trust: %s%s%s\n",
+		pr(o, "Chain trust: %s%s%s\n",
 			o->color ? (vr->trusted ? C_OK : C_ERR) : "",
 			vr->trusted ? "trusted" : vr->trust_text[0] ? vr->trust_text : "not trusted",
 			o->color ? C_RESET : "");
@@ -182,7 +200,7 @@ void mt_report_text_verdict(const struct mt_text_out *o, const struct mt_probe *
 			char where[32] = "";
 			if (f->cert >= 0)
 				snprintf(where, sizeof where, " (certificate %d)", f->cert + 1);
-			fprintf(o->f, "%sFault: %s: %s%s%s\n",
+			pr(o, "%sFault: %s: %s%s%s\n",
 				o->color ? (f->severity == MT_SEV_ERROR ? C_ERR : C_WARN) : "",
 				mt_fault_name(f->fault), f->detail[0] ? f->detail : mt_fault_text(f->fault),
 				where, o->color ? C_RESET : "");
@@ -191,15 +209,17 @@ void mt_report_text_verdict(const struct mt_text_out *o, const struct mt_probe *
 			  : p->verdict == MT_VERDICT_WARN ? C_WARN
 							  : C_ERR;
 	if (!o->quiet && p->reason[0])
-		fprintf(o->f, "%sReason: %s%s\n", o->color ? C_ERR : "", p->reason,
+		pr(o, "%sReason: %s%s\n", o->color ? C_ERR : "", p->reason,
 			o->color ? C_RESET : "");
-	fprintf(o->f, "%sVerdict: %s%s\n", o->color ? col : "", p->verdict_text,
+	pr(o, "%sVerdict: %s%s\n", o->color ? col : "", p->verdict_text,
 		o->color ? C_RESET : "");
 }
 
 void mt_report_text_event(const struct mt_event *ev, const struct mt_probe *p, void *arg)
 {
-	const struct mt_text_out *o = arg;
+	struct mt_text_out *o = arg;
+	o->t_ms = ev->t_ms;
+	o->stamp = !o->quiet;
 	if (o->quiet) {
 		if (ev->kind == MT_EV_VERDICT)
 			mt_report_text_verdict(o, p);
@@ -223,18 +243,18 @@ void mt_report_text_event(const struct mt_event *ev, const struct mt_probe *p, v
 		break;
 	case MT_EV_TLS:
 		timed(o, ev->t_ms, C_OK, " ", ev->text);
-		fprintf(o->f, "SSLVersion in use: %s\n", p->tlsinfo.protocol);
+		pr(o, "SSLVersion in use: %s\n", p->tlsinfo.protocol);
 		if (p->tlsinfo.openssl_cipher[0] &&
 		    strcmp(p->tlsinfo.openssl_cipher, p->tlsinfo.cipher))
-			fprintf(o->f, "Cipher in use: %s (%s)\n", p->tlsinfo.openssl_cipher,
+			pr(o, "Cipher in use: %s (%s)\n", p->tlsinfo.openssl_cipher,
 				p->tlsinfo.cipher);
 		else
-			fprintf(o->f, "Cipher in use: %s\n", p->tlsinfo.cipher);
-		fprintf(o->f, "Key exchange: %s\n", p->tlsinfo.kx);
+			pr(o, "Cipher in use: %s\n", p->tlsinfo.cipher);
+		pr(o, "Key exchange: %s\n", p->tlsinfo.kx);
 		if (p->tlsinfo.sig[0])
-			fprintf(o->f, "Server signature: %s\n", p->tlsinfo.sig);
+			pr(o, "Server signature: %s\n", p->tlsinfo.sig);
 		if (p->tlsinfo.client_cert_requested)
-			fprintf(o->f, "Client certificate requested by the server: %s\n",
+			pr(o, "Client certificate requested by the server: %s\n",
 				p->tlsinfo.client_cert_sent ? "sent" : "none sent");
 		break;
 	case MT_EV_CERTS:

@@ -17,6 +17,8 @@ struct mt_text_out {
 	bool color;
 	bool quiet; /* only the verdict line */
 	bool verbose_certs; /* also print the PEM of each certificate */
+	bool stamp;	    /* prefix every line with "[SSS.mmm] " (set for live transcripts) */
+	int64_t t_ms;	    /* the time printed by that prefix (the current event's) */
 };
 
 /* An mt_event_cb: prints each event as it happens, CheckTLS style ("[000.344] -->STARTTLS"). */
