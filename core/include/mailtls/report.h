@@ -1,7 +1,8 @@
 /* report.h — renderers for probe results: the CheckTLS-style text transcript (streamed
  * from events), JSON (jansson), XML (libxml2) and the Nagios status line.
  *
- * libxml2 and jansson are included only by core/report/. Returned strings are heap
+ * libxml2 is included only by core/report/ (jansson also by programs that write JSON
+ * records of their own). Returned strings are heap
  * allocated; the caller frees them with free().
  */
 #ifndef MAILTLS_REPORT_H
