@@ -28,7 +28,7 @@ static mt_status check_uri(const char *u, size_t n, struct mt_err *err)
 					  "rua \"%.*s\": domain has no dot", (int)n, u);
 		return MT_OK;
 	}
-	if (n > 8 && !strncasecmp(u, "https://", 8)) {
+	if (n >= 8 && !strncasecmp(u, "https://", 8)) {
 		const char *h = u + 8;
 		size_t hn = strcspn(h, "/?#");
 		if (hn > n - 8)
@@ -68,6 +68,8 @@ mt_status mt_tlsrpt_parse(const char *txt, struct mt_tlsrpt *out, struct mt_err 
 			return mt_err_set(err, MT_ERR_BADINPUT, "TLS-RPT: field \"%.*s\" has no '='",
 					  (int)(fend - p > 40 ? 40 : fend - p), p);
 		size_t klen = (size_t)(eq - p);
+		while (klen && (p[klen - 1] == ' ' || p[klen - 1] == '\t'))
+			klen--; /* "rua =" is outside the ABNF but unambiguous */
 		const char *v = eq + 1, *vend = fend;
 		while (v < vend && (*v == ' ' || *v == '\t'))
 			v++;
@@ -107,6 +109,9 @@ mt_status mt_tlsrpt_parse(const char *txt, struct mt_tlsrpt *out, struct mt_err 
 							  "TLS-RPT: rua URI over 511 characters");
 				memcpy(out->rua[out->nrua], us, un);
 				out->rua[out->nrua++][un] = '\0';
+				if (c && c + 1 >= vend)
+					return mt_err_set(err, MT_ERR_BADINPUT,
+							  "TLS-RPT: empty rua URI after ','");
 				u = c ? c + 1 : vend;
 			}
 		} else if (klen == 1 && *p == 'v') {
