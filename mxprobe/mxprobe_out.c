@@ -8,7 +8,9 @@
  */
 /* Messages are composed from DNS names and peer text into fixed buffers; cutting an
  * overlong message short is intended, so GCC's truncation analysis is off here. */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>

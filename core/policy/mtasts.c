@@ -97,7 +97,7 @@ static bool valid_pattern(const char *s, size_t n)
 {
 	if (n >= 2 && s[0] == '*' && s[1] == '.')
 		s += 2, n -= 2;
-	if (n == 0 || n > 253)
+	if (n == 0 || n > 253 || s[0] == '.' || (n == 1 && s[0] == '.'))
 		return false;
 	size_t lab = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -147,6 +147,8 @@ mt_status mt_sts_policy_parse(const char *text, size_t len, struct mt_sts_policy
 					  "line %d: \"%.*s\" is not \"key: value\"", lineno,
 					  (int)(lend - p > 40 ? 40 : lend - p), p);
 		size_t klen = (size_t)(colon - p);
+		if (klen == 0)
+			return mt_err_set(err, MT_ERR_BADINPUT, "line %d: empty field name", lineno);
 		const char *v = skip_ws(colon + 1, lend), *vend = lend;
 		while (vend > v && (vend[-1] == ' ' || vend[-1] == '\t'))
 			vend--;

@@ -84,6 +84,8 @@ mt_status mt_tlsrpt_parse(const char *txt, struct mt_tlsrpt *out, struct mt_err 
 			if (have_rua)
 				return mt_err_set(err, MT_ERR_BADINPUT, "TLS-RPT: rua given twice");
 			have_rua = true;
+			if (v == vend)
+				return mt_err_set(err, MT_ERR_BADINPUT, "TLS-RPT: empty rua field");
 			const char *u = v;
 			while (u < vend) {
 				const char *c = memchr(u, ',', (size_t)(vend - u));

@@ -65,6 +65,9 @@ static const struct {
     {"version: STSv1\nmode: enforce\nmx: a.b\nmax_age: 1\nthis line has no colon\n", false, 0, 0, 0, "line 5"},
     {"version: STSv1\nmode: enforce\nmode: testing\nmx: a.b\nmax_age: 1\n", false, 0, 0, 0, "mode given twice"},
     {"<html>not a policy</html>", false, 0, 0, 0, "key: value"},
+    {"version: STSv1\nmode: enforce\nmx: .\nmax_age: 1\n", false, 0, 0, 0, "not a host name"},
+    {"version: STSv1\nmode: enforce\nmx: .a.b\nmax_age: 1\n", false, 0, 0, 0, "not a host name"},
+    {"version: STSv1\nmode: enforce\nmx: a.b\nmax_age: 1\n: x\n", false, 0, 0, 0, "empty field name"},
     {"", false, 0, 0, 0, "empty"},
 };
 
@@ -102,6 +105,8 @@ static const struct {
     {"v=TLSRPTv1; rua = mailto:a@example.com , mailto:b@example.org ;", true, 2, NULL},
     {"v=TLSRPTv1; ext=1; rua=mailto:a@example.com", true, 1, NULL},
     {"v=TLSRPTv1", false, 0, "no rua"},
+    {"v=TLSRPTv1; rua=", false, 0, "empty rua"},
+    {"v=TLSRPTv1; rua= ;", false, 0, "empty rua"},
     {"v=TLSRPTv1; rua=ftp://example.com/x", false, 0, "not mailto: or https:"},
     {"v=TLSRPTv1; rua=http://example.com/x", false, 0, "not mailto: or https:"},
     {"v=TLSRPTv1; rua=mailto:example.com", false, 0, "local@domain"},
