@@ -50,8 +50,8 @@ for n in $NS; do
 	lines=$(wc -l <"$T/out.$n")
 	pass=$(grep -c '"exit_code": 0\|"exit_code":0' "$T/out.$n" || true)
 	printf '%-34s %8s %10s %12.1f %8.1f MB   (exit %s, %s lines, %s passed)\n' \
-		"mxprobe -j $J --json" "$n" "$wall" "$(echo "$n / $wall" | bc -l)" \
-		"$(echo "$rss / 1024" | bc -l)" "$rc" "$lines" "$pass"
+		"mxprobe -j $J --json" "$n" "$wall" "$(awk -v a="$n" -v b="$wall" 'BEGIN{print a/b}')" \
+		"$(awk -v a="$rss" 'BEGIN{print a/1024}')" "$rc" "$lines" "$pass"
 done
 
 # per-domain cost on a sample, sequential, same hosts
@@ -69,7 +69,7 @@ if command -v posttls-finger >/dev/null; then
 	done
 	t1=${EPOCHREALTIME/./}
 	p=$(( (t1 - t0) / SAMPLE / 1000 ))
-	printf '%-34s %8s %10s %12s  (%.1fx mxprobe)\n' "posttls-finger (host only, no DNS)" "$SAMPLE" "" "${p} ms/domain" "$(echo "$p / ($m + 0.001)" | bc -l)"
+	printf '%-34s %8s %10s %12s  (%.1fx mxprobe)\n' "posttls-finger (host only, no DNS)" "$SAMPLE" "" "${p} ms/domain" "$(awk -v a="$p" -v b="$m" 'BEGIN{print a/(b+0.001)}')"
 fi
 TS_BIN=$(command -v testssl.sh || command -v testssl || true)
 if [ -n "$TS_BIN" ]; then
@@ -82,5 +82,5 @@ if [ -n "$TS_BIN" ]; then
 	done
 	t1=${EPOCHREALTIME/./}
 	s=$(( (t1 - t0) / k / 1000 ))
-	printf '%-34s %8s %10s %12s  (%.1fx mxprobe)\n' "testssl --fast --starttls smtp (host)" "$k" "" "${s} ms/domain" "$(echo "$s / ($m + 0.001)" | bc -l)"
+	printf '%-34s %8s %10s %12s  (%.1fx mxprobe)\n' "testssl --fast --starttls smtp (host)" "$k" "" "${s} ms/domain" "$(awk -v a="$s" -v b="$m" 'BEGIN{print a/(b+0.001)}')"
 fi

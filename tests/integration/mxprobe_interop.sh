@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/fixtures/mxprobe_env.sh"
 need_mxprobe
-need_cmd nsd unbound ldns-keygen ldns-signzone openssl certtool
+need_cmd nsd unbound ldns-keygen ldns-signzone drill openssl certtool
 setup_pki
 start_postfix
 start_fwd 127.0.0.2="$PORT_good"
@@ -115,7 +115,7 @@ BAD_PIDS+=($!)
 unbound -d -c "$D/unbound.conf" >"$D/unbound.out" 2>&1 &
 BAD_PIDS+=($!)
 for _ in $(seq 50); do
-	dig +short +time=1 +tries=1 -p "$UBP" @127.0.0.1 mx.sig.test A 2>/dev/null | grep -q 127.0.0.2 && break
+	drill -p "$UBP" @127.0.0.1 mx.sig.test A 2>/dev/null | grep -q '127\.0\.0\.2$' && break
 	sleep 0.2
 done
 cd "$ROOT" || exit 1
