@@ -344,8 +344,6 @@ static void probe_addr(const struct mx_cfg *cfg, struct mx_domain *d, struct mx_
 			 cfg->no_dane ? "not checked"
 				      : "address records not DNSSEC-secure: no TLSA lookup");
 	}
-	if (dr->state == MT_DANE_MISMATCH && !p->tls)
-		dr->state = MT_DANE_MISMATCH; /* DANE required TLS, and there was none */
 	mt_probe_dane_judge(p, dr);
 	x->exit_code = exit_for_probe(p);
 

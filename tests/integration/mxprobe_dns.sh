@@ -13,7 +13,8 @@ start_postfix
 
 V6=0
 [ -n "${PORT_good6:-}" ] && V6=1
-FWD=(127.0.0.2="$PORT_good" 127.0.0.3="$PORT_expired" 127.0.0.4="$PORT_notls"
+start_bad tempfail421
+FWD=(127.0.0.8="$BAD_PORT" 127.0.0.2="$PORT_good" 127.0.0.3="$PORT_expired" 127.0.0.4="$PORT_notls"
 	127.0.0.6=silent 127.0.0.7="$PORT_wildcard")
 [ $V6 = 1 ] && FWD+=(::1="$PORT_good")
 start_fwd "${FWD[@]}"
@@ -31,6 +32,7 @@ cat >"$Z/test.example.zone" <<-EOF2
 	expired A 127.0.0.3
 	notls A 127.0.0.4
 	silent A 127.0.0.6
+	busy A 127.0.0.8
 	ta A 127.0.0.7
 	dane-bad A 127.0.0.2
 	unusable A 127.0.0.2
@@ -55,6 +57,7 @@ cat >"$Z/sig.test.zone" <<-EOF2
 	daneta MX 10 ta.test.example.
 	unusable MX 10 unusable.test.example.
 	slow MX 10 silent.test.example.
+	busy MX 10 busy.test.example.
 	noaddr MX 10 nothing.sig.test.
 	insmx MX 10 mx.uns.test.
 EOF2
@@ -172,6 +175,12 @@ run_mxprobe "${MX[@]}" --timeout 1 --deadline 3 slow.sig.test
 assert_exit 3
 [ "$ELAPSED_MS" -lt 10000 ] && ok_ || fail_ "took ${ELAPSED_MS} ms"
 assert_line '^10 +silent\.test\.example +127\.0\.0\.6 .*FAIL$'
+
+case_ "421 banner is reported as such, exit 3"
+run_mxprobe "${MX[@]}" busy.sig.test
+assert_exit 3
+assert_line '^10 +busy\.test\.example +127\.0\.0\.8 +secure +ok [0-9]+ms +421 .*FAIL$'
+assert_contains "421"
 
 case_ "DANE-EE 3 1 1 matches: level dane passes at dane"
 run_mxprobe "${MX[@]}" -4 -l dane good.sig.test
