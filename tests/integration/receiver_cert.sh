@@ -91,7 +91,7 @@ cmp -s "$T/i/certs/cert.pem" "$D/certs/cert.pem" || fail "imported chain differs
 expect 0 "Key matches" "$R" -d "$T/i" cert show
 
 # the receiver serves the installed chain: leaf then intermediate, verifiable with the root
-P=$(( 20000 + (RANDOM * 7 + $$) % 30000 ))
+P=$(python3 "$(dirname "$0")/../fixtures/freeport.py")
 "$R" -d "$T/i" -l 127.0.0.1:$P --no-rdns >"$T/stderr" 2>&1 &
 RPID=$!
 for _ in $(seq 100); do grep -q "listening on" "$T/stderr" && break; sleep 0.05; done

@@ -24,7 +24,7 @@ certtool --generate-certificate --load-privkey good.key --load-ca-certificate ca
 certtool --generate-privkey --key-type ecdsa --outfile self.key 2>/dev/null
 certtool --generate-self-signed --load-privkey self.key --template c.tmpl --outfile self.pem 2>/dev/null
 cd - >/dev/null
-P=$(( 20000 + (RANDOM * 7 + $$) % 30000 ))
+P=$(python3 "$(dirname "$0")/../fixtures/freeport.py")
 cat >"$T/r.conf" <<CONF
 listen = 127.0.0.1:$P
 hostname = mx.test

@@ -16,7 +16,7 @@ RPID=
 cleanup() { [ -n "$RPID" ] && kill "$RPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
-P=$(( 20000 + (RANDOM * 7 + $$) % 30000 ))
+P=$(python3 "$(dirname "$0")/../fixtures/freeport.py")
 "$R" -d "$T/d" -l 127.0.0.1:$P -o max_per_client=0 -o max_sessions=5000 --no-rdns \
 	>"$T/stderr" 2>&1 &
 RPID=$!

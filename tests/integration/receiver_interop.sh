@@ -15,7 +15,7 @@ cleanup() { [ -n "$RPID" ] && kill "$RPID" 2>/dev/null; wait 2>/dev/null; rm -rf
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 ran=0
-P=$(( 20000 + (RANDOM * 7 + $$) % 30000 ))
+P=$(python3 "$(dirname "$0")/../fixtures/freeport.py")
 mkdir -p "$T/d"
 echo "5000000 7000000" >"$T/d/ids" # distinctive ICIDs and MIDs for the log round trip
 "$R" -d "$T/d" -l 127.0.0.1:$P --hostname localhost >"$T/stderr" 2>&1 &

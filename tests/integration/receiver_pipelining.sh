@@ -12,7 +12,7 @@ RPID=
 cleanup() { [ -n "$RPID" ] && kill "$RPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
-P=$(( 20000 + (RANDOM * 7 + $$) % 30000 ))
+P=$(python3 "$(dirname "$0")/../fixtures/freeport.py")
 "$R" -d "$T/d" -l 127.0.0.1:$P --hostname mx.test --no-rdns >"$T/stderr" 2>&1 &
 RPID=$!
 for _ in $(seq 100); do grep -q "listening on" "$T/stderr" && break; sleep 0.05; done

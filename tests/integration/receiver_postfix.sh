@@ -20,7 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; [ -f "$T/pf/maillog" ] && tail -20 "$T/pf/maillog"; exit 1; }
-RP=$(( 20000 + (RANDOM * 7 + $$) % 20000 ))
+RP=$(python3 "$(dirname "$0")/../fixtures/freeport.py")
 PP=$((RP + 1))
 "$R" -d "$T/r" -l 127.0.0.1:$RP --hostname localhost >"$T/r.err" 2>&1 &
 RPID=$!

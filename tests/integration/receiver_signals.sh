@@ -26,7 +26,7 @@ start() {
 	done
 	fail "receiver did not start: $(cat "$T/stderr")"
 }
-P=$(( 20000 + (RANDOM * 7 + $$) % 30000 ))
+P=$(python3 "$(dirname "$0")/../fixtures/freeport.py")
 
 # config errors: exit 64 with file:line
 printf 'hostname = a\n\nmax_line = lots\n' >"$T/bad.conf"

@@ -16,7 +16,7 @@ trap cleanup EXIT
 # every record matching a selector satisfies a condition, and there is at least one
 jcheck() { jq -e -s "[.[] | select($1)] | length > 0 and all($2)" "$J" >/dev/null; }
 fail() { echo "FAIL: $*"; [ -f "$T/stderr" ] && tail -5 "$T/stderr"; exit 1; }
-port() { echo $(( 20000 + (RANDOM * 7 + $$) % 30000 )); }
+port() { echo $(python3 "$(dirname "$0")/../fixtures/freeport.py"); }
 start() {
 	: >"$T/stderr"
 	"$R" "$@" >"$T/stderr" 2>&1 &
