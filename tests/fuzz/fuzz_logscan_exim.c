@@ -1,44 +1,9 @@
-/* fuzz_logscan_exim.c — libFuzzer harness for the exim line parser and the correlation
- * engine behind it: input is split into lines, each parsed with the exim parser directly
- * (header first, as logscan does) and fed to a small correlation table. */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "../../logscan/logscan_corr.h"
-
-static void nop_conn(void *c, const struct mt_ls_conn *x) { (void)c; (void)x; }
-static void nop_msg(void *c, const struct mt_ls_msg *x) { (void)c; (void)x; }
-static void nop_req(void *c, const struct mt_ls_reqfail *x) { (void)c; (void)x; }
+/* fuzz_logscan_exim.c — libFuzzer harness for the exim line parser and the correlation engine
+ * behind it (shared body in fuzz_logscan.h). */
+#include "fuzz_logscan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct mt_ls_sink s = {nop_conn, nop_msg, nop_req, NULL};
-	struct mt_ls_corr c;
-	if (mt_ls_corr_init(&c, 8, 8, &s) != 0)
-		return 0;
-	struct mt_ls_parse_opts o = {.year = 2024};
-	size_t off = 0;
-	while (off < size) {
-		const uint8_t *nl = memchr(data + off, '\n', size - off);
-		size_t len = nl ? (size_t)(nl - (data + off)) : size - off;
-		/* an exact-size copy so ASan catches any read past the line */
-		char *line = malloc(len ? len : 1);
-		memcpy(line, data + off, len);
-		struct mt_ls_hdr h;
-		struct mt_ls_event ev;
-		if (mt_ls_parse_hdr(line, len, &o, &h)) {
-			h.fmt = MT_LS_FMT_EXIM;
-			if (mt_ls_exim_parse(&h, &ev) == MT_LS_EVENT)
-				mt_ls_corr_event(&c, &ev);
-		}
-		if (mt_ls_parse_line(line, len, &o, &ev) == MT_LS_EVENT)
-			mt_ls_corr_event(&c, &ev);
-		free(line);
-		off += len + 1;
-	}
-	mt_ls_corr_flush(&c);
-	mt_ls_corr_free(&c);
-	return 0;
+	return fuzz_logscan_run(data, size, MT_LS_FMT_EXIM, mt_ls_exim_parse);
 }
