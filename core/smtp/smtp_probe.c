@@ -6,6 +6,7 @@
  * in the result. The dialog is an explicit sequence of phases; each phase records how long
  * it took so the renderers (and --nagios perfdata) can show it.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,6 +271,156 @@ static mt_status do_tls(struct session *s)
 	return MT_OK;
 }
 
+static void judge(struct session *s)
+{
+	if (s->o->judge)
+		s->o->judge(s->p, s->o->judge_arg);
+	else
+		mt_probe_judge(s->p);
+}
+
+/* Send the message after DATA: bare LF becomes CRLF, a leading dot is doubled (RFC 5321
+ * 4.5.2), the last line is terminated, then the end-of-data marker. */
+static mt_status send_body(struct session *s, struct mt_delivery *d)
+{
+	struct mt_probe *p = s->p;
+	static const size_t cap = 65536;
+	char in[16384];
+	char *out = malloc(cap);
+	if (!out)
+		return mt_err_set(&p->err, MT_ERR_NOMEM, "out of memory");
+	size_t olen = 0;
+	bool bol = true, cr = false;
+	mt_status st = MT_OK;
+	off_t off = 0;
+	for (;;) {
+		ssize_t n = pread(d->body_fd, in, sizeof in, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			st = mt_err_set(&p->err, MT_ERR_IO, "reading the message: %s", strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		off += n;
+		for (ssize_t i = 0; i < n; i++) {
+			char c = in[i];
+			if (olen + 4 > cap) {
+				st = mt_conn_write(&s->conn, out, olen, phase_deadline(s), &p->err);
+				d->body_bytes += olen;
+				olen = 0;
+				if (st != MT_OK)
+					goto done;
+			}
+			if (bol && c == '.')
+				out[olen++] = '.';
+			if (c == '\n') {
+				if (!cr)
+					out[olen++] = '\r';
+				out[olen++] = '\n';
+				bol = true;
+				cr = false;
+				continue;
+			}
+			if (cr) /* a lone CR inside a line: keep it as it is */
+				cr = false;
+			if (c == '\r')
+				cr = true;
+			out[olen++] = c;
+			bol = false;
+		}
+	}
+	if (st == MT_OK) {
+		if (!bol) {
+			if (!cr)
+				out[olen++] = '\r';
+			out[olen++] = '\n';
+		}
+		memcpy(out + olen, ".\r\n", 3);
+		olen += 3;
+		st = mt_conn_write(&s->conn, out, olen, phase_deadline(s), &p->err);
+		d->body_bytes += olen;
+	}
+done:
+	free(out);
+	return st;
+}
+
+static void keep_reply(struct session *s, char *out, size_t outsz)
+{
+	char l0[400];
+	snprintf(out, outsz, "%d %s", s->reply.code,
+		 mt_smtp_reply_line(&s->reply, 0, l0, sizeof l0));
+}
+
+/* The relay's transaction: MAIL, RCPT for each recipient, DATA, the message, QUIT. It runs
+ * only when the judge lets the session carry mail. SMTP refusals are results, not session
+ * errors: the caller reads codes from *d. */
+static mt_status deliver(struct session *s)
+{
+	struct mt_probe *p = s->p;
+	struct mt_delivery *d = s->o->deliver;
+	mt_status st;
+	p->status = MT_OK; /* provisional, for the judge */
+	judge(s);
+	if (p->verdict == MT_VERDICT_FAIL) {
+		mt_strlcpy(d->held, p->reason[0] ? p->reason : p->verdict_text, sizeof d->held);
+		emit(s, MT_EV_ERROR, "Not sending the message: %s", d->held);
+		quit(s);
+		return MT_OK;
+	}
+	int64_t t = mt_now_ms();
+	char cmd[1100];
+	snprintf(cmd, sizeof cmd, "MAIL FROM:<%s>", d->mail_from ? d->mail_from : "");
+	d->attempted = true;
+	if ((st = send_line(s, cmd)) != MT_OK || (st = read_reply(s)) != MT_OK)
+		goto fail;
+	d->mail_code = s->reply.code;
+	keep_reply(s, d->reply, sizeof d->reply);
+	if (s->reply.code / 100 != 2) {
+		quit(s);
+		return MT_OK;
+	}
+	for (size_t i = 0; i < d->nrcpts; i++) {
+		snprintf(cmd, sizeof cmd, "RCPT TO:<%s>", d->rcpts[i]);
+		if ((st = send_line(s, cmd)) != MT_OK || (st = read_reply(s)) != MT_OK)
+			goto fail;
+		if (d->rcpt_codes)
+			d->rcpt_codes[i] = s->reply.code;
+		if (s->reply.code / 100 == 2)
+			d->accepted++;
+		else
+			keep_reply(s, d->reply, sizeof d->reply);
+	}
+	if (d->accepted == 0) {
+		quit(s);
+		return MT_OK;
+	}
+	if ((st = send_line(s, "DATA")) != MT_OK || (st = read_reply(s)) != MT_OK)
+		goto fail;
+	keep_reply(s, d->reply, sizeof d->reply);
+	if (s->reply.code != 354) {
+		d->data_code = s->reply.code;
+		quit(s);
+		return MT_OK;
+	}
+	if ((st = send_body(s, d)) != MT_OK)
+		goto fail;
+	emit(s, MT_EV_SEND, "(message: %zu octets)", d->body_bytes);
+	if ((st = read_reply(s)) != MT_OK)
+		goto fail;
+	d->data_code = s->reply.code;
+	keep_reply(s, d->reply, sizeof d->reply);
+	d->delivered = s->reply.code / 100 == 2;
+	phase_done(s, MT_PH_MAIL, t);
+	quit(s);
+	return MT_OK;
+fail:
+	emit(s, MT_EV_ERROR, "%s", p->err.msg);
+	return st;
+}
+
 static mt_status run_dialog(struct session *s)
 {
 	struct mt_probe *p = s->p;
@@ -403,6 +554,8 @@ static mt_status run_dialog(struct session *s)
 		emit(s, MT_EV_INFO, "TLS successfully started on this server");
 	}
 
+	if (o->deliver)
+		return deliver(s);
 	if (o->mail_from) {
 		t = mt_now_ms();
 		char cmd[600];
@@ -462,7 +615,7 @@ mt_status mt_probe_run(const struct mt_probe_opts *o, struct mt_probe *p)
 			   o->deadline_ms > 0 ? o->deadline_ms : 120000);
 	mt_conn_close(&s->conn, mt_deadline_in(1000, s->overall));
 	p->total_ms = mt_now_ms() - s->t0;
-	mt_probe_judge(p);
+	judge(s);
 	emit(s, MT_EV_VERDICT, "%s", p->verdict_text);
 	mt_smtp_reply_free(&s->reply);
 	free(s);

@@ -52,6 +52,28 @@ struct mt_event {
 
 typedef void (*mt_event_cb)(const struct mt_event *ev, const struct mt_probe *p, void *arg);
 
+/* A mail transaction to run once the TLS stage is settled and the policy allows it (the
+ * relay's delivery). The caller owns every pointer; the engine fills the result fields. */
+struct mt_delivery {
+	const char *mail_from;	   /* "" for the null reverse-path */
+	const char *const *rcpts;  /* envelope recipients */
+	size_t nrcpts;
+	int body_fd;		   /* the message (header and body, LF or CRLF), read from 0 */
+	/* filled by the engine */
+	bool attempted;		   /* MAIL was sent (the policy let the message on the wire) */
+	bool delivered;		   /* the server took the message (250 after DATA) */
+	int mail_code, data_code;  /* 0: not reached */
+	int *rcpt_codes;	   /* caller's array of nrcpts, filled (0: not reached) */
+	size_t accepted;	   /* recipients the server accepted */
+	char reply[512];	   /* the last reply that decided the outcome, "250 2.0.0 Ok" */
+	char held[512];		   /* why the message was not put on the wire, "" if it was */
+	size_t body_bytes;	   /* octets sent after DATA, dot-stuffing included */
+};
+
+struct mt_probe;
+/* Judges a probe in place (mt_probe_judge, or DANE/MTA-STS on top of it). */
+typedef void (*mt_probe_judge_fn)(struct mt_probe *p, void *arg);
+
 struct mt_probe_opts {
 	const char *host; /* name or IP literal to connect to */
 	unsigned port;	  /* 0: 25, or 465 with implicit_tls */
@@ -68,6 +90,14 @@ struct mt_probe_opts {
 	int deadline_ms; /* whole session; 0 = 120 s */
 	mt_event_cb cb;
 	void *cb_arg;
+	/* The judge, run once the TLS stage is settled (before MAIL) and again at the end;
+	 * NULL: mt_probe_judge. DANE and MTA-STS users pass theirs. */
+	mt_probe_judge_fn judge;
+	void *judge_arg;
+	/* When set, run this transaction instead of the probe's MAIL/RCPT/RSET, and only if
+	 * the judge's verdict before MAIL is not FAIL: a message is never put on the wire over
+	 * a session the policy rejects. */
+	struct mt_delivery *deliver;
 };
 
 void mt_probe_opts_init(struct mt_probe_opts *o);
