@@ -75,3 +75,38 @@ void mt_probe_dane_judge(struct mt_probe *p, const struct mt_dane_result *d)
 	if (k > 0 && (size_t)k < sizeof p->verdict_text)
 		mt_strlcpy(p->verdict_text + k, tail, sizeof p->verdict_text - (size_t)k);
 }
+
+void mt_probe_dane_hook(struct mt_probe *p, void *arg)
+{
+	struct mt_dane_ctx *c = arg;
+	struct mt_dane_result *dr = &c->result;
+	memset(dr, 0, sizeof *dr);
+	dr->rec = dr->cert = -1;
+	if (!c->asked) {
+		dr->state = MT_DANE_INSECURE;
+		mt_strlcpy(dr->text, c->why[0] ? c->why : "no DNSSEC-secure TLSA lookup",
+			   sizeof dr->text);
+	} else if (c->lookup_failed) {
+		dr->state = MT_DANE_LOOKUP_FAILED;
+		mt_strlcpy(dr->text, c->why[0] ? c->why : "TLSA lookup failed", sizeof dr->text);
+	} else if (!c->secure) {
+		dr->state = MT_DANE_INSECURE;
+		mt_strlcpy(dr->text, "TLSA records insecure: ignored", sizeof dr->text);
+	} else if (p->verified || c->n == 0) {
+		if (mt_dane_match(c->recs, c->n, &p->vr, c->refs, c->nrefs, c->now, dr, NULL) !=
+		    MT_OK) {
+			dr->state = MT_DANE_MISMATCH;
+			mt_strlcpy(dr->text, "TLSA records could not be matched", sizeof dr->text);
+		}
+	} else {
+		/* secure TLSA but no chain (no TLS): whether DANE applies decides the verdict */
+		bool usable = false;
+		for (size_t i = 0; i < c->n; i++)
+			usable |= mt_tlsa_unusable(&c->recs[i]) == NULL;
+		dr->state = usable ? MT_DANE_MISMATCH : MT_DANE_NO_USABLE;
+		mt_strlcpy(dr->text,
+			   usable ? "no certificate chain to match (no TLS)" : "no usable TLSA records",
+			   sizeof dr->text);
+	}
+	mt_probe_dane_judge(p, dr);
+}

@@ -71,4 +71,23 @@ mt_status mt_dane_match(const struct mt_tlsa *recs, size_t n, const struct mt_ve
  * mt_probe_judge() and records a mismatch as a warning. */
 void mt_probe_dane_judge(struct mt_probe *p, const struct mt_dane_result *d);
 
+
+/* What DNS said about one host's TLSA records, for mt_probe_dane_hook. The caller owns
+ * recs; result is filled by the hook (each time it runs). */
+struct mt_dane_ctx {
+	bool asked;	    /* a TLSA lookup was made (the host's addresses were secure) */
+	bool lookup_failed; /* the lookup was bogus or failed temporarily */
+	bool secure;	    /* the TLSA answer (records or their denial) is DNSSEC-secure */
+	const struct mt_tlsa *recs;
+	size_t n;
+	struct mt_refname refs[2]; /* the MX host name, optionally the next-hop domain */
+	size_t nrefs;
+	time_t now; /* 0: the clock */
+	char why[256]; /* shown when !asked or lookup_failed: "addresses insecure", DNS error */
+	struct mt_dane_result result;
+};
+/* An mt_probe_judge_fn (probe.h) that matches ctx's records against the chain the probe
+ * recorded and judges with mt_probe_dane_judge(): pass it as opts.judge with the context as
+ * judge_arg, and a relay's transaction or a probe's verdict follows DANE. */
+void mt_probe_dane_hook(struct mt_probe *p, void *ctx);
 #endif
