@@ -59,24 +59,6 @@ static int die(int code, const char *fmt, ...)
 	return code;
 }
 
-/* An envelope address: local@domain, printable, no blanks or angle brackets. "" is the null
- * reverse-path, allowed only where null_ok. */
-static bool addr_ok(const char *a, bool null_ok)
-{
-	if (!*a)
-		return null_ok;
-	size_t n = strlen(a);
-	if (n > 254)
-		return false;
-	const char *at = strrchr(a, '@');
-	if (!at || at == a || !at[1])
-		return false;
-	for (const char *p = a; *p; p++)
-		if ((unsigned char)*p <= ' ' || *p == '<' || *p == '>' || *p == 127 || *p == ',')
-			return false;
-	return true;
-}
-
 static void notify_runner(const struct rl_config *c, int sig)
 {
 	char p[700];
@@ -109,12 +91,12 @@ static int cmd_inject(struct rl_config *c, const char *from, const char **rcpts,
 {
 	if (!from)
 		return die(RL_EXIT_USAGE, "inject: --from ADDR is required (--from '' for the null sender)");
-	if (!addr_ok(from, true))
+	if (!rl_addr_ok(from, true))
 		return die(RL_EXIT_DATAERR, "inject: bad sender address '%s'", from);
 	if (n == 0)
 		return die(RL_EXIT_DATAERR, "inject: no recipients (give --to ADDR)");
 	for (size_t i = 0; i < n; i++)
-		if (!addr_ok(rcpts[i], false))
+		if (!rl_addr_ok(rcpts[i], false))
 			return die(RL_EXIT_DATAERR, "inject: bad recipient address '%s'", rcpts[i]);
 	struct mt_err err;
 	if (rl_queue_init(c->queue_dir, &err) != MT_OK)
@@ -133,87 +115,6 @@ static int cmd_inject(struct rl_config *c, const char *from, const char **rcpts,
 }
 
 /* ---- -t: recipients from the header ---- */
-
-struct addrs {
-	char **v;
-	size_t n, cap;
-};
-
-static bool addrs_add(struct addrs *a, const char *s, size_t len)
-{
-	while (len && isspace((unsigned char)*s))
-		s++, len--;
-	while (len && isspace((unsigned char)s[len - 1]))
-		len--;
-	if (!len)
-		return true;
-	for (size_t i = 0; i < a->n; i++)
-		if (strlen(a->v[i]) == len && !strncasecmp(a->v[i], s, len))
-			return true;
-	if (a->n == a->cap) {
-		size_t nc = a->cap ? a->cap * 2 : 8;
-		char **nv = realloc(a->v, nc * sizeof *nv);
-		if (!nv)
-			return false;
-		a->v = nv;
-		a->cap = nc;
-	}
-	a->v[a->n] = strndup(s, len);
-	return a->v[a->n++] != NULL;
-}
-
-/* Addresses of one header value: "A <a@x>, b@y, "Last, First" <c@z>" (groups and
- * comments in parentheses skipped). */
-static bool parse_addr_list(const char *v, struct addrs *a)
-{
-	const char *p = v, *start = v;
-	bool quote = false;
-	int paren = 0;
-	const char *lt = NULL, *gt = NULL;
-	for (;; p++) {
-		char ch = *p;
-		if (ch == '"' && !paren)
-			quote = !quote;
-		else if (!quote && ch == '(')
-			paren++;
-		else if (!quote && ch == ')' && paren)
-			paren--;
-		else if (!quote && !paren && ch == '<')
-			lt = p;
-		else if (!quote && !paren && ch == '>' && lt)
-			gt = p;
-		else if (!quote && !paren && ch == ':') /* "group:" */
-			start = p + 1, lt = gt = NULL;
-		if (ch == '\0' || (!quote && !paren && (ch == ',' || ch == ';'))) {
-			bool ok;
-			if (lt && gt)
-				ok = addrs_add(a, lt + 1, (size_t)(gt - lt - 1));
-			else {
-				/* bare address, comments removed */
-				char buf[512];
-				size_t k = 0;
-				int d = 0;
-				for (const char *q = start; q < p && k < sizeof buf - 1; q++) {
-					if (*q == '(')
-						d++;
-					else if (*q == ')' && d)
-						d--;
-					else if (!d)
-						buf[k++] = *q;
-				}
-				buf[k] = '\0';
-				ok = addrs_add(a, buf, k);
-			}
-			if (!ok)
-				return false;
-			lt = gt = NULL;
-			start = p + 1;
-			if (ch == '\0')
-				break;
-		}
-	}
-	return true;
-}
 
 static int cmd_t(struct rl_config *c, const char *from, char **extra, size_t nextra)
 {
@@ -248,7 +149,7 @@ static int cmd_t(struct rl_config *c, const char *from, char **extra, size_t nex
 		len += (size_t)n;
 	}
 	/* walk the header: collect To/Cc/Bcc (with folded lines), drop Bcc */
-	struct addrs a = {0};
+	struct rl_addrs a = {0};
 	char *out = malloc(len + 1);
 	size_t olen = 0, pos = 0;
 	int rc = RL_EXIT_OK;
@@ -277,7 +178,7 @@ static int cmd_t(struct rl_config *c, const char *from, char **extra, size_t nex
 		int which = !strncasecmp(f, "To:", 3) ? 3 : !strncasecmp(f, "Cc:", 3) ? 3 : is_bcc ? 4 : 0;
 		if (which) {
 			char *v = strndup(f + which, fe - pos - (size_t)which);
-			if (!v || !parse_addr_list(v, &a)) {
+			if (!v || !rl_parse_addr_list(v, &a)) {
 				free(v);
 				rc = die(RL_EXIT_SOFTWARE, "out of memory");
 				goto done;
@@ -293,7 +194,7 @@ static int cmd_t(struct rl_config *c, const char *from, char **extra, size_t nex
 	memcpy(out + olen, buf + pos, len - pos);
 	olen += len - pos;
 	for (size_t i = 0; i < nextra; i++)
-		if (!addrs_add(&a, extra[i], strlen(extra[i]))) {
+		if (!rl_addrs_add(&a, extra[i], strlen(extra[i]))) {
 			rc = die(RL_EXIT_SOFTWARE, "out of memory");
 			goto done;
 		}
@@ -302,7 +203,7 @@ static int cmd_t(struct rl_config *c, const char *from, char **extra, size_t nex
 		goto done;
 	}
 	for (size_t i = 0; i < a.n; i++)
-		if (!addr_ok(a.v[i], false)) {
+		if (!rl_addr_ok(a.v[i], false)) {
 			rc = die(RL_EXIT_DATAERR, "-t: bad recipient address '%s'", a.v[i]);
 			goto done;
 		}
@@ -312,7 +213,7 @@ static int cmd_t(struct rl_config *c, const char *from, char **extra, size_t nex
 		snprintf(deffrom, sizeof deffrom, "%s@%s", pw ? pw->pw_name : "root", c->hostname);
 		from = deffrom;
 	}
-	if (!addr_ok(from, true)) {
+	if (!rl_addr_ok(from, true)) {
 		rc = die(RL_EXIT_DATAERR, "-f: bad sender address '%s'", from);
 		goto done;
 	}
@@ -335,9 +236,7 @@ static int cmd_t(struct rl_config *c, const char *from, char **extra, size_t nex
 	notify_runner(c, SIGUSR2);
 	printf("queued MID %" PRIu64 "\n", mid);
 done:
-	for (size_t i = 0; i < a.n; i++)
-		free(a.v[i]);
-	free(a.v);
+	rl_addrs_free(&a);
 	free(out);
 	free(buf);
 	return rc;

@@ -159,6 +159,20 @@ mt_status rl_dsn_queue(const struct rl_config *c, const struct rl_msg *m, struct
 void rl_alert(struct rl_ctx *x, const struct rl_config *c, const char *domain,
 	      const char *cause, uint64_t mid);
 
+/* ---- addresses (relay_addr.c) ---- */
+/* An envelope address local@domain: printable, no blanks, angle brackets or commas; "" (the
+ * null reverse-path) only when null_ok. */
+bool rl_addr_ok(const char *a, bool null_ok);
+struct rl_addrs {
+	char **v;
+	size_t n, cap;
+};
+/* Add one address (trimmed, duplicates ignored case-insensitively); false: no memory. */
+bool rl_addrs_add(struct rl_addrs *a, const char *s, size_t len);
+/* Add the addresses of a header field's value ("A <a@x>, b@y, "L, F" <c@z>", groups). */
+bool rl_parse_addr_list(const char *v, struct rl_addrs *a);
+void rl_addrs_free(struct rl_addrs *a);
+
 /* The domain part of an address (after the last '@'), lower-cased into out. */
 void rl_addr_domain(const char *addr, char *out, size_t outsz);
 

@@ -375,6 +375,15 @@ enum rl_result rl_deliver(struct rl_ctx *x, const struct rl_config *c, struct rl
 	int r = route(c, dest, dns, domain, hops, &nhops, why, whysz);
 	if (r >= 0) {
 		res = (enum rl_result)r;
+		for (size_t i = 0; i < m->nrcpts; i++) {
+			char rd[256];
+			rl_addr_domain(m->rcpts[i].addr, rd, sizeof rd);
+			if (m->rcpts[i].state != RL_RCPT_PENDING || strcmp(rd, domain))
+				continue;
+			mt_strlcpy(m->rcpts[i].reply, why, sizeof m->rcpts[i].reply);
+			if (res == RL_BOUNCED)
+				m->rcpts[i].state = RL_RCPT_FAILED;
+		}
 		record(m, 0, domain, NULL, NULL, NULL, NULL, res == RL_BOUNCED ? "bounced" : "deferred",
 		       why, mt_policy_name(&dest->policy), NULL, NULL);
 		goto out;
@@ -561,8 +570,14 @@ enum rl_result rl_deliver(struct rl_ctx *x, const struct rl_config *c, struct rl
 					 d.held[0] ? d.held : p.reason[0] ? p.reason : cause);
 				result = d.held[0] ? "held" : "deferred";
 			} else if (d.attempted) {
+				char rids[256];
+				size_t rl = 0;
+				rids[0] = '\0';
+				for (size_t k = 0; k < nr && rl < sizeof rids - 24; k++)
+					rl += (size_t)snprintf(rids + rl, sizeof rids - rl, "%s%zu",
+							       k ? ", " : "", idx[k]);
 				rl_maillog("Info", "Delivery start DCID %" PRIu64 " MID %" PRIu64 " to RID [%s]",
-					   dcid, m->mid, nr == 1 ? "0" : "0..");
+					   dcid, m->mid, rids);
 				/* per recipient */
 				size_t ok = 0;
 				for (size_t k = 0; k < nr; k++) {
@@ -589,8 +604,8 @@ enum rl_result rl_deliver(struct rl_ctx *x, const struct rl_config *c, struct rl
 				}
 				if (d.delivered) {
 					rl_maillog("Info", "Message done DCID %" PRIu64 " MID %" PRIu64
-							   " to RID [0] [('%s')]",
-						   dcid, m->mid, d.reply);
+							   " to RID [%s] [('%s')]",
+						   dcid, m->mid, rids, d.reply);
 					result = "delivered";
 				} else if (d.mail_code / 100 == 5 || d.data_code / 100 == 5) {
 					result = "bounced";
