@@ -57,6 +57,7 @@ struct rl_config {
 	size_t nalert_to;
 	char maillog[512], attempts[512];
 	unsigned mta_sts_port;
+	char pickup[512]; /* a receiver's spool/new: accepted mail handed to the relay */
 	struct rl_dest *dests; /* dests[0] is the default */
 	size_t ndests;
 	bool verbose;
@@ -151,6 +152,11 @@ enum rl_result rl_deliver(struct rl_ctx *x, const struct rl_config *c, struct rl
 			  const char *domain, char *why, size_t whysz);
 
 /* ---- runner ---- */
+/* Move the messages a receiver accepted (c->pickup: the .eml files of <data_dir>/spool/new, whose
+ * envelope is in Return-Path: and X-Mailtls-Envelope-To: header fields, removed here) into
+ * the queue; each spool file is unlinked only after its queue entry is committed.
+ * Returns how many were queued. */
+size_t rl_pickup(const struct rl_config *c);
 /* Run until SIGTERM (once=false) or until every queued message has been tried once. */
 int rl_run(struct rl_config *c, bool once);
 /* Build an RFC 3464 DSN for the failed recipients of m and queue it. */

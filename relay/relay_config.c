@@ -219,6 +219,7 @@ static mt_status set_key(struct rl_config *c, const char *k, char *v, struct mt_
 	STR("cafile", cafile)
 	STR("maillog", maillog)
 	STR("attempts", attempts)
+	STR("pickup", pickup)
 #undef STR
 	if (!strcmp(k, "workers"))
 		return parse_uint(k, v, 1, 1024, &c->workers, err);

@@ -485,6 +485,7 @@ int rl_run(struct rl_config *c, bool once)
 		if (flush || scan_flag || mt_now_ms() - last_scan >= 1000) {
 			scan_flag = 0;
 			last_scan = mt_now_ms();
+			rl_pickup(c);
 			if (rescan(r, &err) != MT_OK) {
 				rl_maillog("Warning", "queue scan: %s", err.msg);
 				fprintf(stderr, "relay: %s\n", err.msg);
