@@ -38,6 +38,7 @@ static void usage(FILE *f)
 		"  -v, --verbose       more detail on stderr\n"
 		"  -t                  read recipients from To:, Cc: and Bcc: (Bcc: is removed)\n"
 		"  -f ADDR             envelope sender for -t (default: you@hostname)\n"
+		"      --copies N      inject: queue the message N times (load tests)\n"
 		"  -h, --help          this text\n"
 		"\n"
 		"Destination controls (destination = DOMAIN tls=POLICY ...): None, Preferred,\n"
@@ -87,7 +88,8 @@ static int queue_status(mt_status st)
 				     : RL_EXIT_CANTCREAT;
 }
 
-static int cmd_inject(struct rl_config *c, const char *from, const char **rcpts, size_t n)
+static int cmd_inject(struct rl_config *c, const char *from, const char **rcpts, size_t n,
+		      unsigned copies)
 {
 	if (!from)
 		return die(RL_EXIT_USAGE, "inject: --from ADDR is required (--from '' for the null sender)");
@@ -102,15 +104,43 @@ static int cmd_inject(struct rl_config *c, const char *from, const char **rcpts,
 	if (rl_queue_init(c->queue_dir, &err) != MT_OK)
 		return die(RL_EXIT_CANTCREAT, "%s", err.msg);
 	uint64_t mid;
-	mt_status st = rl_queue_put(c->queue_dir, 0, from, rcpts, n, 0, &mid, &err);
-	if (st != MT_OK)
-		return die(queue_status(st), "inject: %s", err.msg);
-	if (rl_log_open(c, &err) == MT_OK) {
-		log_injected(mid, from, rcpts, n);
-		rl_log_close();
+	mt_status st;
+	if (copies == 1) {
+		st = rl_queue_put(c->queue_dir, 0, from, rcpts, n, 0, &mid, &err);
+		if (st != MT_OK)
+			return die(queue_status(st), "inject: %s", err.msg);
 	}
+	bool logging = rl_log_open(c, &err) == MT_OK;
+	if (copies == 1) {
+		if (logging)
+			log_injected(mid, from, rcpts, n);
+	} else {
+		/* --copies: the same message queued N times (load tests, benchmarks) */
+		char *data = NULL;
+		size_t len = 0;
+		st = mt_file_read("/dev/stdin", 256u << 20, &data, &len, &err);
+		if (st != MT_OK) {
+			rl_log_close();
+			return die(RL_EXIT_DATAERR, "inject: %s", err.msg);
+		}
+		for (unsigned i = 0; i < copies; i++) {
+			st = rl_queue_put_mem(c->queue_dir, data, len, from, rcpts, n, 0, &mid, &err);
+			if (st != MT_OK) {
+				free(data);
+				rl_log_close();
+				return die(queue_status(st), "inject: copy %u: %s", i + 1, err.msg);
+			}
+			if (logging)
+				log_injected(mid, from, rcpts, n);
+		}
+		free(data);
+	}
+	rl_log_close();
 	notify_runner(c, SIGUSR2);
-	printf("queued MID %" PRIu64 "\n", mid);
+	if (copies > 1)
+		printf("queued %u copies, last MID %" PRIu64 "\n", copies, mid);
+	else
+		printf("queued MID %" PRIu64 "\n", mid);
 	return RL_EXIT_OK;
 }
 
@@ -387,7 +417,7 @@ static int cmd_destinations(const struct rl_config *c)
 
 int main(int argc, char **argv)
 {
-	enum { O_ONCE = 1000, O_FROM, O_TO, O_JSON };
+	enum { O_ONCE = 1000, O_FROM, O_TO, O_JSON, O_COPIES };
 	static const struct option opts[] = {
 	    {"config", required_argument, 0, 'c'},
 	    {"queue", required_argument, 0, 'q'},
@@ -397,12 +427,14 @@ int main(int argc, char **argv)
 	    {"from", required_argument, 0, O_FROM},
 	    {"to", required_argument, 0, O_TO},
 	    {"json", no_argument, 0, O_JSON},
+	    {"copies", required_argument, 0, O_COPIES},
 	    {0, 0, 0, 0},
 	};
 	const char *cfgpath = NULL, *qdir = NULL, *from = NULL;
 	const char **rcpts = calloc((size_t)argc + 1, sizeof *rcpts);
 	size_t nrcpts = 0;
 	bool once = false, verbose = false, tmode = false, json = false;
+	unsigned copies = 1;
 	if (!rcpts)
 		return die(RL_EXIT_SOFTWARE, "out of memory");
 	/* sendmail compatibility: -oi, -odq ... are accepted and ignored */
@@ -446,6 +478,17 @@ int main(int argc, char **argv)
 			case O_FROM: from = optarg; break;
 			case O_TO: rcpts[nrcpts++] = optarg; break;
 			case O_JSON: json = true; break;
+			case O_COPIES: {
+				char *end;
+				errno = 0;
+				unsigned long v = strtoul(optarg, &end, 10);
+				if (errno || *end || v < 1 || v > 1000000 || *optarg == '-') {
+					free(rcpts);
+					return die(RL_EXIT_USAGE, "--copies: 1 to 1000000");
+				}
+				copies = (unsigned)v;
+				break;
+			}
 			default: usage(stderr); free(rcpts); return RL_EXIT_USAGE;
 			}
 		}
@@ -482,7 +525,7 @@ int main(int argc, char **argv)
 				 argv[optind]);
 			goto out;
 		}
-		rc = cmd_inject(&c, from, rcpts, nrcpts);
+		rc = cmd_inject(&c, from, rcpts, nrcpts, copies);
 	} else if (!strcmp(cmd, "queue")) {
 		rc = cmd_queue(&c, json);
 	} else if (!strcmp(cmd, "flush")) {

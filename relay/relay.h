@@ -48,6 +48,7 @@ struct rl_config {
 	char resolver[128];
 	char cafile[512];
 	unsigned workers, max_conn;
+	unsigned reuse_max; /* further messages sent on one connection (0: no reuse) */
 	unsigned retry[16];
 	size_t nretry;
 	long max_lifetime; /* seconds */

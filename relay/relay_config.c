@@ -20,6 +20,7 @@ void rl_config_init(struct rl_config *c)
 	memset(c, 0, sizeof *c);
 	c->workers = 16;
 	c->max_conn = 10;
+	c->reuse_max = 100;
 	unsigned def[] = {60, 300, 900, 3600};
 	memcpy(c->retry, def, sizeof def);
 	c->nretry = 4;
@@ -225,6 +226,8 @@ static mt_status set_key(struct rl_config *c, const char *k, char *v, struct mt_
 		return parse_uint(k, v, 1, 1024, &c->workers, err);
 	if (!strcmp(k, "max_conn"))
 		return parse_uint(k, v, 1, 1000, &c->max_conn, err);
+	if (!strcmp(k, "connection_reuse"))
+		return parse_uint(k, v, 0, 100000, &c->reuse_max, err);
 	if (!strcmp(k, "mta_sts_port"))
 		return parse_uint(k, v, 1, 65535, &c->mta_sts_port, err);
 	if (!strcmp(k, "timeout")) {

@@ -351,6 +351,135 @@ static const char *rl_policy_label(const struct mt_policy *pol)
 	return mt_policy_name(pol);
 }
 
+/* Record a transaction's answers in the message's recipients and log it; returns the
+ * attempt's result word. */
+static const char *apply_txn(struct rl_msg *m, const size_t *idx, size_t nr, const int *codes,
+			     const struct mt_delivery *d, const struct mt_probe *p, uint64_t dcid)
+{
+	char rids[256];
+	size_t rl = 0;
+	rids[0] = '\0';
+	for (size_t k = 0; k < nr && rl < sizeof rids - 24; k++)
+		rl += (size_t)snprintf(rids + rl, sizeof rids - rl, "%s%zu", k ? ", " : "", idx[k]);
+	rl_maillog("Info", "Delivery start DCID %" PRIu64 " MID %" PRIu64 " to RID [%s]", dcid,
+		   m->mid, rids);
+	for (size_t k = 0; k < nr; k++) {
+		struct rl_rcpt *rr = &m->rcpts[idx[k]];
+		int code = codes[k];
+		if (d->mail_code / 100 == 5) {
+			rr->state = RL_RCPT_FAILED;
+			mt_strlcpy(rr->reply, d->reply, sizeof rr->reply);
+		} else if (code / 100 == 5) {
+			rr->state = RL_RCPT_FAILED;
+			snprintf(rr->reply, sizeof rr->reply, "%d (RCPT) %.480s", code, d->reply);
+		} else if (code / 100 == 2 && d->delivered) {
+			rr->state = RL_RCPT_DONE;
+			mt_strlcpy(rr->reply, d->reply, sizeof rr->reply);
+		} else if (code / 100 == 2 && d->data_code / 100 == 5) {
+			rr->state = RL_RCPT_FAILED;
+			mt_strlcpy(rr->reply, d->reply, sizeof rr->reply);
+		} else {
+			mt_strlcpy(rr->reply, d->reply[0] ? d->reply : p->err.msg, sizeof rr->reply);
+		}
+	}
+	if (d->delivered) {
+		rl_maillog("Info", "Message done DCID %" PRIu64 " MID %" PRIu64 " to RID [%s] [('%s')]",
+			   dcid, m->mid, rids, d->reply);
+		return "delivered";
+	}
+	if (d->mail_code / 100 == 5 || d->data_code / 100 == 5)
+		return "bounced";
+	return "deferred";
+}
+
+/* ---- connection reuse: more messages for the same destination on one session ---- */
+
+struct extra {
+	struct rl_msg m;
+	int lockfd;
+	struct mt_delivery d;
+	const char **rcpts;
+	size_t *idx;
+	int *codes;
+	size_t nr;
+};
+
+struct reuse {
+	struct rl_ctx *x;
+	const struct rl_config *c;
+	const char *domain;
+	struct extra *ex;
+	size_t n, cap;
+};
+
+static void extra_free(struct extra *e)
+{
+	if (e->d.body_fd >= 0)
+		close(e->d.body_fd);
+	free(e->rcpts), free(e->idx), free(e->codes);
+	rl_msg_free(&e->m);
+}
+
+static struct mt_delivery *next_delivery(void *arg, struct mt_delivery *done)
+{
+	struct reuse *u = arg;
+	(void)done;
+	if (!u->x->steal || u->n >= u->x->reuse_max)
+		return NULL;
+	for (int tries = 0; tries < 4; tries++) {
+		uint64_t mid;
+		if (!u->x->steal(u->x->runner, u->domain, &mid))
+			return NULL;
+		if (u->n == u->cap) {
+			size_t nc = u->cap ? u->cap * 2 : 16;
+			struct extra *ne = realloc(u->ex, nc * sizeof *ne);
+			if (!ne) {
+				u->x->giveback(u->x->runner, mid, NULL);
+				return NULL;
+			}
+			u->ex = ne;
+			u->cap = nc;
+		}
+		struct extra *e = &u->ex[u->n];
+		memset(e, 0, sizeof *e);
+		e->d.body_fd = -1;
+		struct mt_err err;
+		e->lockfd = rl_queue_lock_msg(u->c->queue_dir, mid);
+		if (e->lockfd < 0 || rl_queue_load(u->c->queue_dir, mid, &e->m, &err) != MT_OK) {
+			if (e->lockfd >= 0)
+				close(e->lockfd);
+			u->x->giveback(u->x->runner, mid, NULL);
+			continue;
+		}
+		e->rcpts = calloc(e->m.nrcpts, sizeof *e->rcpts);
+		e->idx = calloc(e->m.nrcpts, sizeof *e->idx);
+		e->codes = calloc(e->m.nrcpts, sizeof *e->codes);
+		for (size_t i = 0; e->rcpts && e->idx && e->codes && i < e->m.nrcpts; i++) {
+			char rd[256];
+			rl_addr_domain(e->m.rcpts[i].addr, rd, sizeof rd);
+			if (e->m.rcpts[i].state == RL_RCPT_PENDING && !strcmp(rd, u->domain)) {
+				e->idx[e->nr] = i;
+				e->rcpts[e->nr++] = e->m.rcpts[i].addr;
+			}
+		}
+		e->d.body_fd = rl_queue_open_msg(u->c->queue_dir, mid);
+		if (!e->rcpts || !e->idx || !e->codes || e->nr == 0 || e->d.body_fd < 0) {
+			extra_free(e);
+			close(e->lockfd);
+			u->x->giveback(u->x->runner, mid, NULL);
+			continue;
+		}
+		e->m.attempts++;
+		e->d.mail_from = e->m.from;
+		e->d.rcpts = e->rcpts;
+		e->d.nrcpts = e->nr;
+		e->d.rcpt_codes = e->codes;
+		u->n++;
+		return &e->d;
+	}
+	return NULL;
+}
+
 enum rl_result rl_deliver(struct rl_ctx *x, const struct rl_config *c, struct rl_msg *m,
 			  const char *domain, char *why, size_t whysz)
 {
@@ -514,6 +643,9 @@ enum rl_result rl_deliver(struct rl_ctx *x, const struct rl_config *c, struct rl
 				goto out;
 			}
 			po.deliver = &d;
+			struct reuse u = {x, c, domain, NULL, 0, 0};
+			po.deliver_next = next_delivery;
+			po.deliver_arg = &u;
 
 			uint64_t dcid = __atomic_add_fetch(&x->dcid, 1, __ATOMIC_RELAXED);
 			limit_acquire(x, domain, max_conn);
@@ -570,53 +702,40 @@ enum rl_result rl_deliver(struct rl_ctx *x, const struct rl_config *c, struct rl
 					 d.held[0] ? d.held : p.reason[0] ? p.reason : cause);
 				result = d.held[0] ? "held" : "deferred";
 			} else if (d.attempted) {
-				char rids[256];
-				size_t rl = 0;
-				rids[0] = '\0';
-				for (size_t k = 0; k < nr && rl < sizeof rids - 24; k++)
-					rl += (size_t)snprintf(rids + rl, sizeof rids - rl, "%s%zu",
-							       k ? ", " : "", idx[k]);
-				rl_maillog("Info", "Delivery start DCID %" PRIu64 " MID %" PRIu64 " to RID [%s]",
-					   dcid, m->mid, rids);
-				/* per recipient */
-				size_t ok = 0;
-				for (size_t k = 0; k < nr; k++) {
-					struct rl_rcpt *rr = &m->rcpts[idx[k]];
-					int code = codes[k];
-					if (d.mail_code / 100 == 5) {
-						rr->state = RL_RCPT_FAILED;
-						mt_strlcpy(rr->reply, d.reply, sizeof rr->reply);
-					} else if (code / 100 == 5) {
-						rr->state = RL_RCPT_FAILED;
-						snprintf(rr->reply, sizeof rr->reply, "%d (RCPT) %.480s", code,
-							 d.reply);
-					} else if (code / 100 == 2 && d.delivered) {
-						rr->state = RL_RCPT_DONE;
-						mt_strlcpy(rr->reply, d.reply, sizeof rr->reply);
-						ok++;
-					} else if (code / 100 == 2 && d.data_code / 100 == 5) {
-						rr->state = RL_RCPT_FAILED;
-						mt_strlcpy(rr->reply, d.reply, sizeof rr->reply);
-					} else {
-						mt_strlcpy(rr->reply, d.reply[0] ? d.reply : p.err.msg,
-							   sizeof rr->reply);
-					}
-				}
-				if (d.delivered) {
-					rl_maillog("Info", "Message done DCID %" PRIu64 " MID %" PRIu64
-							   " to RID [%s] [('%s')]",
-						   dcid, m->mid, rids, d.reply);
-					result = "delivered";
-				} else if (d.mail_code / 100 == 5 || d.data_code / 100 == 5) {
-					result = "bounced";
-				}
-				(void)ok;
+				result = apply_txn(m, idx, nr, codes, &d, &p, dcid);
 				snprintf(why, whysz, "%s", d.reply[0] ? d.reply : p.err.msg);
 				done = true; /* the server answered: no other host for this attempt */
 			} else {
 				snprintf(why, whysz, "451 4.4.2 %s: %s", addr,
 					 p.err.msg[0] ? p.err.msg : "session ended before MAIL");
 			}
+			/* the messages that followed on this session */
+			for (size_t k = 0; k < u.n; k++) {
+				struct extra *e = &u.ex[k];
+				char ewhy[512];
+				if (!e->d.attempted) { /* the session ended first: not an attempt */
+					e->m.attempts--;
+					close(e->lockfd);
+					u.x->giveback(x->runner, e->m.mid, NULL);
+					extra_free(e);
+					continue;
+				}
+				const char *er = apply_txn(&e->m, e->idx, e->nr, e->codes, &e->d, &p, dcid);
+				snprintf(ewhy, sizeof ewhy, "%s", e->d.reply[0] ? e->d.reply : p.err.msg);
+				for (size_t j = 0; j < e->nr; j++)
+					if (e->m.rcpts[e->idx[j]].state == RL_RCPT_PENDING)
+						mt_strlcpy(e->m.rcpts[e->idx[j]].reply, ewhy,
+							   sizeof e->m.rcpts[0].reply);
+				mt_strlcpy(e->m.last, ewhy, sizeof e->m.last);
+				record(&e->m, dcid, domain, h, addr, &p, &e->d, er, ewhy,
+				       rl_policy_label(&pol), dane_label, sts_label);
+				close(e->d.body_fd);
+				e->d.body_fd = -1;
+				x->giveback(x->runner, e->m.mid, &e->m); /* finishes the message */
+				close(e->lockfd);
+				extra_free(e);
+			}
+			free(u.ex);
 			rl_maillog("Info", "DCID %" PRIu64 " close", dcid);
 			record(m, dcid, domain, h, addr, &p, &d, result, why, rl_policy_label(&pol),
 			       dane_label, sts_label);

@@ -35,6 +35,13 @@ struct rl_ctx {
 	struct rl_sts *sts;
 	struct rl_alert_seen *alerts;
 	uint64_t dcid;
+	/* connection reuse, provided by the runner: take another due message whose pending
+	 * recipients are all in domain; give it back (m NULL: untouched, back to the queue of
+	 * work; else attempted: the runner finishes it as its own). */
+	void *runner;
+	bool (*steal)(void *runner, const char *domain, uint64_t *mid);
+	void (*giveback)(void *runner, uint64_t mid, struct rl_msg *m);
+	unsigned reuse_max;
 };
 
 #endif

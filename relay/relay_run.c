@@ -36,6 +36,7 @@ struct entry {
 	uint64_t mid;
 	time_t next_try;
 	bool busy, tried, seen;
+	char domain[96]; /* when every pending recipient is in one domain: reuse candidates */
 };
 
 struct runner {
@@ -237,7 +238,145 @@ void rl_alert(struct rl_ctx *x, const struct rl_config *c, const char *domain, c
 	mt_buf_free(&b);
 }
 
+static void push_work(struct runner *r, uint64_t mid)
+{
+	if (r->wlen == r->wcap) {
+		size_t nc = r->wcap ? r->wcap * 2 : 1024;
+		uint64_t *nw = malloc(nc * sizeof *nw);
+		if (!nw)
+			return;
+		for (size_t i = 0; i < r->wlen; i++)
+			nw[i] = r->work[(r->whead + i) % r->wcap];
+		free(r->work);
+		r->work = nw;
+		r->wcap = nc;
+		r->whead = 0;
+	}
+	r->work[(r->whead + r->wlen) % r->wcap] = mid;
+	r->wlen++;
+}
+
 /* ---- one message ---- */
+
+/* After an attempt: bounce what failed (DSN), finish or reschedule the message. */
+static void finish(struct runner *r, struct rl_msg *m)
+{
+	struct rl_config *c = r->c;
+	uint64_t mid = m->mid;
+	struct mt_err err;
+	time_t now = time(NULL);
+	size_t pending = 0, failed = 0;
+	for (size_t i = 0; i < m->nrcpts; i++) {
+		pending += m->rcpts[i].state == RL_RCPT_PENDING;
+		failed += m->rcpts[i].state == RL_RCPT_FAILED && !m->rcpts[i].dsn_sent;
+	}
+	if (pending && now - m->created >= c->max_lifetime) {
+		for (size_t i = 0; i < m->nrcpts; i++)
+			if (m->rcpts[i].state == RL_RCPT_PENDING) {
+				char why[512];
+				snprintf(why, sizeof why, "delivery time expired after %ld s; last: %.400s",
+					 (long)(now - m->created), m->rcpts[i].reply);
+				mt_strlcpy(m->rcpts[i].reply, why, sizeof m->rcpts[i].reply);
+				m->rcpts[i].state = RL_RCPT_FAILED;
+				failed++;
+			}
+		mt_strlcpy(m->last, "expired", sizeof m->last);
+		rl_maillog("Info", "MID %" PRIu64 " expired after %ld s in the queue", mid,
+			   (long)(now - m->created));
+		pending = 0;
+	}
+	if (failed) {
+		for (size_t i = 0; i < m->nrcpts; i++)
+			if (m->rcpts[i].state == RL_RCPT_FAILED && !m->rcpts[i].dsn_sent)
+				rl_maillog("Info", "Bounced: MID %" PRIu64 " to <%s>: %s", mid,
+					   m->rcpts[i].addr, m->rcpts[i].reply);
+		if (rl_dsn_queue(c, m, &err) == MT_OK) {
+			for (size_t i = 0; i < m->nrcpts; i++)
+				if (m->rcpts[i].state == RL_RCPT_FAILED)
+					m->rcpts[i].dsn_sent = true;
+		} else {
+			rl_maillog("Warning", "MID %" PRIu64 " DSN could not be queued: %s", mid,
+				   err.msg);
+		}
+	}
+	if (pending == 0) {
+		rl_maillog("Info", "Message finished MID %" PRIu64 " done", mid);
+		rl_queue_remove(c->queue_dir, mid, &err);
+	} else {
+		unsigned i = m->attempts ? m->attempts - 1 : 0;
+		if (i >= c->nretry)
+			i = (unsigned)c->nretry - 1;
+		m->next_try = now + c->retry[i];
+		if (rl_queue_save(c->queue_dir, m, &err) != MT_OK)
+			rl_maillog("Warning", "MID %" PRIu64 ": %s", mid, err.msg);
+		rl_maillog("Info", "MID %" PRIu64 " deferred (attempt %u, next in %u s): %s", mid,
+			   m->attempts, c->retry[i], m->last);
+	}
+	pthread_mutex_lock(&r->mu);
+	struct entry *e = find(r, mid);
+	if (e)
+		e->next_try = pending ? m->next_try : 0;
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* ---- connection reuse: hand a due message for the same domain to a busy session ---- */
+
+static bool steal(void *arg, const char *domain, uint64_t *mid)
+{
+	struct runner *r = arg;
+	bool found = false;
+	pthread_mutex_lock(&r->mu);
+	for (size_t i = 0; i < r->wlen && i < 512 && !stop_flag; i++) {
+		size_t slot = (r->whead + i) % r->wcap;
+		uint64_t m = r->work[slot];
+		if (!m)
+			continue;
+		struct entry *e = find(r, m);
+		if (e && e->domain[0] && !strcmp(e->domain, domain)) {
+			r->work[slot] = 0; /* a tombstone the workers skip */
+			*mid = m;
+			found = true;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&r->mu);
+	return found;
+}
+
+static void giveback(void *arg, uint64_t mid, struct rl_msg *m)
+{
+	struct runner *r = arg;
+	if (m)
+		finish(r, m);
+	pthread_mutex_lock(&r->mu);
+	if (m) {
+		struct entry *e = find(r, mid);
+		if (e)
+			e->busy = false;
+	} else {
+		push_work(r, mid);
+		pthread_cond_signal(&r->work_cv);
+	}
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* The single destination domain of a message's pending recipients, or "". */
+static void single_domain(const struct rl_msg *m, char *out, size_t outsz)
+{
+	out[0] = '\0';
+	for (size_t i = 0; i < m->nrcpts; i++) {
+		if (m->rcpts[i].state != RL_RCPT_PENDING)
+			continue;
+		char d[256];
+		rl_addr_domain(m->rcpts[i].addr, d, sizeof d);
+		if (!out[0] && strlen(d) < outsz)
+			mt_strlcpy(out, d, outsz);
+		else if (strcmp(out, d)) {
+			out[0] = '\0';
+			return;
+		}
+	}
+}
 
 static void process(struct runner *r, uint64_t mid)
 {
@@ -274,59 +413,7 @@ static void process(struct runner *r, uint64_t mid)
 		if (why[0])
 			mt_strlcpy(m.last, why, sizeof m.last);
 	}
-	time_t now = time(NULL);
-	size_t pending = 0, failed = 0;
-	for (size_t i = 0; i < m.nrcpts; i++) {
-		pending += m.rcpts[i].state == RL_RCPT_PENDING;
-		failed += m.rcpts[i].state == RL_RCPT_FAILED && !m.rcpts[i].dsn_sent;
-	}
-	if (pending && now - m.created >= c->max_lifetime) {
-		for (size_t i = 0; i < m.nrcpts; i++)
-			if (m.rcpts[i].state == RL_RCPT_PENDING) {
-				char why[512];
-				snprintf(why, sizeof why, "delivery time expired after %ld s; last: %.400s",
-					 (long)(now - m.created), m.rcpts[i].reply);
-				mt_strlcpy(m.rcpts[i].reply, why, sizeof m.rcpts[i].reply);
-				m.rcpts[i].state = RL_RCPT_FAILED;
-				failed++;
-			}
-		mt_strlcpy(m.last, "expired", sizeof m.last);
-		rl_maillog("Info", "MID %" PRIu64 " expired after %ld s in the queue", mid,
-			   (long)(now - m.created));
-		pending = 0;
-	}
-	if (failed) {
-		for (size_t i = 0; i < m.nrcpts; i++)
-			if (m.rcpts[i].state == RL_RCPT_FAILED && !m.rcpts[i].dsn_sent)
-				rl_maillog("Info", "Bounced: MID %" PRIu64 " to <%s>: %s", mid,
-					   m.rcpts[i].addr, m.rcpts[i].reply);
-		if (rl_dsn_queue(c, &m, &err) == MT_OK) {
-			for (size_t i = 0; i < m.nrcpts; i++)
-				if (m.rcpts[i].state == RL_RCPT_FAILED)
-					m.rcpts[i].dsn_sent = true;
-		} else {
-			rl_maillog("Warning", "MID %" PRIu64 " DSN could not be queued: %s", mid,
-				   err.msg);
-		}
-	}
-	if (pending == 0) {
-		rl_maillog("Info", "Message finished MID %" PRIu64 " done", mid);
-		rl_queue_remove(c->queue_dir, mid, &err);
-	} else {
-		unsigned i = m.attempts ? m.attempts - 1 : 0;
-		if (i >= c->nretry)
-			i = (unsigned)c->nretry - 1;
-		m.next_try = now + c->retry[i];
-		if (rl_queue_save(c->queue_dir, &m, &err) != MT_OK)
-			rl_maillog("Warning", "MID %" PRIu64 ": %s", mid, err.msg);
-		rl_maillog("Info", "MID %" PRIu64 " deferred (attempt %u, next in %u s): %s", mid,
-			   m.attempts, c->retry[i], m.last);
-	}
-	pthread_mutex_lock(&r->mu);
-	struct entry *e = find(r, mid);
-	if (e)
-		e->next_try = pending ? m.next_try : 0;
-	pthread_mutex_unlock(&r->mu);
+	finish(r, &m);
 	rl_msg_free(&m);
 	close(lk);
 }
@@ -343,6 +430,8 @@ static void *worker(void *arg)
 		uint64_t mid = r->work[r->whead];
 		r->whead = (r->whead + 1) % r->wcap;
 		r->wlen--;
+		if (!mid) /* taken by a session for reuse */
+			continue;
 		r->inflight++;
 		pthread_mutex_unlock(&r->mu);
 		process(r, mid);
@@ -390,24 +479,6 @@ static mt_status rescan(struct runner *r, struct mt_err *err)
 	pthread_mutex_unlock(&r->mu);
 	free(mids);
 	return MT_OK;
-}
-
-static void push_work(struct runner *r, uint64_t mid)
-{
-	if (r->wlen == r->wcap) {
-		size_t nc = r->wcap ? r->wcap * 2 : 1024;
-		uint64_t *nw = malloc(nc * sizeof *nw);
-		if (!nw)
-			return;
-		for (size_t i = 0; i < r->wlen; i++)
-			nw[i] = r->work[(r->whead + i) % r->wcap];
-		free(r->work);
-		r->work = nw;
-		r->wcap = nc;
-		r->whead = 0;
-	}
-	r->work[(r->whead + r->wlen) % r->wcap] = mid;
-	r->wlen++;
 }
 
 int rl_run(struct rl_config *c, bool once)
@@ -464,6 +535,10 @@ int rl_run(struct rl_config *c, bool once)
 	pthread_mutex_init(&r->x.mu, NULL);
 	pthread_cond_init(&r->x.slot_cv, NULL);
 	r->x.dcid = (uint64_t)time(NULL) % 100000000 * 10;
+	r->x.runner = r;
+	r->x.steal = steal;
+	r->x.giveback = giveback;
+	r->x.reuse_max = c->reuse_max;
 	rl_maillog("Info", "relay starting on %s (%u workers%s)", c->queue_dir, c->workers,
 		   once ? ", one pass" : "");
 
@@ -504,6 +579,7 @@ int rl_run(struct rl_config *c, bool once)
 				e->next_try = 0;
 				if (rl_queue_load(c->queue_dir, e->mid, &m, &err) == MT_OK) {
 					e->next_try = m.next_try;
+					single_domain(&m, e->domain, sizeof e->domain);
 					rl_msg_free(&m);
 				}
 			}

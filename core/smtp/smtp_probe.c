@@ -357,10 +357,62 @@ static void keep_reply(struct session *s, char *out, size_t outsz)
 /* The relay's transaction: MAIL, RCPT for each recipient, DATA, the message, QUIT. It runs
  * only when the judge lets the session carry mail. SMTP refusals are results, not session
  * errors: the caller reads codes from *d. */
+/* One transaction. *clean: the server's state is back at "after EHLO" (a transaction
+ * that ended with the final reply to DATA); otherwise an RSET is due before the next. */
+static mt_status transaction(struct session *s, struct mt_delivery *d, bool *clean)
+{
+	mt_status st;
+	char cmd[1100];
+	*clean = false;
+	snprintf(cmd, sizeof cmd, "MAIL FROM:<%s>", d->mail_from ? d->mail_from : "");
+	d->attempted = true;
+	if ((st = send_line(s, cmd)) != MT_OK || (st = read_reply(s)) != MT_OK)
+		return st;
+	d->mail_code = s->reply.code;
+	keep_reply(s, d->reply, sizeof d->reply);
+	if (s->reply.code / 100 != 2)
+		return MT_OK;
+	for (size_t i = 0; i < d->nrcpts; i++) {
+		snprintf(cmd, sizeof cmd, "RCPT TO:<%s>", d->rcpts[i]);
+		if ((st = send_line(s, cmd)) != MT_OK || (st = read_reply(s)) != MT_OK)
+			return st;
+		if (d->rcpt_codes)
+			d->rcpt_codes[i] = s->reply.code;
+		if (s->reply.code / 100 == 2)
+			d->accepted++;
+		else
+			keep_reply(s, d->reply, sizeof d->reply);
+	}
+	if (d->accepted == 0)
+		return MT_OK;
+	if ((st = send_line(s, "DATA")) != MT_OK || (st = read_reply(s)) != MT_OK)
+		return st;
+	keep_reply(s, d->reply, sizeof d->reply);
+	if (s->reply.code != 354) {
+		d->data_code = s->reply.code;
+		return MT_OK;
+	}
+	if ((st = send_body(s, d)) != MT_OK)
+		return st;
+	emit(s, MT_EV_SEND, "(message: %zu octets)", d->body_bytes);
+	if ((st = read_reply(s)) != MT_OK)
+		return st;
+	d->data_code = s->reply.code;
+	keep_reply(s, d->reply, sizeof d->reply);
+	d->delivered = s->reply.code / 100 == 2;
+	*clean = true;
+	return MT_OK;
+}
+
+/* The relay's transactions: MAIL, RCPT for each recipient, DATA, the message; then the next
+ * message the caller hands over on the same session (connection reuse), then QUIT. They run
+ * only when the judge lets the session carry mail. SMTP refusals are results, not session
+ * errors: the caller reads codes from each struct mt_delivery. */
 static mt_status deliver(struct session *s)
 {
 	struct mt_probe *p = s->p;
-	struct mt_delivery *d = s->o->deliver;
+	const struct mt_probe_opts *o = s->o;
+	struct mt_delivery *d = o->deliver;
 	mt_status st;
 	p->status = MT_OK; /* provisional, for the judge */
 	judge(s);
@@ -371,54 +423,30 @@ static mt_status deliver(struct session *s)
 		return MT_OK;
 	}
 	int64_t t = mt_now_ms();
-	char cmd[1100];
-	snprintf(cmd, sizeof cmd, "MAIL FROM:<%s>", d->mail_from ? d->mail_from : "");
-	d->attempted = true;
-	if ((st = send_line(s, cmd)) != MT_OK || (st = read_reply(s)) != MT_OK)
-		goto fail;
-	d->mail_code = s->reply.code;
-	keep_reply(s, d->reply, sizeof d->reply);
-	if (s->reply.code / 100 != 2) {
-		quit(s);
-		return MT_OK;
+	for (;;) {
+		bool clean = false;
+		if ((st = transaction(s, d, &clean)) != MT_OK) {
+			emit(s, MT_EV_ERROR, "%s", p->err.msg);
+			return st;
+		}
+		if (s->reply.code == 421)
+			break; /* the server is closing */
+		struct mt_delivery *next = o->deliver_next ? o->deliver_next(o->deliver_arg, d) : NULL;
+		if (!next)
+			break;
+		if (!clean) {
+			if ((st = send_line(s, "RSET")) != MT_OK || (st = read_reply(s)) != MT_OK) {
+				emit(s, MT_EV_ERROR, "%s", p->err.msg);
+				next->attempted = false;
+				mt_strlcpy(next->reply, p->err.msg, sizeof next->reply);
+				return st;
+			}
+		}
+		d = next;
 	}
-	for (size_t i = 0; i < d->nrcpts; i++) {
-		snprintf(cmd, sizeof cmd, "RCPT TO:<%s>", d->rcpts[i]);
-		if ((st = send_line(s, cmd)) != MT_OK || (st = read_reply(s)) != MT_OK)
-			goto fail;
-		if (d->rcpt_codes)
-			d->rcpt_codes[i] = s->reply.code;
-		if (s->reply.code / 100 == 2)
-			d->accepted++;
-		else
-			keep_reply(s, d->reply, sizeof d->reply);
-	}
-	if (d->accepted == 0) {
-		quit(s);
-		return MT_OK;
-	}
-	if ((st = send_line(s, "DATA")) != MT_OK || (st = read_reply(s)) != MT_OK)
-		goto fail;
-	keep_reply(s, d->reply, sizeof d->reply);
-	if (s->reply.code != 354) {
-		d->data_code = s->reply.code;
-		quit(s);
-		return MT_OK;
-	}
-	if ((st = send_body(s, d)) != MT_OK)
-		goto fail;
-	emit(s, MT_EV_SEND, "(message: %zu octets)", d->body_bytes);
-	if ((st = read_reply(s)) != MT_OK)
-		goto fail;
-	d->data_code = s->reply.code;
-	keep_reply(s, d->reply, sizeof d->reply);
-	d->delivered = s->reply.code / 100 == 2;
 	phase_done(s, MT_PH_MAIL, t);
 	quit(s);
 	return MT_OK;
-fail:
-	emit(s, MT_EV_ERROR, "%s", p->err.msg);
-	return st;
 }
 
 static mt_status run_dialog(struct session *s)

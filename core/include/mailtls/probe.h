@@ -98,6 +98,11 @@ struct mt_probe_opts {
 	 * the judge's verdict before MAIL is not FAIL: a message is never put on the wire over
 	 * a session the policy rejects. */
 	struct mt_delivery *deliver;
+	/* Connection reuse: after each transaction (done), the next one to run on the same
+	 * session, or NULL to QUIT. The callback owns the returned struct until the probe
+	 * returns; a transaction the session could not start is left with attempted false. */
+	struct mt_delivery *(*deliver_next)(void *arg, struct mt_delivery *done);
+	void *deliver_arg;
 };
 
 void mt_probe_opts_init(struct mt_probe_opts *o);
