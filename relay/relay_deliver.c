@@ -81,60 +81,25 @@ static void sts_lookup(struct rl_ctx *x, const struct rl_config *c, struct mt_dn
 
 	memset(out, 0, sizeof *out);
 	mt_strlcpy(out->domain, domain, sizeof out->domain);
-	char q[300];
-	snprintf(q, sizeof q, "_mta-sts.%s", domain);
-	struct mt_dns_answer a;
-	mt_dns_query(dns, q, MT_DNS_TXT, &a);
-	const char *txt = NULL;
-	for (size_t i = 0; i < a.n; i++)
-		if (!strncmp((const char *)a.rrs[i].data, "v=STSv1", 7))
-			txt = (const char *)a.rrs[i].data;
-	struct mt_err err;
-	struct mt_sts_txt t;
-	if (!txt || mt_sts_txt_parse(txt, &t, &err) != MT_OK) {
-		out->has_policy = false; /* no MTA-STS: nothing to honour */
-		snprintf(out->text, sizeof out->text, "no MTA-STS record");
-		out->expires = now + 300;
+	struct mt_sts_discover_opts so = {
+	    .port = c->mta_sts_port,
+	    .cafile = c->cafile[0] ? c->cafile : NULL,
+	    .timeout_ms = c->timeout_s * 1000,
+	};
+	struct mt_sts_result res;
+	mt_sts_discover(dns, domain, &so, &res);
+	if (res.state == MT_STS_OK) {
+		out->has_policy = true;
+		out->policy = res.policy;
+		snprintf(out->text, sizeof out->text, "MTA-STS mode %s, id %s",
+			 mt_sts_mode_name(res.policy.mode), res.id);
+		out->expires = now + (res.policy.max_age < 86400 ? res.policy.max_age : 86400);
 	} else {
-		char host[300];
-		snprintf(host, sizeof host, "mta-sts.%s", domain);
-		struct mt_dns_answer ha;
-		mt_dns_query(dns, host, MT_DNS_A, &ha);
-		if (ha.n == 0) {
-			mt_dns_answer_free(&ha);
-			mt_dns_query(dns, host, MT_DNS_AAAA, &ha);
-		}
-		char *body = NULL;
-		size_t len = 0;
-		mt_status st = MT_ERR_RESOLVE;
-		if (ha.n) {
-			struct mt_sts_fetch_opts fo = {
-			    .domain = domain,
-			    .address = ha.rrs[0].host,
-			    .port = c->mta_sts_port,
-			    .cafile = c->cafile[0] ? c->cafile : NULL,
-			    .timeout_ms = c->timeout_s * 1000,
-			};
-			st = mt_sts_fetch(&fo, &body, &len, &err);
-		} else {
-			mt_err_set(&err, MT_ERR_RESOLVE, "cannot resolve %s", host);
-		}
-		mt_dns_answer_free(&ha);
-		if (st == MT_OK)
-			st = mt_sts_policy_parse(body, len, &out->policy, &err);
-		free(body);
-		if (st != MT_OK) {
-			/* RFC 8461 5: without a valid (or cached) policy, deliver as if none */
-			snprintf(out->text, sizeof out->text, "MTA-STS policy unavailable: %.250s", err.msg);
-			out->expires = now + 300;
-		} else {
-			out->has_policy = true;
-			snprintf(out->text, sizeof out->text, "MTA-STS mode %s, id %s",
-				 mt_sts_mode_name(out->policy.mode), t.id);
-			out->expires = now + (out->policy.max_age < 86400 ? out->policy.max_age : 86400);
-		}
+		/* RFC 8461 5: without a valid (or cached) policy, deliver as if there were none */
+		snprintf(out->text, sizeof out->text, "MTA-STS %s%s%.250s", mt_sts_state_name(res.state),
+			 res.error[0] ? ": " : "", res.error);
+		out->expires = now + 300;
 	}
-	mt_dns_answer_free(&a);
 	struct rl_sts *keep = malloc(sizeof *keep);
 	if (keep) {
 		*keep = *out;

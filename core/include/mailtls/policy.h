@@ -57,6 +57,37 @@ struct mt_sts_fetch_opts {
 mt_status mt_sts_fetch(const struct mt_sts_fetch_opts *o, char **body, size_t *len,
 		       struct mt_err *err);
 
+/* ---- discovery: TXT record, policy host, fetch, parse (RFC 8461 3) ---- */
+
+enum mt_sts_state {
+	MT_STS_NOT_CHECKED = 0,
+	MT_STS_NONE,	    /* no _mta-sts TXT record: the domain has no policy */
+	MT_STS_TXT_ERROR,   /* malformed TXT, several records, or a DNS failure */
+	MT_STS_FETCH_ERROR, /* the policy could not be fetched */
+	MT_STS_PARSE_ERROR, /* fetched but malformed */
+	MT_STS_OK,
+};
+/* "not-checked" "none" "txt-error" "fetch-error" "parse-error" "ok" */
+const char *mt_sts_state_name(enum mt_sts_state s);
+
+struct mt_sts_result {
+	enum mt_sts_state state;
+	char id[33];		   /* the TXT record's id */
+	struct mt_sts_policy policy; /* when state is MT_STS_OK */
+	char error[600];	   /* why, for the error states */
+};
+struct mt_dns;
+struct mt_sts_discover_opts {
+	unsigned port;	    /* HTTPS port, 0: 443 (tests use another) */
+	const char *cafile; /* NULL: the system store */
+	int timeout_ms;	    /* the fetch; 0: 10 s */
+	bool ipv6;	    /* look up AAAA for the policy host first */
+};
+/* Look up _mta-sts.<domain> TXT through dns, resolve mta-sts.<domain> through the same
+ * resolver (so tests stay on loopback), fetch and parse the policy. Fills *out. */
+void mt_sts_discover(struct mt_dns *dns, const char *domain, const struct mt_sts_discover_opts *o,
+		     struct mt_sts_result *out);
+
 /* ---- TLS-RPT ---- */
 
 #define MT_TLSRPT_MAX_RUA 8
