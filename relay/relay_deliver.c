@@ -530,6 +530,11 @@ enum rl_result rl_deliver(struct rl_ctx *x, const struct rl_config *c, struct rl
 			       NULL, sts_label);
 			continue;
 		}
+		bool sts_testing = sts.has_policy && sts.policy.mode == MT_STS_MODE_TESTING;
+		if (sts_testing && !h->sts_listed)
+			rl_maillog("Info", "MID %" PRIu64 " MTA-STS (testing): MX %s of %s is not in the "
+					   "policy; an enforcing sender would not deliver here",
+				   m->mid, h->name, domain);
 		if (sts_enforce && pol.level < MT_LEVEL_VERIFY && pol.level != MT_LEVEL_NONE) {
 			pol.level = MT_LEVEL_VERIFY; /* RFC 8461 4.2: validated TLS required */
 			pol.alias = MT_ALIAS_NONE;
@@ -652,6 +657,13 @@ enum rl_result rl_deliver(struct rl_ctx *x, const struct rl_config *c, struct rl
 				rl_maillog("Info", "DCID %" PRIu64 " TLS failed: %s", dcid,
 					   p.err.msg[0] ? p.err.msg : "handshake failed");
 
+			if (sts_testing && h->sts_listed && !(p.tls && p.vr.trusted && p.vr.name_matched))
+				rl_maillog("Info", "DCID %" PRIu64 " MTA-STS (testing): %s of %s would fail "
+						   "the policy (%s); delivered under %s",
+					   dcid, h->name, domain,
+					   !p.tls ? "no TLS" : !p.vr.trusted ? "certificate not trusted"
+									  : "name not verified",
+					   mt_policy_name(&pol));
 			bool tls_problem = d.held[0] || mt_verify_has_fault(&p.vr, MT_FAULT_HANDSHAKE);
 			if (tls_problem) {
 				const char *cause = tls_cause(&p);
