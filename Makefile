@@ -45,6 +45,10 @@ all: $(BINS) $(UNIT_BIN) $(HELPER_BIN)
 $(CORE_LIB): $(CORE_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
+# core objects depend on the core headers only; programs and tests on every header
+core/%.o: core/%.c $(wildcard core/include/mailtls/*.h)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
 %.o: %.c $(wildcard core/include/mailtls/*.h) $(wildcard */*.h)
 	$(CC) $(CFLAGS) -c -o $@ $<
 

@@ -58,6 +58,7 @@ struct rl_config {
 	size_t nalert_to;
 	char maillog[512], attempts[512];
 	unsigned mta_sts_port;
+	unsigned mx_port; /* port for MX hosts (25; tests use another) */
 	char pickup[512]; /* a receiver's spool/new: accepted mail handed to the relay */
 	struct rl_dest *dests; /* dests[0] is the default */
 	size_t ndests;

@@ -28,6 +28,7 @@ void rl_config_init(struct rl_config *c)
 	c->timeout_s = 30;
 	c->tls_alert = true;
 	c->mta_sts_port = 443;
+	c->mx_port = 25;
 	c->dests = calloc(1, sizeof *c->dests);
 	if (c->dests) {
 		c->ndests = 1;
@@ -228,6 +229,8 @@ static mt_status set_key(struct rl_config *c, const char *k, char *v, struct mt_
 		return parse_uint(k, v, 1, 1000, &c->max_conn, err);
 	if (!strcmp(k, "connection_reuse"))
 		return parse_uint(k, v, 0, 100000, &c->reuse_max, err);
+	if (!strcmp(k, "mx_port"))
+		return parse_uint(k, v, 1, 65535, &c->mx_port, err);
 	if (!strcmp(k, "mta_sts_port"))
 		return parse_uint(k, v, 1, 65535, &c->mta_sts_port, err);
 	if (!strcmp(k, "timeout")) {

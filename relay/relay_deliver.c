@@ -154,7 +154,7 @@ static void lookup_tlsa(struct mt_dns *dns, struct hop *h)
 {
 	struct mt_dane_ctx *d = &h->dane;
 	char q[300];
-	snprintf(q, sizeof q, "_%u._tcp.%s", h->port, h->name);
+	snprintf(q, sizeof q, "_25._tcp.%s", h->name); /* RFC 7672 2.2.3 */
 	struct mt_dns_answer a;
 	mt_dns_query(dns, q, MT_DNS_TLSA, &a);
 	d->asked = true;
@@ -212,7 +212,7 @@ static int route(const struct rl_config *c, const struct rl_dest *dest, struct m
 			if (mx.n && mx.rrs[i].host[0] == '\0')
 				continue;
 			mt_strlcpy(h->name, mx.n ? mx.rrs[i].host : domain, sizeof h->name);
-			h->port = 25;
+			h->port = c->mx_port;
 			bool sec = false;
 			resolve_addrs(dns, h, &sec);
 			h->secure = mx_secure && sec;
