@@ -64,6 +64,7 @@ struct mx_host {
 	char name[256];
 	unsigned pref;
 	char cname[300];	/* "a -> b" when the MX name is an alias (shown) */
+	char canon[256];	/* b: the alias's target, a second reference name; "" if none */
 	enum mt_dns_state a_state, aaaa_state, addr_state;
 	char dns_error[640];
 	bool tlsa_asked;

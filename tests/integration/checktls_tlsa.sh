@@ -27,6 +27,7 @@ EE_312=$(spki "$PKI/good.pem" | sha512hex)
 EE_300=$(der "$PKI/good.pem" | od -An -v -tx1 | tr -d ' \n')
 SELF_311=$(spki "$PKI/selfsigned.pem" | sha256hex)
 EXP_311=$(spki "$PKI/expired.pem" | sha256hex)
+MM_311=$(spki "$PKI/mismatch.pem" | sha256hex)
 INT_201=$(der "$PKI/int.pem" | sha256hex)
 INT_211=$(spki "$PKI/int.pem" | sha256hex)
 ROOT_201=$(der "$PKI/ca.pem" | sha256hex)
@@ -62,6 +63,13 @@ run_checktls -p "$PORT_expired" --tlsa "3 1 1 $EXP_311" $LO
 assert_exit 0
 assert_contains "DANE verified: DANE-EE 3 1 1"
 assert_verdict "(PASS|WARN)" dane dane
+
+case_ "DANE-EE ignores names: a leaf for another host passes, the mismatch is a warning"
+run_checktls -p "$PORT_mismatch" "${N[@]}" --tlsa "3 1 1 $MM_311" $LO
+assert_exit 0
+assert_contains "DANE verified: DANE-EE 3 1 1"
+assert_contains "matched certificate 0 (CN=other.example.net)"
+assert_last_line "^$TS Verdict: WARN: requested dane, reached dane; faults: .*name-mismatch"
 
 case_ "DANE-EE, other selectors and matching types: 3 0 1, 3 1 2, 3 0 0"
 for rec in "3 0 1 $EE_301" "3 1 2 $EE_312" "3 0 0 $EE_300"; do
