@@ -10,7 +10,7 @@ need_root
 need_cmd postfix certtool openssl sha256sum sha512sum
 need_checktls
 setup_pki
-MAILTLS_SCENARIOS="good selfsigned expired mismatch withroot notls" start_postfix
+MAILTLS_SCENARIOS="good selfsigned expired mismatch withroot notls smtps" start_postfix
 
 LO=127.0.0.1
 N=(--name mx.test.example)
@@ -108,6 +108,12 @@ assert_contains "matched certificate 2"
 run_checktls -p "$PORT_good" "${N[@]}" --tlsa "2 0 1 $ROOT_201" $LO
 assert_exit 1
 assert_contains "DANE mismatch: none of 1 usable TLSA record matched the 2 certificates sent"
+
+case_ "implicit TLS (SMTPS) with DANE-EE"
+run_checktls --implicit-tls -p "$PORT_smtps" --tlsa "3 1 1 $EE_311" $LO
+assert_exit 0
+assert_contains "DANE verified: DANE-EE 3 1 1"
+assert_verdict "(PASS|WARN)" dane dane
 
 case_ "wrong hash: DANE mismatch fails like a verification failure (exit 1)"
 run_checktls -p "$PORT_good" --tlsa "3 1 1 $ZERO" $LO
