@@ -1,12 +1,19 @@
 /* checktls — probe one mail server's STARTTLS (or implicit TLS) and explain its TLS, or lint
  * a certificate file offline. Argument parsing, orchestration and exit codes only: the
- * dialog, the verifier and the renderers are in core/. */
+ * dialog, the verifier, DANE matching and the renderers are in core/.
+ *
+ * DANE: --tlsa records typed by hand are matched by the core's probe judge
+ * (mt_probe_dane_hook) so the streamed verdict already includes them; this file adds the
+ * "DANE ..." transcript line and a "dane" element to the JSON and XML reports. */
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mailtls/dane.h"
+#include "mailtls/logscan_report.h"
 #include "mailtls/net.h"
 #include "mailtls/probe.h"
 #include "mailtls/report.h"
@@ -52,13 +59,20 @@ static void usage(FILE *f)
 	    "      --client-cert FILE  client certificate (PEM, or PKCS#12 .p12/.pfx)\n"
 	    "      --client-key FILE   its key (PEM; default: in the certificate file)\n"
 	    "Verification:\n"
-	    "  -l, --level LEVEL       none may encrypt fingerprint verify secure (Postfix), or\n"
-	    "                          None Preferred Required Preferred-Verify Required-Verify\n"
-	    "                          (Cisco ESA destination controls); default verify\n"
+	    "  -l, --level LEVEL       none may encrypt fingerprint dane dane-only verify secure\n"
+	    "                          (Postfix), or None Preferred Required Preferred-Verify\n"
+	    "                          Required-Verify (Cisco ESA destination controls); default\n"
+	    "                          verify, fingerprint with --fingerprint, dane with --tlsa;\n"
+	    "                          dane and dane-only need --tlsa\n"
 	    "      --name NAME         reference name to match (repeatable; default HOST)\n"
 	    "      --cafile FILE       trust these CAs instead of the system store\n"
 	    "      --capath DIR        trust the CAs in DIR instead of the system store\n"
 	    "      --fingerprint HEX   SHA-256 of a certificate or its public key (repeatable)\n"
+	    "      --tlsa \"U S M HEX\"  a TLSA record to match, e.g. \"3 1 1 <sha256 of the SPKI>\"\n"
+	    "                          (repeatable, at most 16; usage 2 DANE-TA or 3 DANE-EE,\n"
+	    "                          selector 0 or 1, matching type 0, 1 or 2); the records\n"
+	    "                          are taken as DNSSEC-secure. DANE-TA also needs --name\n"
+	    "                          unless HOST is the MX name\n"
 	    "      --warn-days N       warn when a certificate expires within N days (30)\n"
 	    "Offline lint:\n"
 	    "      --cert-file FILE    PEM chain (optionally with the key) or PKCS#12\n"
@@ -74,9 +88,10 @@ static void usage(FILE *f)
 	    "      --version           version\n"
 	    "\n"
 	    "Exit codes: 0 all checks passed at the requested level (warnings allowed);\n"
-	    "1 a check failed (verification, policy); 2 TLS not available or handshake failed;\n"
-	    "3 could not connect, SMTP error or DNS failure; 64 usage error or unusable input\n"
-	    "file; 70 internal error. With --nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n",
+	    "1 a check failed (verification, policy, DANE mismatch); 2 TLS not available or\n"
+	    "handshake failed; 3 could not connect, SMTP error or DNS failure; 64 usage error\n"
+	    "(a malformed --tlsa record included) or unusable input file; 70 internal error.\n"
+	    "With --nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n",
 	    f);
 }
 
@@ -155,6 +170,223 @@ static char *read_password_file(const char *path, struct mt_err *err)
 	return data;
 }
 
+/* The --tlsa records. Static, and freed by atexit, so that every way out of main (usage
+ * errors after parsing included) releases them. */
+#define MAX_TLSA 16
+static struct mt_tlsa tlsa_recs[MAX_TLSA];
+static size_t ntlsa;
+
+static void free_tlsa(void)
+{
+	for (size_t i = 0; i < ntlsa; i++)
+		mt_tlsa_free(&tlsa_recs[i]);
+	ntlsa = 0;
+}
+
+/* Add one --tlsa record. A hand-typed record must be one DNS could carry for DANE: a
+ * parse error, an unknown usage, selector or matching type, or a digest of the wrong
+ * length is a typo, so it is a usage error rather than an "unusable record" result.
+ * PKIX-TA(0)/PKIX-EE(1) are accepted and reported as unusable for SMTP, as from DNS.
+ * Returns 0, or the exit code after printing the message. */
+static int add_tlsa(const char *text)
+{
+	char msg[400];
+	struct mt_err err;
+	if (ntlsa >= MAX_TLSA)
+		return die_usage("too many --tlsa options (at most %s)", "16");
+	struct mt_tlsa *t = &tlsa_recs[ntlsa];
+	mt_status st = mt_tlsa_parse(text, t, &err);
+	if (st == MT_ERR_NOMEM) {
+		fprintf(stderr, "checktls: out of memory\n");
+		return EXIT_INTERNAL;
+	}
+	if (st != MT_OK)
+		return die_usage("bad --tlsa: %s", err.msg);
+	ntlsa++; /* owned from here: freed by free_tlsa whatever follows */
+	msg[0] = '\0';
+	if (t->usage > 3)
+		snprintf(msg, sizeof msg,
+			 "certificate usage %u is not 0-3 (2 is DANE-TA, 3 is DANE-EE)", t->usage);
+	else if (t->selector > 1)
+		snprintf(msg, sizeof msg,
+			 "selector %u is not 0 (full certificate) or 1 (SubjectPublicKeyInfo)",
+			 t->selector);
+	else if (t->mtype > 2)
+		snprintf(msg, sizeof msg,
+			 "matching type %u is not 0 (full data), 1 (SHA-256) or 2 (SHA-512)",
+			 t->mtype);
+	else if (t->mtype == 1 && t->len != 32)
+		snprintf(msg, sizeof msg, "SHA-256 data must be 64 hex digits, not %zu",
+			 t->len * 2);
+	else if (t->mtype == 2 && t->len != 64)
+		snprintf(msg, sizeof msg, "SHA-512 data must be 128 hex digits, not %zu",
+			 t->len * 2);
+	else if (t->mtype == 0 && t->len < 16)
+		snprintf(msg, sizeof msg, "%s", mt_tlsa_unusable(t));
+	if (!msg[0])
+		return 0;
+	char full[600];
+	snprintf(full, sizeof full, "bad --tlsa \"%.80s\": %s", text, msg);
+	return die_usage("%s", full);
+}
+
+/* The DANE context for the probe judge: the user vouches for the records, so they are
+ * taken as a secure answer; the reference names are checktls's own (the first two). */
+static void dane_ctx_init(struct mt_dane_ctx *d, const struct mt_verify_opts *v)
+{
+	memset(d, 0, sizeof *d);
+	d->asked = true;
+	d->secure = true;
+	d->recs = tlsa_recs;
+	d->n = ntlsa;
+	for (size_t i = 0; i < v->nrefs && d->nrefs < 2; i++)
+		d->refs[d->nrefs++] = v->refs[i];
+	d->now = v->now;
+	d->result.rec = d->result.cert = -1;
+}
+
+/* "DANE verified: DANE-EE 3 1 1 ... matched certificate 0 (...)" */
+static void dane_line(const struct mt_dane_result *r, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "DANE %s: %s", mt_dane_state_name(r->state), r->text);
+}
+
+/* The text transcript with the DANE line just before the verdict: the judge has run by
+ * the time the verdict event arrives, so ctx->result is final. */
+struct text_cb {
+	struct mt_text_out *to;
+	const struct mt_dane_ctx *dane; /* NULL without --tlsa */
+};
+
+static void text_event(const struct mt_event *ev, const struct mt_probe *p, void *arg)
+{
+	struct text_cb *t = arg;
+	if (ev->kind == MT_EV_VERDICT && t->dane && !t->to->quiet) {
+		char line[700];
+		dane_line(&t->dane->result, line, sizeof line);
+		enum mt_dane_state st = t->dane->result.state;
+		struct mt_event de = {
+		    .kind = st == MT_DANE_VERIFIED	   ? MT_EV_INFO
+			    : st == MT_DANE_MISMATCH ? MT_EV_ERROR
+						     : MT_EV_WARN,
+		    .t_ms = ev->t_ms,
+		    .text = line,
+		};
+		mt_report_text_event(&de, p, t->to);
+	}
+	mt_report_text_event(ev, p, t->to);
+}
+
+/* The DANE outcome as a JSON object (the same keys mxprobe uses per address). */
+static json_t *dane_json(const struct mt_dane_result *r)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "state", json_string(mt_dane_state_name(r->state)));
+	json_object_set_new(o, "text", json_string(r->text));
+	json_object_set_new(o, "record", json_integer(r->rec));
+	json_object_set_new(o, "certificate", json_integer(r->cert));
+	json_t *recs = json_array();
+	for (size_t i = 0; i < ntlsa; i++) {
+		char f[200];
+		mt_tlsa_format(&tlsa_recs[i], f, sizeof f);
+		const char *why = mt_tlsa_unusable(&tlsa_recs[i]);
+		json_t *ro = json_object();
+		json_object_set_new(ro, "record", json_string(f));
+		json_object_set_new(ro, "usable", json_boolean(!why));
+		if (why)
+			json_object_set_new(ro, "unusable", json_string(why));
+		json_array_append_new(recs, ro);
+	}
+	json_object_set_new(o, "records", recs);
+	return o;
+}
+
+/* Add "dane" to the core's JSON report. Takes s, returns a new string (NULL: no memory). */
+static char *json_with_dane(char *s, const struct mt_dane_result *r)
+{
+	json_t *o = json_loads(s, 0, NULL);
+	free(s);
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "dane", dane_json(r));
+	char *out = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return out;
+}
+
+/* Add a <dane> element to the core's XML report, before the root's end tag. The element is
+ * written by the core's libxml2 writer (escaping included) into memory, then spliced in:
+ * nothing outside core/report/ includes libxml2. Takes s, returns a new string or NULL. */
+static char *xml_with_dane(char *s, const struct mt_dane_result *r)
+{
+	char *frag = NULL, *out = NULL;
+	size_t fraglen = 0;
+	struct mt_err err;
+	FILE *mf = open_memstream(&frag, &fraglen);
+	struct mt_lsxml *x = mf ? mt_lsxml_new(mf, "dane", &err) : NULL;
+	if (x) {
+		mt_status st = mt_lsxml_text(x, "state", mt_dane_state_name(r->state));
+		if (st == MT_OK)
+			st = mt_lsxml_text(x, "text", r->text);
+		char num[24];
+		snprintf(num, sizeof num, "%d", r->rec);
+		if (st == MT_OK)
+			st = mt_lsxml_text(x, "record", num);
+		snprintf(num, sizeof num, "%d", r->cert);
+		if (st == MT_OK)
+			st = mt_lsxml_text(x, "certificate", num);
+		if (st == MT_OK)
+			st = mt_lsxml_start(x, "records");
+		for (size_t i = 0; st == MT_OK && i < ntlsa; i++) {
+			char f[200];
+			mt_tlsa_format(&tlsa_recs[i], f, sizeof f);
+			const char *why = mt_tlsa_unusable(&tlsa_recs[i]);
+			st = mt_lsxml_start(x, "tlsa");
+			if (st == MT_OK)
+				st = mt_lsxml_text(x, "record", f);
+			if (st == MT_OK)
+				st = mt_lsxml_text(x, "usable", why ? "false" : "true");
+			if (st == MT_OK && why)
+				st = mt_lsxml_text(x, "unusable", why);
+			if (st == MT_OK)
+				st = mt_lsxml_end(x);
+		}
+		if (mt_lsxml_finish(x) != MT_OK)
+			st = MT_ERR_IO;
+		x = NULL;
+		if (fclose(mf) != 0)
+			st = MT_ERR_IO;
+		mf = NULL;
+		/* the fragment starts after the XML declaration; the root's end tag is last */
+		const char *body = st == MT_OK && frag ? strstr(frag, "?>") : NULL;
+		const char *end = strstr(s, "</checktls>");
+		if (body && end) {
+			body += 2;
+			while (*body == '\n')
+				body++;
+			struct mt_buf b;
+			mt_buf_init(&b, 1u << 22);
+			mt_buf_addf(&b, "%.*s", (int)(end - s), s);
+			/* indent the element one level, as the rest of the document is */
+			for (const char *l = body; *l;) {
+				const char *nl = strchr(l, '\n');
+				size_t len = nl ? (size_t)(nl - l) : strlen(l);
+				if (len)
+					mt_buf_addf(&b, "  %.*s\n", (int)len, l);
+				l += len + (nl ? 1 : 0);
+			}
+			mt_buf_addf(&b, "%s", end);
+			out = mt_strdup(mt_buf_str(&b));
+			mt_buf_free(&b);
+		}
+	}
+	if (mf)
+		fclose(mf);
+	free(frag);
+	free(s);
+	return out;
+}
+
 enum output { OUT_TEXT, OUT_JSON, OUT_XML, OUT_NAGIOS };
 
 struct cli {
@@ -170,12 +402,16 @@ struct cli {
 	int outputs_chosen;
 };
 
-/* Print the result in the chosen form and return the exit code. */
-static int finish(struct cli *c, struct mt_probe *p, struct mt_text_out *to)
+/* Print the result in the chosen form and return the exit code. dane: the DANE outcome
+ * to add to JSON and XML (NULL without --tlsa). */
+static int finish(struct cli *c, struct mt_probe *p, struct mt_text_out *to,
+		  const struct mt_dane_result *dane)
 {
 	int rc = exit_for(p);
 	if (c->out == OUT_JSON || c->out == OUT_XML) {
 		char *s = c->out == OUT_JSON ? mt_report_json(p, rc, true) : mt_report_xml(p, rc);
+		if (s && dane)
+			s = c->out == OUT_JSON ? json_with_dane(s, dane) : xml_with_dane(s, dane);
 		if (!s) {
 			fprintf(stderr, "checktls: out of memory rendering the report\n");
 			return EXIT_INTERNAL;
@@ -236,7 +472,14 @@ static int run_lint(struct cli *c, struct mt_text_out *to)
 	if (cf.has_key && !cf.key_matches)
 		mt_verify_add_finding(&p.vr, MT_FAULT_KEY_MISMATCH, MT_SEV_ERROR, 0,
 				      "the private key does not belong to the first certificate");
-	mt_probe_judge(&p);
+	struct mt_dane_ctx dctx;
+	if (ntlsa) {
+		/* the file's chain against the records: "would my TLSA match this certificate" */
+		dane_ctx_init(&dctx, &vo);
+		mt_probe_dane_hook(&p, &dctx);
+	} else {
+		mt_probe_judge(&p);
+	}
 	if (c->out == OUT_TEXT) {
 		if (!to->quiet) {
 			fprintf(to->f, "Certificate file %s: %zu certificate%s%s%s\n", c->cert_file,
@@ -245,11 +488,16 @@ static int run_lint(struct cli *c, struct mt_text_out *to)
 							     : ", PRIVATE KEY DOES NOT MATCH")
 					   : ", no private key");
 			mt_report_text_certs(to, &p);
+			if (ntlsa) {
+				char line[700];
+				dane_line(&dctx.result, line, sizeof line);
+				fprintf(to->f, "%s\n", line);
+			}
 		}
 		mt_report_text_verdict(to, &p);
 	}
 	mt_certfile_free(&cf);
-	int rc = finish(c, &p, to);
+	int rc = finish(c, &p, to, ntlsa ? &dctx.result : NULL);
 	mt_probe_free(&p);
 	return rc;
 }
@@ -260,7 +508,7 @@ int main(int argc, char **argv)
 		O_EHLO = 256, O_IMPLICIT, O_NAME, O_SNI, O_NOSNI, O_CAFILE, O_CAPATH, O_FP,
 		O_WARN, O_CCERT, O_CKEY, O_PRIO, O_TLSMIN, O_TLSMAX, O_TIMEOUT, O_DEADLINE,
 		O_FROM, O_RCPT, O_JSON, O_XML, O_COLOR, O_NOCOLOR, O_NAGIOS, O_CERTFILE, O_KEY,
-		O_PASS, O_PASSFILE, O_VERSION,
+		O_PASS, O_PASSFILE, O_VERSION, O_TLSA,
 	};
 	static const struct option lo[] = {
 	    {"port", required_argument, 0, 'p'},
@@ -275,6 +523,7 @@ int main(int argc, char **argv)
 	    {"cafile", required_argument, 0, O_CAFILE},
 	    {"capath", required_argument, 0, O_CAPATH},
 	    {"fingerprint", required_argument, 0, O_FP},
+	    {"tlsa", required_argument, 0, O_TLSA},
 	    {"warn-days", required_argument, 0, O_WARN},
 	    {"client-cert", required_argument, 0, O_CCERT},
 	    {"client-key", required_argument, 0, O_CKEY},
@@ -300,6 +549,7 @@ int main(int argc, char **argv)
 	};
 	struct cli c;
 	memset(&c, 0, sizeof c);
+	atexit(free_tlsa);
 	mt_probe_opts_init(&c.po);
 	struct mt_err err;
 	unsigned port = 0;
@@ -346,6 +596,12 @@ int main(int argc, char **argv)
 						 optarg);
 			c.po.verify.fingerprints[c.po.verify.nfingerprints++] = optarg;
 			break;
+		case O_TLSA: {
+			int rc = add_tlsa(optarg);
+			if (rc)
+				return rc;
+			break;
+		}
 		case O_WARN: {
 			char *end;
 			long v = strtol(optarg, &end, 10);
@@ -421,14 +677,20 @@ int main(int argc, char **argv)
 		return die_usage("%s", "--key is for --cert-file (use --client-key for a client certificate)");
 	if (c.po.policy.level == MT_LEVEL_FINGERPRINT && !c.po.verify.nfingerprints)
 		return die_usage("%s", "level fingerprint needs at least one --fingerprint");
-	if (c.po.policy.level == MT_LEVEL_DANE || c.po.policy.level == MT_LEVEL_DANE_ONLY)
-		return die_usage("level %s needs TLSA records: DANE is not available in this "
-				 "version of checktls (see mxprobe)",
+	if ((c.po.policy.level == MT_LEVEL_DANE || c.po.policy.level == MT_LEVEL_DANE_ONLY) &&
+	    !ntlsa)
+		return die_usage("level %s needs TLSA records: give them with --tlsa \"3 1 1 "
+				 "<hex>\" (mxprobe looks them up in DNS)",
 				 mt_level_name(c.po.policy.level));
+	if (ntlsa && c.po.verify.nfingerprints && !level_given)
+		return die_usage("%s", "--tlsa and --fingerprint: choose the level with -l "
+				       "(dane or fingerprint)");
 	if (c.po.implicit_tls && c.po.policy.level == MT_LEVEL_NONE)
 		return die_usage("%s", "--implicit-tls with level none makes no sense");
 	if (c.po.verify.nfingerprints && !level_given)
 		c.po.policy.level = MT_LEVEL_FINGERPRINT;
+	if (ntlsa && !level_given)
+		c.po.policy.level = MT_LEVEL_DANE;
 	c.po.tls.client_password = c.password;
 	c.po.family = c.fam4 ? MT_AF_INET4 : c.fam6 ? MT_AF_INET6 : MT_AF_ANY;
 
@@ -488,15 +750,22 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	struct mt_dane_ctx dctx;
+	if (ntlsa) {
+		dane_ctx_init(&dctx, &c.po.verify);
+		c.po.judge = mt_probe_dane_hook;
+		c.po.judge_arg = &dctx;
+	}
+	struct text_cb tcb = {.to = &to, .dane = ntlsa ? &dctx : NULL};
 	if (c.out == OUT_TEXT) {
-		c.po.cb = mt_report_text_event;
-		c.po.cb_arg = &to;
+		c.po.cb = text_event;
+		c.po.cb_arg = &tcb;
 	}
 	struct mt_probe p;
 	mt_probe_run(&c.po, &p);
 	if (c.out == OUT_TEXT && (p.status == MT_ERR_USAGE || p.status == MT_ERR_BADINPUT))
 		fprintf(stderr, "checktls: %s\n", p.err.msg);
-	rc = finish(&c, &p, &to);
+	rc = finish(&c, &p, &to, ntlsa ? &dctx.result : NULL);
 	mt_probe_free(&p);
 	free(c.password_buf);
 	return rc;

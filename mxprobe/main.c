@@ -1,6 +1,7 @@
 /* mxprobe — every MX of a domain (or of thousands): DNS with DNSSEC state, every address
  * probed with the core engine and verifier, DANE, MTA-STS and TLS-RPT; an MX matrix, JSON
- * (Lines in batch), JUnit or a Nagios line. Options, modes and exit codes only here.
+ * (Lines in batch), XML (one document, a <domain> per domain), JUnit or a Nagios line.
+ * Options, modes and exit codes only here.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mailtls/logscan_report.h"
 #include "mailtls/report_junit.h"
 #include "mxprobe.h"
 
@@ -58,6 +60,9 @@ static void usage(FILE *f)
 	    "Output:\n"
 	    "  -v, --verbose           after the matrix, every address's transcript\n"
 	    "      --json              one JSON object per domain (JSON Lines in batch)\n"
+	    "      --xml               one XML document: <mxprobe> with a <domain> element per\n"
+	    "                          domain (the fields of --json; in batch, in the order the\n"
+	    "                          domains finish)\n"
 	    "      --junit FILE        also write JUnit XML: a testsuite per domain\n"
 	    "      --nagios            one Nagios status line (single domain); Nagios exit codes\n"
 	    "      --color, --no-color colour in transcripts (default: terminal, unless NO_COLOR)\n"
@@ -110,7 +115,7 @@ int main(int argc, char **argv)
 		O_RESOLVER = 256, O_DNSTO, O_EHLO, O_TIMEOUT, O_DEADLINE, O_PERIP, O_SPACING,
 		O_PRIO, O_CAFILE, O_CAPATH, O_WARN, O_NODANE, O_NOSTS, O_NORPT, O_STSPORT,
 		O_STSCA, O_PROGRESS, O_NOPROGRESS, O_JSON, O_JUNIT, O_NAGIOS, O_COLOR,
-		O_NOCOLOR, O_VERSION, O_NOW,
+		O_NOCOLOR, O_VERSION, O_NOW, O_XML,
 	};
 	static const struct option lo[] = {
 	    {"resolver", required_argument, 0, O_RESOLVER},
@@ -137,6 +142,7 @@ int main(int argc, char **argv)
 	    {"no-progress", no_argument, 0, O_NOPROGRESS},
 	    {"verbose", no_argument, 0, 'v'},
 	    {"json", no_argument, 0, O_JSON},
+	    {"xml", no_argument, 0, O_XML},
 	    {"junit", required_argument, 0, O_JUNIT},
 	    {"nagios", no_argument, 0, O_NAGIOS},
 	    {"color", no_argument, 0, O_COLOR},
@@ -154,7 +160,7 @@ int main(int argc, char **argv)
 	cfg.per_ip = 4;
 	const char *file = NULL, *junit = NULL;
 	long jobs = 0, v;
-	bool json = false, nagios = false, fam4 = false, fam6 = false, verbose = false;
+	bool json = false, xml = false, nagios = false, fam4 = false, fam6 = false, verbose = false;
 	int color = 0, progress = 0;
 	struct mt_err err;
 	int ch;
@@ -220,6 +226,7 @@ int main(int argc, char **argv)
 		case O_NOPROGRESS: progress = -1; break;
 		case 'v': verbose = true; break;
 		case O_JSON: json = true; break;
+		case O_XML: xml = true; break;
 		case O_JUNIT: junit = optarg; break;
 		case O_NAGIOS: nagios = true; break;
 		case O_COLOR: color = 1; break;
@@ -239,8 +246,8 @@ int main(int argc, char **argv)
 	}
 	if (fam4 && fam6)
 		return die_usage("%s", "-4 and -6 exclude each other");
-	if (json && nagios)
-		return die_usage("%s", "choose one of --json and --nagios");
+	if ((json && nagios) || (json && xml) || (xml && nagios))
+		return die_usage("%s", "choose one of --json, --xml and --nagios");
 	if (cfg.policy.level == MT_LEVEL_FINGERPRINT)
 		return die_usage("%s", "level fingerprint pins one server: use checktls");
 	if (file && optind < argc)
@@ -281,6 +288,13 @@ int main(int argc, char **argv)
 		return MX_EXIT_USAGE;
 	}
 	bool use_color = mt_report_use_color(stdout, color);
+	struct mt_lsxml *xw = NULL;
+	if (xml && !(xw = mt_lsxml_new(stdout, "mxprobe", &err))) {
+		fprintf(stderr, "mxprobe: %s\n", err.msg);
+		mt_junit_close(ju, NULL);
+		mt_dns_free(dns);
+		return MX_EXIT_INTERNAL;
+	}
 	int rc;
 	if (file) {
 		mt_dns_free(dns);
@@ -288,10 +302,12 @@ int main(int argc, char **argv)
 		if (!in) {
 			fprintf(stderr, "mxprobe: cannot open %s: %s\n", file, strerror(errno));
 			mt_junit_close(ju, NULL);
+			mt_lsxml_finish(xw);
 			return MX_EXIT_USAGE;
 		}
 		struct mx_batch_out bo = {
-		    .json = json, .text = !json, .color = use_color, .verbose = verbose,
+		    .json = json, .xml = xw, .text = !json && !xml, .color = use_color,
+		    .verbose = verbose,
 		    .progress = progress > 0 || (progress == 0 && isatty(2)),
 		    .junit = ju, .f = stdout,
 		};
@@ -309,7 +325,7 @@ int main(int argc, char **argv)
 		mx_domain_run(&cfg, dns, argv[optind], d);
 		mt_dns_free(dns);
 		rc = d->exit_code;
-		if (rc == MX_EXIT_USAGE && !json && !nagios)
+		if (rc == MX_EXIT_USAGE && !json && !xml && !nagios)
 			fprintf(stderr, "mxprobe: %s\n", d->reason);
 		if (json) {
 			char *s = mx_out_json(d, true);
@@ -317,6 +333,11 @@ int main(int argc, char **argv)
 				puts(s);
 				free(s);
 			} else {
+				rc = MX_EXIT_INTERNAL;
+			}
+		} else if (xml) {
+			if (mx_out_xml(xw, d, &err) != MT_OK) {
+				fprintf(stderr, "mxprobe: %s\n", err.msg);
 				rc = MX_EXIT_INTERNAL;
 			}
 		} else if (nagios) {
@@ -334,6 +355,10 @@ int main(int argc, char **argv)
 		}
 		mx_domain_free(d);
 		free(d);
+	}
+	if (xw && mt_lsxml_finish(xw) != MT_OK) {
+		fprintf(stderr, "mxprobe: cannot write the XML output\n");
+		rc = MX_EXIT_INTERNAL;
 	}
 	if (ju && mt_junit_close(ju, &err) != MT_OK) {
 		fprintf(stderr, "mxprobe: %s\n", err.msg);

@@ -64,6 +64,7 @@ struct mx_host {
 	char name[256];
 	unsigned pref;
 	char cname[300];	/* "a -> b" when the MX name is an alias (shown) */
+	char canon[256];	/* b: the alias's target, a second reference name; "" if none */
 	enum mt_dns_state a_state, aaaa_state, addr_state;
 	char dns_error[640];
 	bool tlsa_asked;
@@ -124,6 +125,10 @@ void mx_domain_free(struct mx_domain *d);
 void mx_out_matrix(FILE *f, const struct mx_domain *d, bool color, bool verbose);
 /* One JSON object (no newline); heap string, caller frees; NULL on no memory. */
 char *mx_out_json(const struct mx_domain *d, bool pretty);
+/* One <domain> element (the fields of mx_out_json) on a document the caller opened with
+ * mt_lsxml_new(f, "mxprobe") and closes with mt_lsxml_finish(). */
+struct mt_lsxml;
+mt_status mx_out_xml(struct mt_lsxml *x, const struct mx_domain *d, struct mt_err *err);
 /* Nagios line; *rc gets 0..3. Heap string. */
 char *mx_out_nagios(const struct mx_domain *d, int *rc);
 struct mt_junit;
@@ -137,6 +142,7 @@ void mx_limit_release(const char *addr);
 /* Batch: read domains from f, probe with nthreads, emit each result as it completes. */
 struct mx_batch_out {
 	bool json;		/* JSON Lines */
+	struct mt_lsxml *xml;	/* one <domain> per domain on this document, or NULL */
 	bool text;		/* matrices */
 	bool color, verbose, progress;
 	struct mt_junit *junit;

@@ -1,7 +1,9 @@
 /* mxprobe_batch.c — many domains: a pool of worker threads pulls lines from the input,
  * each worker with its own resolver, and results are written as each domain completes
- * (JSON Lines, matrices, JUnit suites). Memory is bounded by the number of workers: a
- * domain's result is freed once written, whatever the list length.
+ * (JSON Lines, matrices, XML elements, JUnit suites). Memory is bounded by the number of
+ * workers: a domain's result is freed once written, whatever the list length. XML elements
+ * pass through libxml2's output buffer, which reaches the file in blocks; the document is
+ * complete when the caller closes it at the end.
  *
  * Also the per-destination limiter: at most per_ip probes at once to one address, and
  * connection starts to one address at least spacing_ms apart, so batch runs over domains
@@ -152,6 +154,12 @@ static void emit(struct pool *pl, struct mx_domain *d)
 			fputc('\n', o->f);
 			free(s);
 		} else {
+			note_exit(pl, MX_EXIT_INTERNAL);
+		}
+	} else if (o->xml) {
+		struct mt_err err;
+		if (mx_out_xml(o->xml, d, &err) != MT_OK) {
+			fprintf(stderr, "mxprobe: %s\n", err.msg);
 			note_exit(pl, MX_EXIT_INTERNAL);
 		}
 	} else if (o->text) {

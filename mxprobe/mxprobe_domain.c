@@ -1,6 +1,9 @@
 /* mxprobe_domain.c — one domain: MX (or null or implicit MX), every MX host's addresses with
  * their DNSSEC state, TLSA where the addresses are secure, MTA-STS and TLS-RPT, then a probe
- * of every address with the core engine, each judged with DANE and MTA-STS applied.
+ * of every address with the core engine, judged by the core's DANE judge
+ * (mt_probe_dane_hook, the one DANE path relay and checktls also use), then MTA-STS.
+ * When an MX name is a CNAME, its target is a second reference name (RFC 7672 2.2.2 and
+ * 3.2.2; Postfix accepts both names for PKIX too).
  *
  * The domain result owns its hosts' address arrays and the probes in them (mx_domain_free).
  */
@@ -120,8 +123,11 @@ static void resolve_host(const struct mx_cfg *cfg, struct mt_dns *dns, struct mx
 			add_addrs(h, &a, v6);
 			if (a.ncnames && !h->cname[0])
 				chain_text(&a, h->cname, sizeof h->cname);
-			if (a.ncnames)
+			if (a.ncnames) {
 				mt_strlcpy(canon, a.canon, sizeof canon);
+				if (mt_strcasecmp(a.canon, h->name))
+					mt_strlcpy(h->canon, a.canon, sizeof h->canon);
+			}
 		} else {
 			/* NXDOMAIN for AAAA alone is odd, but a failed family must show */
 			st = worse(st, a.state);
@@ -282,6 +288,28 @@ static void check_tlsrpt(struct mt_dns *dns, struct mx_domain *d)
 	mt_dns_answer_free(&a);
 }
 
+/* The probe's judge: DANE per the host's TLSA answer through the core's hook; with
+ * --no-dane no lookup was made on purpose, which the core judges as "not tried". */
+struct mx_judge {
+	bool no_dane;
+	struct mt_dane_ctx dane;
+};
+
+static void mx_judge(struct mt_probe *p, void *arg)
+{
+	struct mx_judge *j = arg;
+	if (!j->no_dane) {
+		mt_probe_dane_hook(p, &j->dane);
+		return;
+	}
+	struct mt_dane_result *dr = &j->dane.result;
+	memset(dr, 0, sizeof *dr);
+	dr->state = MT_DANE_NOT_TRIED;
+	dr->rec = dr->cert = -1;
+	mt_strlcpy(dr->text, "not checked", sizeof dr->text);
+	mt_probe_dane_judge(p, dr);
+}
+
 static void probe_addr(const struct mx_cfg *cfg, struct mx_domain *d, struct mx_host *h,
 		       struct mx_addr *x)
 {
@@ -305,46 +333,41 @@ static void probe_addr(const struct mx_cfg *cfg, struct mx_domain *d, struct mx_
 	/* the MX host name is the reference name; secure only when it came from secure DNS */
 	bool secure = d->mx_state == MT_DNS_SECURE && h->addr_state == MT_DNS_SECURE;
 	mt_verify_opts_add_ref(&po.verify, h->name, secure, NULL);
+	if (h->canon[0])
+		mt_verify_opts_add_ref(&po.verify, h->canon, secure, NULL);
+
+	/* DANE: what DNS said about this host's TLSA records */
+	struct mx_judge j;
+	memset(&j, 0, sizeof j);
+	j.no_dane = cfg->no_dane;
+	struct mt_dane_ctx *dc = &j.dane;
+	dc->asked = h->tlsa_asked;
+	dc->lookup_failed = h->tlsa_state == MT_DNS_BOGUS || h->tlsa_state == MT_DNS_TEMPFAIL;
+	dc->secure = h->tlsa_state == MT_DNS_SECURE;
+	dc->recs = h->tlsa;
+	dc->n = h->ntlsa;
+	dc->now = cfg->now;
+	/* the TLSA base domain (the CNAME-expanded name when the lookup went there) first */
+	const char *refs[2] = {h->canon[0] ? h->canon : h->name, h->canon[0] ? h->name : NULL};
+	for (int i = 0; i < 2 && refs[i]; i++) {
+		mt_strlcpy(dc->refs[dc->nrefs].name, refs[i], sizeof dc->refs[0].name);
+		dc->refs[dc->nrefs++].secure = true;
+	}
+	if (!h->tlsa_asked)
+		mt_strlcpy(dc->why, "address records not DNSSEC-secure: no TLSA lookup",
+			   sizeof dc->why);
+	else if (dc->lookup_failed)
+		mt_strlcpy(dc->why, h->tlsa_error, sizeof dc->why);
+	dc->result.rec = dc->result.cert = -1;
+	po.judge = mx_judge;
+	po.judge_arg = &j;
+
 	mx_limit_acquire(x->addr);
 	mt_probe_run(&po, &x->probe);
 	mx_limit_release(x->addr);
 	x->probed = true;
 	struct mt_probe *p = &x->probe;
-
-	/* DANE */
-	struct mt_dane_result *dr = &x->dane;
-	memset(dr, 0, sizeof *dr);
-	dr->rec = dr->cert = -1;
-	if (h->tlsa_asked) {
-		if (h->tlsa_state == MT_DNS_BOGUS || h->tlsa_state == MT_DNS_TEMPFAIL) {
-			dr->state = MT_DANE_LOOKUP_FAILED;
-			mt_strlcpy(dr->text, h->tlsa_error, sizeof dr->text);
-		} else if (h->tlsa_state != MT_DNS_SECURE) {
-			dr->state = MT_DANE_INSECURE;
-			snprintf(dr->text, sizeof dr->text, "TLSA records insecure: ignored");
-		} else if (p->verified || h->ntlsa == 0) {
-			struct mt_refname refs[2];
-			size_t nrefs = 0;
-			mt_strlcpy(refs[nrefs++].name, h->name, sizeof refs[0].name);
-			refs[0].secure = true;
-			mt_dane_match(h->tlsa, h->ntlsa, &p->vr, refs, nrefs, cfg->now, dr, NULL);
-		} else {
-			/* secure usable TLSA but no chain: state says whether DANE applied */
-			bool usable = false;
-			for (size_t i = 0; i < h->ntlsa; i++)
-				usable |= mt_tlsa_unusable(&h->tlsa[i]) == NULL;
-			dr->state = usable ? MT_DANE_MISMATCH : MT_DANE_NO_USABLE;
-			snprintf(dr->text, sizeof dr->text, "%s",
-				 usable ? "no certificate chain to match (no TLS)"
-					: "no usable TLSA records");
-		}
-	} else {
-		dr->state = cfg->no_dane ? MT_DANE_NOT_TRIED : MT_DANE_INSECURE;
-		snprintf(dr->text, sizeof dr->text, "%s",
-			 cfg->no_dane ? "not checked"
-				      : "address records not DNSSEC-secure: no TLSA lookup");
-	}
-	mt_probe_dane_judge(p, dr);
+	x->dane = dc->result;
 	x->exit_code = exit_for_probe(p);
 
 	/* MTA-STS for this address */

@@ -1,10 +1,14 @@
 /* mxprobe_out.c — printing a domain result: the MX matrix (one row per MX address, like
- * CheckTLS's MX Matrix), transcripts for -v, one JSON object per domain, the Nagios line and
- * the JUnit testsuite.
+ * CheckTLS's MX Matrix), transcripts for -v, one JSON object per domain, one XML element
+ * per domain, the Nagios line and the JUnit testsuite.
  *
  * JSON: the per-address probe object comes from the core renderer (mt_report_json) and is
  * embedded as is; the domain wrapper is built with jansson here. Returned strings are heap
  * (caller frees).
+ * XML: the same jansson object, written element by element through the core's streaming
+ * libxml2 writer (mt_lsxml; libxml2 itself stays in core/report/), so --xml and --json
+ * always carry the same fields: object keys become elements, arrays an element holding one
+ * child per item (named by item_name), null values are left out.
  */
 /* Messages are composed from DNS names and peer text into fixed buffers; cutting an
  * overlong message short is intended, so GCC's truncation analysis is off here. */
@@ -16,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mailtls/logscan_report.h"
 #include "mailtls/report_junit.h"
 #include "mxprobe.h"
 
@@ -178,7 +183,8 @@ void mx_out_matrix(FILE *f, const struct mx_domain *d, bool color, bool verbose)
 		fprintf(f, "Reason: %s\n", d->reason);
 }
 
-char *mx_out_json(const struct mx_domain *d, bool pretty)
+/* The domain result as a jansson object (caller decrefs); NULL on no memory. */
+static json_t *domain_json(const struct mx_domain *d)
 {
 	json_t *o = json_object();
 	if (!o)
@@ -274,10 +280,122 @@ char *mx_out_json(const struct mx_domain *d, bool pretty)
 		json_array_append_new(rua, json_string(d->rpt_rec.rua[i]));
 	json_object_set_new(rpt, "rua", rua);
 	json_object_set_new(o, "tls_rpt", rpt);
+	return o;
+}
+
+char *mx_out_json(const struct mx_domain *d, bool pretty)
+{
+	json_t *o = domain_json(d);
+	if (!o)
+		return NULL;
 	char *s = json_dumps(o, pretty ? JSON_INDENT(2) | JSON_PRESERVE_ORDER
 				       : JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	return s;
+}
+
+/* The element name for one item of the JSON array `key` (XPath-friendly singulars). */
+static const char *item_name(const char *key)
+{
+	static const char *const map[][2] = {
+	    {"hosts", "host"},	       {"addresses", "address"}, {"records", "tlsa"},
+	    {"rua", "uri"},	       {"mx", "pattern"},	 {"certs", "cert"},
+	    {"dns_names", "dns_name"}, {"ip_addresses", "ip_address"},
+	    {"faults", "fault"},       {"transcript", "line"},
+	};
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (!strcmp(key, map[i][0]))
+			return map[i][1];
+	return "item";
+}
+
+/* An XML name from a JSON key: our keys are already [a-z_0-9]; anything else becomes '_'
+ * so that a future key can never make the document ill-formed. */
+static void xml_name(const char *key, char *out, size_t outsz)
+{
+	size_t o = 0;
+	for (; *key && o + 1 < outsz; key++) {
+		char c = *key;
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+			  (o > 0 && ((c >= '0' && c <= '9') || c == '-' || c == '.'));
+		out[o++] = ok ? c : '_';
+	}
+	if (o == 0)
+		out[o++] = '_';
+	out[o] = '\0';
+}
+
+static mt_status xml_children(struct mt_lsxml *x, json_t *obj);
+
+/* One JSON value as the element `name` (a null writes nothing). */
+static mt_status xml_value(struct mt_lsxml *x, const char *name, json_t *v)
+{
+	char n[64], num[40];
+	xml_name(name, n, sizeof n);
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: {
+		mt_status st = mt_lsxml_start(x, n);
+		if (st == MT_OK)
+			st = xml_children(x, v);
+		return st == MT_OK ? mt_lsxml_end(x) : st;
+	}
+	case JSON_ARRAY: {
+		mt_status st = mt_lsxml_start(x, n);
+		size_t i;
+		json_t *e;
+		json_array_foreach(v, i, e)
+		{
+			if (st == MT_OK)
+				st = xml_value(x, item_name(name), e);
+		}
+		return st == MT_OK ? mt_lsxml_end(x) : st;
+	}
+	case JSON_STRING: return mt_lsxml_text(x, n, json_string_value(v));
+	case JSON_INTEGER:
+		snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		return mt_lsxml_text(x, n, num);
+	case JSON_REAL:
+		snprintf(num, sizeof num, "%.17g", json_real_value(v));
+		return mt_lsxml_text(x, n, num);
+	case JSON_TRUE: return mt_lsxml_text(x, n, "true");
+	case JSON_FALSE: return mt_lsxml_text(x, n, "false");
+	case JSON_NULL: return MT_OK;
+	}
+	return MT_OK;
+}
+
+static mt_status xml_children(struct mt_lsxml *x, json_t *obj)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(obj, k, v)
+	{
+		mt_status st = xml_value(x, k, v);
+		if (st != MT_OK)
+			return st;
+	}
+	return MT_OK;
+}
+
+mt_status mx_out_xml(struct mt_lsxml *x, const struct mx_domain *d, struct mt_err *err)
+{
+	json_t *o = domain_json(d);
+	if (!o)
+		return mt_err_set(err, MT_ERR_NOMEM, "out of memory");
+	/* the name and verdict also as attributes, for a quick //domain[@verdict="fail"] */
+	mt_status st = mt_lsxml_start(x, "domain");
+	if (st == MT_OK)
+		st = mt_lsxml_attr(x, "name", d->domain[0] ? d->domain : d->input);
+	if (st == MT_OK)
+		st = mt_lsxml_attr(x, "verdict", mt_verdict_name(d->verdict));
+	if (st == MT_OK)
+		st = xml_children(x, o);
+	if (st == MT_OK)
+		st = mt_lsxml_end(x);
+	json_decref(o);
+	if (st != MT_OK)
+		return mt_err_set(err, st, "cannot write the XML output");
+	return MT_OK;
 }
 
 char *mx_out_nagios(const struct mx_domain *d, int *rc)
