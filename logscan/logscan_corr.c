@@ -56,6 +56,30 @@ static uint64_t msg_key(int fmt, struct mt_ls_str id)
 	return k ? k : 1;
 }
 
+static uint64_t ev_msg_key(const struct mt_ls_event *ev)
+{
+	return ev->msgkey ? ev->msgkey : msg_key(ev->fmt, ev->msgid);
+}
+
+void mt_ls_corr_prepare(struct mt_ls_event *ev)
+{
+	switch (ev->kind) {
+	case MT_LS_EV_MSG_RECV:
+	case MT_LS_EV_MSG_RCPT:
+	case MT_LS_EV_DELIVERY:
+	case MT_LS_EV_MSG_DONE: ev->msgkey = msg_key(ev->fmt, ev->msgid); break;
+	default: break;
+	}
+}
+
+void mt_ls_corr_prefetch(const struct mt_ls_corr *c, const struct mt_ls_event *ev)
+{
+	if (ev->conn)
+		mt_ls_tab_prefetch(&c->conns, ev->conn);
+	if (ev->msgkey)
+		mt_ls_tab_prefetch(&c->msgs, ev->msgkey);
+}
+
 static void emit_conn(struct mt_ls_corr *c, struct mt_ls_conn *cn)
 {
 	if (c->sink.conn)
@@ -201,7 +225,7 @@ static void inline_conn(struct mt_ls_corr *c, const struct mt_ls_event *ev, stru
 
 static struct mt_ls_msg *msg_get(struct mt_ls_corr *c, const struct mt_ls_event *ev, bool create)
 {
-	uint64_t k = msg_key(ev->fmt, ev->msgid);
+	uint64_t k = ev_msg_key(ev);
 	struct mt_ls_msg *m = mt_ls_tab_get(&c->msgs, k);
 	if (m || !create)
 		return m;
@@ -259,7 +283,7 @@ static void on_delivery(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 
 static void on_recv(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 {
-	uint64_t k = msg_key(ev->fmt, ev->msgid);
+	uint64_t k = ev_msg_key(ev);
 	struct mt_ls_msg *m = mt_ls_tab_get(&c->msgs, k);
 	if (m && m->received) { /* id reused (restart): the old message is over */
 		c->reused_ids++;
@@ -420,7 +444,7 @@ void mt_ls_corr_event(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 		on_reqfail(c, ev);
 		break;
 	case MT_LS_EV_MSG_DONE: {
-		uint64_t k = msg_key(ev->fmt, ev->msgid);
+		uint64_t k = ev_msg_key(ev);
 		struct mt_ls_msg *m = mt_ls_tab_get(&c->msgs, k);
 		if (m) {
 			emit_msg(c, m);

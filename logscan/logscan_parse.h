@@ -73,6 +73,7 @@ struct mt_ls_event {
 	int cause;
 	bool local;	/* message submitted locally, not over a network connection */
 	bool new_conn;	/* this line starts a new connection even if the key is open */
+	uint64_t msgkey; /* message table key, 0 = not computed yet (mt_ls_corr_prepare) */
 };
 
 /* The common header of a line. */

@@ -3,7 +3,8 @@
  * Reads Cisco ESA/AsyncOS, Postfix, Exim and Sendmail logs (detected per line), ties lines
  * of one connection and one message together and reports TLS success, failure and absence.
  * Orchestration only: parsing is in logscan_<format>.c, correlation in logscan_corr.c,
- * output in logscan_out.c.
+ * output in logscan_out.c.  With two or more CPUs a parser thread reads and parses while
+ * the main thread correlates and writes (see run_all); LOGSCAN_THREADS=1 keeps one thread.
  */
 #include "logscan_corr.h"
 #include "logscan_input.h"
@@ -11,11 +12,13 @@
 #include "logscan_parse.h"
 
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 enum { EXIT_OK = 0, EXIT_FOUND = 1, EXIT_UNREADABLE = 3, EXIT_USAGE = 64, EXIT_INTERNAL = 70 };
 
@@ -88,43 +91,150 @@ static int parse_when(const char *s, time_t *out)
 	return 0;
 }
 
+/* Two threads: a parser (read, split, parse: everything per line) hands batches of events to
+ * the main thread, which applies them to the correlation tables and the output in the same
+ * order as a single pass would, so results are identical.  Events point into the reader's
+ * buffers; a buffer goes back to the parser's pool once the batch that ends its use is done.
+ * Memory: POOL_BUFS read buffers plus NBATCH batches of EVCAP events, fixed. */
+enum { POOL_BUFS = 3, NBATCH = 4, EVCAP = 4096, PREFETCH_AHEAD = 6 };
+
+struct batch {
+	struct mt_ls_event *ev;
+	uint32_t n;
+	char *release; /* read buffer no later batch refers to, back to the pool after this one */
+	bool last;     /* end of all input */
+};
+
 struct run {
 	struct mt_ls_parse_opts po;
 	struct mt_ls_corr corr;
-	struct mt_ls_stats st;
+	struct mt_ls_stats st; /* the parser's counters: read by main only after the join */
 	int verbose;
+	/* pipeline */
+	pthread_mutex_t mu;
+	pthread_cond_t cv_ready, cv_free;
+	struct batch q[NBATCH];
+	uint64_t produced, consumed; /* batches; q[i % NBATCH] */
+	char *pool[POOL_BUFS];
+	int npool;
+	size_t bufsize;
+	/* parser side */
+	struct batch *cur;
+	int bad;
+	const char *const *files;
+	int nfiles;
+	bool follow;
+	bool sync; /* one thread: batches are applied as soon as they are handed on */
 };
 
-static int scan(struct run *R, const char *path, bool follow, size_t bufsize)
+/* Apply a batch's events in order, prefetching table slots a few events ahead. */
+static void apply_batch(struct run *R, struct batch *b)
+{
+	uint32_t n = b->n;
+	for (uint32_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
+		mt_ls_corr_prefetch(&R->corr, &b->ev[i]);
+	for (uint32_t i = 0; i < n; i++) {
+		if (i + PREFETCH_AHEAD < n)
+			mt_ls_corr_prefetch(&R->corr, &b->ev[i + PREFETCH_AHEAD]);
+		mt_ls_corr_event(&R->corr, &b->ev[i]);
+	}
+	if (b->release) {
+		if (R->sync) {
+			R->pool[R->npool++] = b->release;
+		} else {
+			pthread_mutex_lock(&R->mu);
+			R->pool[R->npool++] = b->release;
+			pthread_mutex_unlock(&R->mu);
+		}
+		b->release = NULL;
+	}
+}
+
+static void q_publish(struct run *R, char *release, bool last)
+{
+	struct batch *b = R->cur;
+	if (!b->n && !release && !last)
+		return;
+	b->release = release;
+	b->last = last;
+	if (R->sync) {
+		apply_batch(R, b);
+		b->n = 0;
+		return;
+	}
+	pthread_mutex_lock(&R->mu);
+	R->produced++;
+	pthread_cond_signal(&R->cv_ready);
+	while (!last && R->produced - R->consumed >= NBATCH)
+		pthread_cond_wait(&R->cv_free, &R->mu);
+	pthread_mutex_unlock(&R->mu);
+	if (!last) {
+		R->cur = &R->q[R->produced % NBATCH];
+		R->cur->n = 0;
+	}
+}
+
+static char *pool_get(struct run *R)
+{
+	if (R->sync)
+		return R->pool[--R->npool];
+	pthread_mutex_lock(&R->mu);
+	while (!R->npool)
+		pthread_cond_wait(&R->cv_free, &R->mu);
+	char *b = R->pool[--R->npool];
+	pthread_mutex_unlock(&R->mu);
+	return b;
+}
+
+static int scan(struct run *R, const char *path, bool follow)
 {
 	struct mt_ls_reader r;
 	struct mt_err err = {{0}};
-	if (mt_ls_reader_open(&r, path, bufsize, follow, &g_stop, &err) != MT_OK) {
+	if (mt_ls_reader_open(&r, path, R->bufsize, follow, &g_stop, &err) != MT_OK) {
 		fprintf(stderr, "logscan: %s\n", err.msg);
 		R->st.unreadable++;
 		return -1;
 	}
+	free(mt_ls_reader_swap(&r, pool_get(R))); /* the reader's own buffer is still untouched */
 	R->st.files++;
 	const char *line;
 	size_t len;
 	int rc;
 	uint64_t lineno = 0;
-	struct mt_ls_event ev;
-	while ((rc = mt_ls_reader_next(&r, &line, &len, &err)) == 1) {
-		lineno++;
-		int res = mt_ls_parse_line(line, len, &R->po, &ev);
-		if (res == MT_LS_EVENT) {
-			R->st.events++;
-			mt_ls_corr_event(&R->corr, &ev);
-		} else if (res == MT_LS_IGNORED) {
-			R->st.ignored++;
-		} else {
-			R->st.unparsed++;
-			if (R->verbose)
-				fprintf(stderr, "%s:%llu: unparsed: %.*s%s\n", path, (unsigned long long)lineno,
-					(int)(len > 200 ? 200 : len), line, len > 200 ? "..." : "");
+	for (;;) {
+		rc = mt_ls_reader_line(&r, &line, &len);
+		if (rc == 1) {
+			lineno++;
+			struct batch *b = R->cur;
+			struct mt_ls_event *ev = &b->ev[b->n];
+			int res = mt_ls_parse_line(line, len, &R->po, ev);
+			if (res == MT_LS_EVENT) {
+				R->st.events++;
+				mt_ls_corr_prepare(ev);
+				if (++b->n == EVCAP)
+					q_publish(R, NULL, false);
+			} else if (res == MT_LS_IGNORED) {
+				R->st.ignored++;
+			} else {
+				R->st.unparsed++;
+				if (R->verbose)
+					fprintf(stderr, "%s:%llu: unparsed: %.*s%s\n", path, (unsigned long long)lineno,
+						(int)(len > 200 ? 200 : len), line, len > 200 ? "..." : "");
+			}
+			continue;
+		}
+		if (rc == 0)
+			break;
+		/* about to read, which may block (a pipe, --follow): hand on what is parsed */
+		q_publish(R, NULL, false);
+		if (r.end == r.cap && r.start)
+			q_publish(R, mt_ls_reader_swap(&r, pool_get(R)), false); /* instead of moving lines */
+		if (mt_ls_reader_fill(&r, &err) < 0) {
+			rc = -1;
+			break;
 		}
 	}
+	q_publish(R, mt_ls_reader_swap(&r, NULL), false);
 	R->st.lines += lineno;
 	R->st.bytes += r.bytes;
 	R->st.overlong += r.overlong;
@@ -139,6 +249,81 @@ static int scan(struct run *R, const char *path, bool follow, size_t bufsize)
 		return -1;
 	}
 	return r.truncated ? -1 : 0;
+}
+
+static void *parser_main(void *arg)
+{
+	struct run *R = arg;
+	if (R->nfiles == 0) {
+		R->bad |= scan(R, "-", R->follow) != 0;
+	} else {
+		for (int i = 0; i < R->nfiles; i++)
+			R->bad |= scan(R, R->files[i], R->follow && i == R->nfiles - 1) != 0;
+	}
+	q_publish(R, NULL, true);
+	return NULL;
+}
+
+/* The main thread's side: apply every batch in order until the parser's last one. */
+static void consume(struct run *R)
+{
+	for (;;) {
+		pthread_mutex_lock(&R->mu);
+		while (R->produced == R->consumed)
+			pthread_cond_wait(&R->cv_ready, &R->mu);
+		pthread_mutex_unlock(&R->mu);
+		struct batch *b = &R->q[R->consumed % NBATCH];
+		bool last = b->last;
+		apply_batch(R, b);
+		pthread_mutex_lock(&R->mu);
+		R->consumed++;
+		pthread_cond_broadcast(&R->cv_free);
+		pthread_mutex_unlock(&R->mu);
+		if (last)
+			return;
+	}
+}
+
+/* Run the pipeline over the files (none = stdin); returns non-zero when an input was bad. */
+static int run_all(struct run *R, const char *const *files, int nfiles, bool follow, size_t bufsize)
+{
+	int ret = -1;
+	R->files = files;
+	R->nfiles = nfiles;
+	R->follow = follow;
+	R->bufsize = bufsize;
+	pthread_mutex_init(&R->mu, NULL);
+	pthread_cond_init(&R->cv_ready, NULL);
+	pthread_cond_init(&R->cv_free, NULL);
+	for (int i = 0; i < NBATCH; i++)
+		if (!(R->q[i].ev = malloc(EVCAP * sizeof *R->q[i].ev)))
+			goto out;
+	for (; R->npool < POOL_BUFS; R->npool++)
+		if (!(R->pool[R->npool] = malloc(bufsize)))
+			goto out;
+	R->cur = &R->q[0];
+	/* LOGSCAN_THREADS=1 forces one thread (also the fallback on one CPU) */
+	const char *env = getenv("LOGSCAN_THREADS");
+	R->sync = env ? atoi(env) == 1 : sysconf(_SC_NPROCESSORS_ONLN) < 2;
+	pthread_t th;
+	if (!R->sync && pthread_create(&th, NULL, parser_main, R) != 0)
+		R->sync = true;
+	if (R->sync) {
+		parser_main(R);
+	} else {
+		consume(R);
+		pthread_join(th, NULL);
+	}
+	ret = R->bad;
+out:
+	for (int i = 0; i < NBATCH; i++)
+		free(R->q[i].ev);
+	for (int i = 0; i < R->npool; i++)
+		free(R->pool[i]);
+	pthread_mutex_destroy(&R->mu);
+	pthread_cond_destroy(&R->cv_ready);
+	pthread_cond_destroy(&R->cv_free);
+	return ret;
 }
 
 int main(int argc, char **argv)
@@ -293,13 +478,13 @@ int main(int argc, char **argv)
 		setvbuf(stdout, NULL, _IOLBF, 0);
 	}
 
-	int bad = 0;
 	const size_t bufsize = 4u << 20; /* also the longest line kept whole */
-	if (optind >= argc) {
-		bad |= scan(&R, "-", follow, bufsize) != 0;
-	} else {
-		for (int i = optind; i < argc; i++)
-			bad |= scan(&R, argv[i], follow && i == argc - 1, bufsize) != 0;
+	int bad = run_all(&R, (const char *const *)argv + optind, argc - optind, follow, bufsize);
+	if (bad < 0) {
+		fprintf(stderr, "logscan: out of memory\n");
+		mt_ls_corr_free(&R.corr);
+		mt_ls_out_free(&out);
+		return EXIT_INTERNAL;
 	}
 	mt_ls_corr_flush(&R.corr);
 	R.st.evicted_conns = R.corr.evicted_conns;
