@@ -22,6 +22,23 @@ const char *mt_ls_in_name(int in)
 	}
 }
 
+/* Does the word hold a byte below 0x20 or 0x7f? */
+static inline bool ctl_word(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+	uint64_t lt = (w - ones * 0x20) & ~w & high;
+	uint64_t x = w ^ (ones * 0x7f);
+	uint64_t del = (x - ones) & ~x & high;
+	return (lt | del) != 0;
+}
+
+static inline bool ctl8(const unsigned char *p)
+{
+	uint64_t w;
+	memcpy(&w, p, 8);
+	return ctl_word(w);
+}
+
 void mt_ls_set(char *dst, size_t size, struct mt_ls_str s)
 {
 	size_t n = s.n < size - 1 ? s.n : size - 1;
@@ -30,23 +47,30 @@ void mt_ls_set(char *dst, size_t size, struct mt_ls_str s)
 	else
 		n = 0;
 	/* control bytes from garbage input never reach a terminal or a report; eight bytes are
-	 * checked per step (a byte below 0x20, or 0x7f) and only a hit is fixed byte by byte */
-	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
-	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-		memcpy(&w, dst + i, 8);
-		uint64_t lt = (w - ones * 0x20) & ~w & high;
-		uint64_t x = w ^ (ones * 0x7f);
-		uint64_t del = (x - ones) & ~x & high;
-		if (lt | del)
-			for (size_t k = i; k < i + 8; k++)
-				if ((unsigned char)dst[k] < 0x20 || dst[k] == 0x7f)
-					dst[k] = '?';
+	 * checked per step (a byte below 0x20, or 0x7f), the last step overlapping the one
+	 * before, and only a hit is fixed byte by byte */
+	const unsigned char *u = (const unsigned char *)dst;
+	bool hit = false;
+	if (n >= 8) {
+		for (size_t i = 0; i + 8 <= n; i += 8)
+			hit |= ctl8(u + i);
+		hit |= ctl8(u + n - 8);
+	} else if (n >= 4) {
+		uint32_t a, b;
+		memcpy(&a, u, 4);
+		memcpy(&b, u + n - 4, 4);
+		hit = ctl_word((uint64_t)a | (uint64_t)b << 32);
+	} else if (n) {
+		/* pad with a harmless byte so the padding is never a hit */
+		uint64_t w = 0x4141414141414141ULL;
+		for (size_t i = 0; i < n; i++)
+			w = (w << 8) | u[i];
+		hit = ctl_word(w);
 	}
-	for (; i < n; i++)
-		if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f)
-			dst[i] = '?';
+	if (hit)
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f)
+				dst[i] = '?';
 	dst[n] = '\0';
 }
 

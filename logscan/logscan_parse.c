@@ -13,6 +13,17 @@
 #include <emmintrin.h>
 #endif
 
+#define CC_RANGE(a, b, v) [a ... b] = v
+const unsigned char mt_ls_cc[256] = {
+    CC_RANGE('0', '9', MT_LS_CC_ALNUM | MT_LS_CC_UHEX | MT_LS_CC_DIGIT),
+    CC_RANGE('A', 'F', MT_LS_CC_ALNUM | MT_LS_CC_UHEX),
+    CC_RANGE('G', 'Z', MT_LS_CC_ALNUM),
+    CC_RANGE('a', 'z', MT_LS_CC_ALNUM),
+    [' '] = MT_LS_CC_TAGSTOP,
+    ['['] = MT_LS_CC_TAGSTOP,
+    [':'] = MT_LS_CC_TAGSTOP,
+};
+
 static const char *const fmt_names[] = {"unknown", "esa", "postfix", "exim", "sendmail"};
 const char *mt_ls_fmt_name(int fmt)
 {
@@ -72,8 +83,17 @@ uint64_t mt_ls_hash(const void *p, size_t n, uint64_t seed)
 		n -= 8;
 	}
 	if (n) {
-		uint64_t w = 0;
-		memcpy(&w, s, n);
+		/* the 1..7 tail bytes as one little-endian word, zero-padded, from at most two
+		 * loads (a variable-length memcpy is a library call) */
+		uint64_t w;
+		if (n >= 4) {
+			uint32_t lo, hi;
+			memcpy(&lo, s, 4);
+			memcpy(&hi, s + n - 4, 4);
+			w = lo | (((uint64_t)hi >> (8 * (8 - n))) << 32);
+		} else {
+			w = (uint64_t)s[0] | (uint64_t)s[n / 2] << (8 * (n / 2)) | (uint64_t)s[n - 1] << (8 * (n - 1));
+		}
 		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
 		h ^= h >> 29;
 	}
@@ -179,9 +199,10 @@ struct mt_ls_str mt_ls_kvn(struct mt_ls_str s, const char *key, size_t kn, char 
 			}
 			/* ',' means the ", " field separator: addresses lists use bare commas */
 			if (stop == ',') {
-				for (; e < end; e++)
-					if (*e == ',' && (e + 1 == end || e[1] == ' '))
-						break;
+				while ((e = memchr(e, ',', (size_t)(end - e))) != NULL && e + 1 < end && e[1] != ' ')
+					e++;
+				if (!e)
+					e = end;
 			} else {
 				e = memchr(v, stop, (size_t)(end - v));
 				if (!e)
@@ -342,7 +363,7 @@ static size_t iso_ts(const char *p, size_t n, bool *space_sep, time_t *ts)
 static bool tag_at(struct mt_ls_str s, struct mt_ls_hdr *h, size_t *used)
 {
 	size_t i = 0;
-	while (i < s.n && s.p[i] != ' ' && s.p[i] != '[' && s.p[i] != ':')
+	while (i < s.n && !MT_LS_CC(s.p[i], MT_LS_CC_TAGSTOP))
 		i++;
 	if (i == 0 || i >= s.n)
 		return false;
@@ -351,8 +372,8 @@ static bool tag_at(struct mt_ls_str s, struct mt_ls_hdr *h, size_t *used)
 	if (s.p[i] == '[') {
 		i++;
 		size_t st = i;
-		while (i < s.n && dig(s.p[i]))
-			pid = pid * 10 + (s.p[i++] - '0');
+		for (unsigned d; i < s.n && (d = (unsigned)(unsigned char)s.p[i] - '0') <= 9; i++)
+			pid = pid * 10 + (long)d;
 		if (i == st || i >= s.n || s.p[i] != ']')
 			return false;
 		i++;
@@ -372,10 +393,7 @@ static int fmt_of_tag(struct mt_ls_hdr *h)
 {
 	struct mt_ls_str t = h->tag;
 	if (t.n >= 7 && memcmp(t.p, "postfix", 7) == 0) {
-		const char *sl = NULL;
-		for (size_t i = 0; i < t.n; i++)
-			if (t.p[i] == '/')
-				sl = t.p + i;
+		const char *sl = memrchr(t.p, '/', t.n);
 		if (!sl)
 			return MT_LS_FMT_UNKNOWN;
 		h->service.p = sl + 1;
