@@ -96,7 +96,7 @@ static int parse_when(const char *s, time_t *out)
  * order as a single pass would, so results are identical.  Events point into the reader's
  * buffers; a buffer goes back to the parser's pool once the batch that ends its use is done.
  * Memory: POOL_BUFS read buffers plus NBATCH batches of EVCAP events, fixed. */
-enum { POOL_BUFS = 3, NBATCH = 4, EVCAP = 4096, PREFETCH_AHEAD = 6 };
+enum { POOL_BUFS = 3, NBATCH = 4, EVCAP = 1024, PREFETCH_AHEAD = 6 };
 
 struct batch {
 	struct mt_ls_event *ev;
