@@ -108,6 +108,30 @@ uint64_t mt_ls_conn_key(int fmt, int dir, struct mt_ls_str host, uint64_t id)
 	return k ? k : 1;
 }
 
+/* a == b for n bytes; needles are short, so two overlapping loads instead of a memcmp call */
+static inline bool eq_short(const char *a, const char *b, size_t n)
+{
+	if (n > 16)
+		return memcmp(a, b, n) == 0;
+	if (n >= 8) {
+		uint64_t x0, y0, x1, y1;
+		memcpy(&x0, a, 8);
+		memcpy(&y0, b, 8);
+		memcpy(&x1, a + n - 8, 8);
+		memcpy(&y1, b + n - 8, 8);
+		return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+	}
+	if (n >= 4) {
+		uint32_t x0, y0, x1, y1;
+		memcpy(&x0, a, 4);
+		memcpy(&y0, b, 4);
+		memcpy(&x1, a + n - 4, 4);
+		memcpy(&y1, b + n - 4, 4);
+		return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+	}
+	return n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
+}
+
 long mt_ls_findn(struct mt_ls_str s, const char *lit, size_t n)
 {
 	if (!n || s.n < n)
@@ -126,7 +150,7 @@ long mt_ls_findn(struct mt_ls_str s, const char *lit, size_t n)
 			unsigned m = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, last)));
 			while (m) {
 				unsigned k = (unsigned)__builtin_ctz(m);
-				if (memcmp(p + i + k + 1, lit + 1, n - 2) == 0)
+				if (eq_short(p + i + k + 1, lit + 1, n - 2))
 					return (long)(i + k);
 				m &= m - 1;
 			}
@@ -139,7 +163,7 @@ long mt_ls_findn(struct mt_ls_str s, const char *lit, size_t n)
 		q = memchr(q, c0, (size_t)(end - q) + 1);
 		if (!q)
 			return -1;
-		if (memcmp(q + 1, lit + 1, n - 1) == 0)
+		if (eq_short(q + 1, lit + 1, n - 1))
 			return (long)(q - p);
 		q++;
 	}
