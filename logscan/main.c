@@ -3,8 +3,8 @@
  * Reads Cisco ESA/AsyncOS, Postfix, Exim and Sendmail logs (detected per line), ties lines
  * of one connection and one message together and reports TLS success, failure and absence.
  * Orchestration only: parsing is in logscan_<format>.c, correlation in logscan_corr.c,
- * output in logscan_out.c.  With two or more CPUs a parser thread reads and parses while
- * the main thread correlates and writes (see run_all); LOGSCAN_THREADS=1 keeps one thread.
+ * output in logscan_out.c.  With two or more CPUs two threads parse blocks of lines in
+ * parallel and apply them in input order (see run_all); LOGSCAN_THREADS=1 keeps one thread.
  */
 #include "logscan_corr.h"
 #include "logscan_input.h"
@@ -91,238 +91,297 @@ static int parse_when(const char *s, time_t *out)
 	return 0;
 }
 
-/* Two threads: a parser (read, split, parse: everything per line) hands batches of events to
- * the main thread, which applies them to the correlation tables and the output in the same
- * order as a single pass would, so results are identical.  Events point into the reader's
- * buffers; a buffer goes back to the parser's pool once the batch that ends its use is done.
- * Memory: POOL_BUFS read buffers plus NBATCH batches of EVCAP events, fixed. */
-enum { POOL_BUFS = 3, NBATCH = 4, EVCAP = 1024, PREFETCH_AHEAD = 6 };
+/* Parse in parallel, apply in order.  Each worker thread (the main thread and, with two or
+ * more CPUs, one helper) repeats: take the next block of lines from the reader (in turn, so
+ * blocks are numbered in input order), parse it into events on its own, then wait for its
+ * block's turn and apply the events to the correlation tables and the output.  Events are
+ * applied in input order exactly as a single pass would apply them, so results are
+ * identical; parsing, about half the work, runs on both CPUs, and each block's lines and
+ * events stay in the cache of the CPU that parsed them.
+ *
+ * Lines are slices of the reader's buffers.  A block never spans two buffers: the reader is
+ * only refilled at the start of a block, and a full buffer is swapped for one from a pool of
+ * POOL_BUFS instead of being moved; the old one returns to the pool once the block that
+ * swapped it is applied (every block referring to it comes before).  Memory is fixed:
+ * POOL_BUFS read buffers plus, per worker, BLOCK_LINES line slices and events. */
+enum { NWORKERS = 2, POOL_BUFS = 3, BLOCK_LINES = 1024, PREFETCH_AHEAD = 6 };
 
-struct batch {
+struct lref {
+	const char *p;
+	size_t n;
+};
+
+struct worker {
+	struct lref *ln;
 	struct mt_ls_event *ev;
-	uint32_t n;
-	char *release; /* read buffer no later batch refers to, back to the pool after this one */
-	bool last;     /* end of all input */
+	uint32_t *unp; /* indexes in ln of unparsed lines, reported (-v) when applied */
+	uint32_t nln, nev, nunp;
+	char *release; /* buffer retired while taking this block */
+	uint64_t seq, lineno0;
+	uint64_t events, ignored, unparsed;
 };
 
 struct run {
 	struct mt_ls_parse_opts po;
 	struct mt_ls_corr corr;
-	struct mt_ls_stats st; /* the parser's counters: read by main only after the join */
+	struct mt_ls_stats st;
 	int verbose;
-	/* pipeline */
-	pthread_mutex_t mu;
-	pthread_cond_t cv_ready, cv_free;
-	struct batch q[NBATCH];
-	uint64_t produced, consumed; /* batches; q[i % NBATCH] */
+	pthread_mutex_t mu;  /* turns, pool, file generations */
+	pthread_cond_t cv;   /* any of those changed */
+	pthread_mutex_t rmu; /* the reader: held while a block is taken */
+	uint64_t next_seq, next_apply;
 	char *pool[POOL_BUFS];
 	int npool;
 	size_t bufsize;
-	/* parser side */
-	struct batch *cur;
-	int bad;
-	const char *const *files;
-	int nfiles;
-	bool follow;
-	bool sync; /* one thread: batches are applied as soon as they are handed on */
+	struct worker w[NWORKERS];
+	int nworkers;
+	/* the file being read */
+	struct mt_ls_reader r;
+	struct mt_err ferr;
+	const char *fpath;
+	uint64_t flineno;
+	bool fdone;
+	int frc;
+	/* helper thread: runs work_file once per generation */
+	uint64_t gen, helper_done;
+	bool quit;
 };
-
-/* Apply a batch's events in order, prefetching table slots a few events ahead. */
-static void apply_batch(struct run *R, struct batch *b)
-{
-	uint32_t n = b->n;
-	for (uint32_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
-		mt_ls_corr_prefetch(&R->corr, &b->ev[i]);
-	for (uint32_t i = 0; i < n; i++) {
-		if (i + PREFETCH_AHEAD < n)
-			mt_ls_corr_prefetch(&R->corr, &b->ev[i + PREFETCH_AHEAD]);
-		mt_ls_corr_event(&R->corr, &b->ev[i]);
-	}
-	if (b->release) {
-		if (R->sync) {
-			R->pool[R->npool++] = b->release;
-		} else {
-			pthread_mutex_lock(&R->mu);
-			R->pool[R->npool++] = b->release;
-			pthread_mutex_unlock(&R->mu);
-		}
-		b->release = NULL;
-	}
-}
-
-static void q_publish(struct run *R, char *release, bool last)
-{
-	struct batch *b = R->cur;
-	if (!b->n && !release && !last)
-		return;
-	b->release = release;
-	b->last = last;
-	if (R->sync) {
-		apply_batch(R, b);
-		b->n = 0;
-		return;
-	}
-	pthread_mutex_lock(&R->mu);
-	R->produced++;
-	pthread_cond_signal(&R->cv_ready);
-	while (!last && R->produced - R->consumed >= NBATCH)
-		pthread_cond_wait(&R->cv_free, &R->mu);
-	pthread_mutex_unlock(&R->mu);
-	if (!last) {
-		R->cur = &R->q[R->produced % NBATCH];
-		R->cur->n = 0;
-	}
-}
 
 static char *pool_get(struct run *R)
 {
-	if (R->sync)
-		return R->pool[--R->npool];
 	pthread_mutex_lock(&R->mu);
 	while (!R->npool)
-		pthread_cond_wait(&R->cv_free, &R->mu);
+		pthread_cond_wait(&R->cv, &R->mu);
 	char *b = R->pool[--R->npool];
 	pthread_mutex_unlock(&R->mu);
 	return b;
 }
 
-static int scan(struct run *R, const char *path, bool follow)
+/* Take the next block of lines, up to BLOCK_LINES or the end of what is buffered (reading
+ * more only when nothing is taken yet, so lines are handed on before a read that may block:
+ * a pipe, --follow).  Returns true when the file has ended. */
+static bool take_block(struct run *R, struct worker *W)
 {
-	struct mt_ls_reader r;
-	struct mt_err err = {{0}};
-	if (mt_ls_reader_open(&r, path, R->bufsize, follow, &g_stop, &err) != MT_OK) {
-		fprintf(stderr, "logscan: %s\n", err.msg);
-		R->st.unreadable++;
-		return -1;
-	}
-	free(mt_ls_reader_swap(&r, pool_get(R))); /* the reader's own buffer is still untouched */
-	R->st.files++;
-	const char *line;
-	size_t len;
-	int rc;
-	uint64_t lineno = 0;
-	for (;;) {
-		rc = mt_ls_reader_line(&r, &line, &len);
+	W->nln = 0;
+	W->release = NULL;
+	pthread_mutex_lock(&R->rmu);
+	W->seq = R->next_seq++;
+	W->lineno0 = R->flineno;
+	while (!R->fdone && W->nln < BLOCK_LINES) {
+		const char *line;
+		size_t len;
+		int rc = mt_ls_reader_line(&R->r, &line, &len);
 		if (rc == 1) {
-			lineno++;
-			struct batch *b = R->cur;
-			struct mt_ls_event *ev = &b->ev[b->n];
-			int res = mt_ls_parse_line(line, len, &R->po, ev);
-			if (res == MT_LS_EVENT) {
-				R->st.events++;
-				mt_ls_corr_prepare(ev);
-				if (++b->n == EVCAP)
-					q_publish(R, NULL, false);
-			} else if (res == MT_LS_IGNORED) {
-				R->st.ignored++;
-			} else {
-				R->st.unparsed++;
-				if (R->verbose)
-					fprintf(stderr, "%s:%llu: unparsed: %.*s%s\n", path, (unsigned long long)lineno,
-						(int)(len > 200 ? 200 : len), line, len > 200 ? "..." : "");
-			}
+			W->ln[W->nln++] = (struct lref){line, len};
 			continue;
 		}
-		if (rc == 0)
-			break;
-		/* about to read, which may block (a pipe, --follow): hand on what is parsed */
-		q_publish(R, NULL, false);
-		if (r.end == r.cap && r.start)
-			q_publish(R, mt_ls_reader_swap(&r, pool_get(R)), false); /* instead of moving lines */
-		if (mt_ls_reader_fill(&r, &err) < 0) {
-			rc = -1;
+		if (rc == 0) {
+			R->fdone = true;
 			break;
 		}
+		if (W->nln)
+			break;
+		if (R->r.end == R->r.cap && R->r.start) /* at most once: no line is taken yet */
+			W->release = mt_ls_reader_swap(&R->r, pool_get(R));
+		if (mt_ls_reader_fill(&R->r, &R->ferr) < 0) {
+			R->frc = -1;
+			R->fdone = true;
+		}
 	}
-	q_publish(R, mt_ls_reader_swap(&r, NULL), false);
-	R->st.lines += lineno;
-	R->st.bytes += r.bytes;
-	R->st.overlong += r.overlong;
-	if (r.truncated) {
-		fprintf(stderr, "logscan: %s\n", err.msg[0] ? err.msg : "truncated compressed input");
-		R->st.truncated++;
-	}
-	mt_ls_reader_close(&r);
-	if (rc < 0) {
-		fprintf(stderr, "logscan: %s\n", err.msg);
-		R->st.unreadable++;
-		return -1;
-	}
-	return r.truncated ? -1 : 0;
+	R->flineno += W->nln;
+	bool done = R->fdone;
+	pthread_mutex_unlock(&R->rmu);
+	return done;
 }
 
-static void *parser_main(void *arg)
+static void parse_block(struct run *R, struct worker *W)
+{
+	W->nev = W->nunp = 0;
+	for (uint32_t i = 0; i < W->nln; i++) {
+		struct mt_ls_event *ev = &W->ev[W->nev];
+		int res = mt_ls_parse_line(W->ln[i].p, W->ln[i].n, &R->po, ev);
+		if (res == MT_LS_EVENT) {
+			mt_ls_corr_prepare(ev);
+			W->nev++;
+		} else if (res == MT_LS_IGNORED) {
+			W->ignored++;
+		} else {
+			W->unparsed++;
+			W->unp[W->nunp++] = i;
+		}
+	}
+	W->events += W->nev;
+}
+
+/* Wait for the block's turn, apply its events (prefetching table slots a few events
+ * ahead), report its unparsed lines, pass the turn on. */
+static void apply_block(struct run *R, struct worker *W)
+{
+	if (R->nworkers > 1) {
+		pthread_mutex_lock(&R->mu);
+		while (R->next_apply != W->seq)
+			pthread_cond_wait(&R->cv, &R->mu);
+		pthread_mutex_unlock(&R->mu);
+	}
+	uint32_t n = W->nev;
+	for (uint32_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
+		mt_ls_corr_prefetch(&R->corr, &W->ev[i]);
+	for (uint32_t i = 0; i < n; i++) {
+		if (i + PREFETCH_AHEAD < n)
+			mt_ls_corr_prefetch(&R->corr, &W->ev[i + PREFETCH_AHEAD]);
+		mt_ls_corr_event(&R->corr, &W->ev[i]);
+	}
+	if (R->verbose)
+		for (uint32_t k = 0; k < W->nunp; k++) {
+			const struct lref *l = &W->ln[W->unp[k]];
+			fprintf(stderr, "%s:%llu: unparsed: %.*s%s\n", R->fpath,
+				(unsigned long long)(W->lineno0 + W->unp[k] + 1), (int)(l->n > 200 ? 200 : l->n), l->p,
+				l->n > 200 ? "..." : "");
+		}
+	pthread_mutex_lock(&R->mu);
+	if (W->release)
+		R->pool[R->npool++] = W->release;
+	W->release = NULL;
+	R->next_apply++;
+	pthread_cond_broadcast(&R->cv);
+	pthread_mutex_unlock(&R->mu);
+}
+
+static void work_file(struct run *R, struct worker *W)
+{
+	bool done;
+	do {
+		done = take_block(R, W);
+		parse_block(R, W);
+		apply_block(R, W);
+	} while (!done);
+}
+
+static void *helper_main(void *arg)
 {
 	struct run *R = arg;
-	if (R->nfiles == 0) {
-		R->bad |= scan(R, "-", R->follow) != 0;
-	} else {
-		for (int i = 0; i < R->nfiles; i++)
-			R->bad |= scan(R, R->files[i], R->follow && i == R->nfiles - 1) != 0;
+	uint64_t seen = 0;
+	pthread_mutex_lock(&R->mu);
+	for (;;) {
+		while (R->gen == seen && !R->quit)
+			pthread_cond_wait(&R->cv, &R->mu);
+		if (R->quit)
+			break;
+		seen = R->gen;
+		pthread_mutex_unlock(&R->mu);
+		work_file(R, &R->w[1]);
+		pthread_mutex_lock(&R->mu);
+		R->helper_done = seen;
+		pthread_cond_broadcast(&R->cv);
 	}
-	q_publish(R, NULL, true);
+	pthread_mutex_unlock(&R->mu);
 	return NULL;
 }
 
-/* The main thread's side: apply every batch in order until the parser's last one. */
-static void consume(struct run *R)
+static int scan(struct run *R, const char *path, bool follow)
 {
-	for (;;) {
-		pthread_mutex_lock(&R->mu);
-		while (R->produced == R->consumed)
-			pthread_cond_wait(&R->cv_ready, &R->mu);
-		pthread_mutex_unlock(&R->mu);
-		struct batch *b = &R->q[R->consumed % NBATCH];
-		bool last = b->last;
-		apply_batch(R, b);
-		pthread_mutex_lock(&R->mu);
-		R->consumed++;
-		pthread_cond_broadcast(&R->cv_free);
-		pthread_mutex_unlock(&R->mu);
-		if (last)
-			return;
+	struct mt_ls_reader *r = &R->r;
+	struct mt_err err = {{0}};
+	if (mt_ls_reader_open(r, path, R->bufsize, follow, &g_stop, &err) != MT_OK) {
+		fprintf(stderr, "logscan: %s\n", err.msg);
+		R->st.unreadable++;
+		return -1;
 	}
+	free(mt_ls_reader_swap(r, pool_get(R))); /* the reader's own buffer is still untouched */
+	R->st.files++;
+	R->fpath = path;
+	R->flineno = 0;
+	R->fdone = false;
+	R->frc = 0;
+	memset(&R->ferr, 0, sizeof R->ferr);
+	if (R->nworkers > 1) {
+		pthread_mutex_lock(&R->mu);
+		R->gen++;
+		pthread_cond_broadcast(&R->cv);
+		pthread_mutex_unlock(&R->mu);
+	}
+	work_file(R, &R->w[0]);
+	if (R->nworkers > 1) {
+		pthread_mutex_lock(&R->mu);
+		while (R->helper_done != R->gen)
+			pthread_cond_wait(&R->cv, &R->mu);
+		pthread_mutex_unlock(&R->mu);
+	}
+	/* every block is applied: the reader's buffer goes back to the pool */
+	R->pool[R->npool++] = mt_ls_reader_swap(r, NULL);
+	R->st.lines += R->flineno;
+	R->st.bytes += r->bytes;
+	R->st.overlong += r->overlong;
+	bool truncated = r->truncated;
+	if (truncated) {
+		fprintf(stderr, "logscan: %s\n", R->ferr.msg[0] ? R->ferr.msg : "truncated compressed input");
+		R->st.truncated++;
+	}
+	mt_ls_reader_close(r);
+	if (R->frc < 0) {
+		fprintf(stderr, "logscan: %s\n", R->ferr.msg);
+		R->st.unreadable++;
+		return -1;
+	}
+	return truncated ? -1 : 0;
 }
 
-/* Run the pipeline over the files (none = stdin); returns non-zero when an input was bad. */
+/* Read the files (none = stdin) through the workers; returns non-zero when an input was
+ * bad, -1 when out of memory. */
 static int run_all(struct run *R, const char *const *files, int nfiles, bool follow, size_t bufsize)
 {
-	int ret = -1;
-	R->files = files;
-	R->nfiles = nfiles;
-	R->follow = follow;
+	int ret = -1, bad = 0;
 	R->bufsize = bufsize;
 	pthread_mutex_init(&R->mu, NULL);
-	pthread_cond_init(&R->cv_ready, NULL);
-	pthread_cond_init(&R->cv_free, NULL);
-	for (int i = 0; i < NBATCH; i++)
-		if (!(R->q[i].ev = malloc(EVCAP * sizeof *R->q[i].ev)))
+	pthread_mutex_init(&R->rmu, NULL);
+	pthread_cond_init(&R->cv, NULL);
+	for (int i = 0; i < NWORKERS; i++) {
+		struct worker *W = &R->w[i];
+		W->ln = malloc(BLOCK_LINES * sizeof *W->ln);
+		W->ev = malloc(BLOCK_LINES * sizeof *W->ev);
+		W->unp = malloc(BLOCK_LINES * sizeof *W->unp);
+		if (!W->ln || !W->ev || !W->unp)
 			goto out;
+	}
 	for (; R->npool < POOL_BUFS; R->npool++)
 		if (!(R->pool[R->npool] = malloc(bufsize)))
 			goto out;
-	R->cur = &R->q[0];
-	/* LOGSCAN_THREADS=1 forces one thread (also the fallback on one CPU) */
+	/* LOGSCAN_THREADS=1 keeps everything in the main thread (also the case on one CPU) */
 	const char *env = getenv("LOGSCAN_THREADS");
-	R->sync = env ? atoi(env) == 1 : sysconf(_SC_NPROCESSORS_ONLN) < 2;
+	R->nworkers = (env ? atoi(env) == 1 : sysconf(_SC_NPROCESSORS_ONLN) < 2) ? 1 : NWORKERS;
 	pthread_t th;
-	if (!R->sync && pthread_create(&th, NULL, parser_main, R) != 0)
-		R->sync = true;
-	if (R->sync) {
-		parser_main(R);
+	if (R->nworkers > 1 && pthread_create(&th, NULL, helper_main, R) != 0)
+		R->nworkers = 1;
+	if (nfiles == 0) {
+		bad |= scan(R, "-", follow) != 0;
 	} else {
-		consume(R);
+		for (int i = 0; i < nfiles; i++)
+			bad |= scan(R, files[i], follow && i == nfiles - 1) != 0;
+	}
+	if (R->nworkers > 1) {
+		pthread_mutex_lock(&R->mu);
+		R->quit = true;
+		pthread_cond_broadcast(&R->cv);
+		pthread_mutex_unlock(&R->mu);
 		pthread_join(th, NULL);
 	}
-	ret = R->bad;
+	for (int i = 0; i < NWORKERS; i++) {
+		R->st.events += R->w[i].events;
+		R->st.ignored += R->w[i].ignored;
+		R->st.unparsed += R->w[i].unparsed;
+	}
+	ret = bad;
 out:
-	for (int i = 0; i < NBATCH; i++)
-		free(R->q[i].ev);
+	for (int i = 0; i < NWORKERS; i++) {
+		free(R->w[i].ln);
+		free(R->w[i].ev);
+		free(R->w[i].unp);
+	}
 	for (int i = 0; i < R->npool; i++)
 		free(R->pool[i]);
 	pthread_mutex_destroy(&R->mu);
-	pthread_cond_destroy(&R->cv_ready);
-	pthread_cond_destroy(&R->cv_free);
+	pthread_mutex_destroy(&R->rmu);
+	pthread_cond_destroy(&R->cv);
 	return ret;
 }
 
