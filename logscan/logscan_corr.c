@@ -42,10 +42,30 @@ static inline bool ctl8(const unsigned char *p)
 void mt_ls_set(char *dst, size_t size, struct mt_ls_str s)
 {
 	size_t n = s.n < size - 1 ? s.n : size - 1;
-	if (n && s.p)
-		memcpy(dst, s.p, n);
-	else
+	if (!s.p)
 		n = 0;
+	/* fields are short: overlapping fixed-size moves instead of a memcpy call */
+	if (n >= 16 && n <= 32) {
+		char a[16], b[16];
+		memcpy(a, s.p, 16);
+		memcpy(b, s.p + n - 16, 16);
+		memcpy(dst, a, 16);
+		memcpy(dst + n - 16, b, 16);
+	} else if (n >= 8 && n < 16) {
+		uint64_t a, b;
+		memcpy(&a, s.p, 8);
+		memcpy(&b, s.p + n - 8, 8);
+		memcpy(dst, &a, 8);
+		memcpy(dst + n - 8, &b, 8);
+	} else if (n >= 4 && n < 8) {
+		uint32_t a, b;
+		memcpy(&a, s.p, 4);
+		memcpy(&b, s.p + n - 4, 4);
+		memcpy(dst, &a, 4);
+		memcpy(dst + n - 4, &b, 4);
+	} else if (n) {
+		memcpy(dst, s.p, n);
+	}
 	/* control bytes from garbage input never reach a terminal or a report; eight bytes are
 	 * checked per step (a byte below 0x20, or 0x7f), the last step overlapping the one
 	 * before, and only a hit is fixed byte by byte */
