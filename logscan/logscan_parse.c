@@ -387,8 +387,24 @@ static size_t iso_ts(const char *p, size_t n, bool *space_sep, time_t *ts)
 static bool tag_at(struct mt_ls_str s, struct mt_ls_hdr *h, size_t *used)
 {
 	size_t i = 0;
+#ifdef __SSE2__
+	/* the first ' ', '[' or ':' sixteen bytes at a time (loads stay inside s) */
+	const __m128i sp = _mm_set1_epi8(' '), lb = _mm_set1_epi8('['), co = _mm_set1_epi8(':');
+	for (; i + 16 <= s.n; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s.p + i));
+		unsigned m = (unsigned)_mm_movemask_epi8(
+		    _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, sp), _mm_cmpeq_epi8(v, lb)), _mm_cmpeq_epi8(v, co)));
+		if (m) {
+			i += (unsigned)__builtin_ctz(m);
+			goto found;
+		}
+	}
+#endif
 	while (i < s.n && !MT_LS_CC(s.p[i], MT_LS_CC_TAGSTOP))
 		i++;
+#ifdef __SSE2__
+found:
+#endif
 	if (i == 0 || i >= s.n)
 		return false;
 	struct mt_ls_str tag = {s.p, i};
