@@ -112,8 +112,10 @@ struct lref {
 	size_t n;
 };
 
+/* Each worker's own: aligned so the two never share a cache line (their counters change
+ * on every line; sharing a line made them bounce between the CPUs). */
 struct worker {
-	struct lref *ln;
+	_Alignas(128) struct lref *ln;
 	struct mt_ls_event *ev;
 	uint32_t *unp; /* indexes in ln of unparsed lines, reported (-v) when applied */
 	uint32_t nln, nev, nunp;
@@ -197,21 +199,26 @@ static bool take_block(struct run *R, struct worker *W)
 
 static void parse_block(struct run *R, struct worker *W)
 {
-	W->nev = W->nunp = 0;
+	/* counters in locals: W is only written once per block */
+	uint32_t nev = 0, nunp = 0;
+	uint64_t ignored = 0;
 	for (uint32_t i = 0; i < W->nln; i++) {
-		struct mt_ls_event *ev = &W->ev[W->nev];
+		struct mt_ls_event *ev = &W->ev[nev];
 		int res = mt_ls_parse_line(W->ln[i].p, W->ln[i].n, &R->po, ev);
 		if (res == MT_LS_EVENT) {
 			mt_ls_corr_prepare(ev);
-			W->nev++;
+			nev++;
 		} else if (res == MT_LS_IGNORED) {
-			W->ignored++;
+			ignored++;
 		} else {
-			W->unparsed++;
-			W->unp[W->nunp++] = i;
+			W->unp[nunp++] = i;
 		}
 	}
-	W->events += W->nev;
+	W->nev = nev;
+	W->nunp = nunp;
+	W->events += nev;
+	W->ignored += ignored;
+	W->unparsed += nunp;
 }
 
 /* Wait for the block's turn, apply its events (prefetching table slots a few events
