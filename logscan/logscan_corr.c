@@ -22,31 +22,75 @@ const char *mt_ls_in_name(int in)
 	}
 }
 
+/* Does the word hold a byte below 0x20 or 0x7f? */
+static inline bool ctl_word(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+	uint64_t lt = (w - ones * 0x20) & ~w & high;
+	uint64_t x = w ^ (ones * 0x7f);
+	uint64_t del = (x - ones) & ~x & high;
+	return (lt | del) != 0;
+}
+
+static inline bool ctl8(const unsigned char *p)
+{
+	uint64_t w;
+	memcpy(&w, p, 8);
+	return ctl_word(w);
+}
+
 void mt_ls_set(char *dst, size_t size, struct mt_ls_str s)
 {
 	size_t n = s.n < size - 1 ? s.n : size - 1;
-	if (n && s.p)
-		memcpy(dst, s.p, n);
-	else
+	if (!s.p)
 		n = 0;
-	/* control bytes from garbage input never reach a terminal or a report; eight bytes are
-	 * checked per step (a byte below 0x20, or 0x7f) and only a hit is fixed byte by byte */
-	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
-	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-		memcpy(&w, dst + i, 8);
-		uint64_t lt = (w - ones * 0x20) & ~w & high;
-		uint64_t x = w ^ (ones * 0x7f);
-		uint64_t del = (x - ones) & ~x & high;
-		if (lt | del)
-			for (size_t k = i; k < i + 8; k++)
-				if ((unsigned char)dst[k] < 0x20 || dst[k] == 0x7f)
-					dst[k] = '?';
+	/* fields are short: overlapping fixed-size moves instead of a memcpy call */
+	if (n >= 16 && n <= 32) {
+		char a[16], b[16];
+		memcpy(a, s.p, 16);
+		memcpy(b, s.p + n - 16, 16);
+		memcpy(dst, a, 16);
+		memcpy(dst + n - 16, b, 16);
+	} else if (n >= 8 && n < 16) {
+		uint64_t a, b;
+		memcpy(&a, s.p, 8);
+		memcpy(&b, s.p + n - 8, 8);
+		memcpy(dst, &a, 8);
+		memcpy(dst + n - 8, &b, 8);
+	} else if (n >= 4 && n < 8) {
+		uint32_t a, b;
+		memcpy(&a, s.p, 4);
+		memcpy(&b, s.p + n - 4, 4);
+		memcpy(dst, &a, 4);
+		memcpy(dst + n - 4, &b, 4);
+	} else if (n) {
+		memcpy(dst, s.p, n);
 	}
-	for (; i < n; i++)
-		if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f)
-			dst[i] = '?';
+	/* control bytes from garbage input never reach a terminal or a report; eight bytes are
+	 * checked per step (a byte below 0x20, or 0x7f), the last step overlapping the one
+	 * before, and only a hit is fixed byte by byte */
+	const unsigned char *u = (const unsigned char *)dst;
+	bool hit = false;
+	if (n >= 8) {
+		for (size_t i = 0; i + 8 <= n; i += 8)
+			hit |= ctl8(u + i);
+		hit |= ctl8(u + n - 8);
+	} else if (n >= 4) {
+		uint32_t a, b;
+		memcpy(&a, u, 4);
+		memcpy(&b, u + n - 4, 4);
+		hit = ctl_word((uint64_t)a | (uint64_t)b << 32);
+	} else if (n) {
+		/* pad with a harmless byte so the padding is never a hit */
+		uint64_t w = 0x4141414141414141ULL;
+		for (size_t i = 0; i < n; i++)
+			w = (w << 8) | u[i];
+		hit = ctl_word(w);
+	}
+	if (hit)
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f)
+				dst[i] = '?';
 	dst[n] = '\0';
 }
 
@@ -54,6 +98,30 @@ static uint64_t msg_key(int fmt, struct mt_ls_str id)
 {
 	uint64_t k = mt_ls_hash(id.p, id.n, 0x5a5a0000u + (uint64_t)fmt);
 	return k ? k : 1;
+}
+
+static uint64_t ev_msg_key(const struct mt_ls_event *ev)
+{
+	return ev->msgkey ? ev->msgkey : msg_key(ev->fmt, ev->msgid);
+}
+
+void mt_ls_corr_prepare(struct mt_ls_event *ev)
+{
+	switch (ev->kind) {
+	case MT_LS_EV_MSG_RECV:
+	case MT_LS_EV_MSG_RCPT:
+	case MT_LS_EV_DELIVERY:
+	case MT_LS_EV_MSG_DONE: ev->msgkey = msg_key(ev->fmt, ev->msgid); break;
+	default: break;
+	}
+}
+
+void mt_ls_corr_prefetch(const struct mt_ls_corr *c, const struct mt_ls_event *ev)
+{
+	if (ev->conn)
+		mt_ls_tab_prefetch(&c->conns, ev->conn);
+	if (ev->msgkey)
+		mt_ls_tab_prefetch(&c->msgs, ev->msgkey);
 }
 
 static void emit_conn(struct mt_ls_corr *c, struct mt_ls_conn *cn)
@@ -201,7 +269,7 @@ static void inline_conn(struct mt_ls_corr *c, const struct mt_ls_event *ev, stru
 
 static struct mt_ls_msg *msg_get(struct mt_ls_corr *c, const struct mt_ls_event *ev, bool create)
 {
-	uint64_t k = msg_key(ev->fmt, ev->msgid);
+	uint64_t k = ev_msg_key(ev);
 	struct mt_ls_msg *m = mt_ls_tab_get(&c->msgs, k);
 	if (m || !create)
 		return m;
@@ -259,7 +327,7 @@ static void on_delivery(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 
 static void on_recv(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 {
-	uint64_t k = msg_key(ev->fmt, ev->msgid);
+	uint64_t k = ev_msg_key(ev);
 	struct mt_ls_msg *m = mt_ls_tab_get(&c->msgs, k);
 	if (m && m->received) { /* id reused (restart): the old message is over */
 		c->reused_ids++;
@@ -420,7 +488,7 @@ void mt_ls_corr_event(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 		on_reqfail(c, ev);
 		break;
 	case MT_LS_EV_MSG_DONE: {
-		uint64_t k = msg_key(ev->fmt, ev->msgid);
+		uint64_t k = ev_msg_key(ev);
 		struct mt_ls_msg *m = mt_ls_tab_get(&c->msgs, k);
 		if (m) {
 			emit_msg(c, m);

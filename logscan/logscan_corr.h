@@ -57,6 +57,11 @@ struct mt_ls_corr {
 /* Tables for max_conns open connections and max_msgs open messages; 0 or -1 (no memory). */
 int mt_ls_corr_init(struct mt_ls_corr *c, uint32_t max_conns, uint32_t max_msgs, const struct mt_ls_sink *sink);
 void mt_ls_corr_event(struct mt_ls_corr *c, const struct mt_ls_event *ev);
+/* Optional, on the parsing side: compute ev's table keys ahead of mt_ls_corr_event (no table
+ * access, so it may run in another thread). */
+void mt_ls_corr_prepare(struct mt_ls_event *ev);
+/* Optional: start loading the table slots ev will touch, a few events before it is applied. */
+void mt_ls_corr_prefetch(const struct mt_ls_corr *c, const struct mt_ls_event *ev);
 /* Emit every open connection and message (end of input). */
 void mt_ls_corr_flush(struct mt_ls_corr *c);
 void mt_ls_corr_free(struct mt_ls_corr *c);

@@ -140,11 +140,15 @@ int mt_ls_esa_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 {
 	struct mt_ls_str s = h->msg;
 	/* skip the level word: "Info: ", "Warning: ", "Debug: " ... */
-	size_t i = 0;
-	while (i < s.n && i < 12 && s.p[i] != ':' && s.p[i] != ' ')
-		i++;
-	if (i < s.n && s.p[i] == ':' && i + 1 < s.n && s.p[i + 1] == ' ')
-		s = mt_ls_sub(s, i + 2);
+	if (s.n >= 6 && memcmp(s.p, "Info: ", 6) == 0) { /* nearly every line */
+		s = mt_ls_sub(s, 6);
+	} else {
+		size_t i = 0;
+		while (i < s.n && i < 12 && s.p[i] != ':' && s.p[i] != ' ')
+			i++;
+		if (i < s.n && s.p[i] == ':' && i + 1 < s.n && s.p[i + 1] == ' ')
+			s = mt_ls_sub(s, i + 2);
+	}
 	if (s.n < 8)
 		return MT_LS_IGNORED;
 	uint64_t id;

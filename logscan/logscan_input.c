@@ -109,7 +109,7 @@ static int follow_wait(struct mt_ls_reader *r, struct mt_err *err)
 	}
 }
 
-int mt_ls_reader_next(struct mt_ls_reader *r, const char **line, size_t *len, struct mt_err *err)
+int mt_ls_reader_line(struct mt_ls_reader *r, const char **line, size_t *len)
 {
 	for (;;) {
 		char *p = r->buf + r->start;
@@ -134,48 +134,83 @@ int mt_ls_reader_next(struct mt_ls_reader *r, const char **line, size_t *len, st
 			}
 			return 0;
 		}
-		/* make room: move the partial line to the front, or drop it when it fills the buffer */
+		return 2;
+	}
+}
+
+int mt_ls_reader_fill(struct mt_ls_reader *r, struct mt_err *err)
+{
+	/* make room only when the buffer is full: lines already returned stay where they are
+	 * until then, which is what lets a pipeline swap buffers instead (mt_ls_reader_swap) */
+	if (r->end == r->cap) {
 		if (r->start) {
-			memmove(r->buf, p, avail);
+			memmove(r->buf, r->buf + r->start, r->end - r->start);
+			r->end -= r->start;
 			r->start = 0;
-			r->end = avail;
-		}
-		if (r->end == r->cap) {
+		} else {
+			/* the partial line fills the buffer: drop it up to its newline */
 			if (!r->skipping)
 				r->overlong++;
 			r->skipping = true;
 			r->end = 0;
 		}
-		int n = gzread(r->gz, r->buf + r->end, (unsigned)(r->cap - r->end));
-		if (n < 0) {
-			int e;
-			const char *m = gzerror(r->gz, &e);
-			mt_err_set(err, MT_ERR_IO, "cannot read %s: %s", r->path, e == Z_ERRNO ? strerror(errno) : m);
-			return -1;
-		}
-		if (n == 0) {
-			int e;
-			gzerror(r->gz, &e);
-			if (e == Z_BUF_ERROR) {
-				/* truncated gzip member: what was read stays counted, the rest is lost */
-				mt_err_set(err, MT_ERR_IO, "%s: unexpected end of compressed data", r->path);
-				r->eof = true;
-				r->follow = false;
-				r->truncated = true;
-				continue;
-			}
-			if (r->follow) {
-				int w = follow_wait(r, err);
-				if (w == 0) {
-					r->follow = false;
-					r->eof = true;
-				}
-				continue;
-			}
-			r->eof = true;
-			continue;
-		}
-		r->end += (size_t)n;
-		r->bytes += (uint64_t)n;
 	}
+	size_t room = r->cap - r->end;
+	if (room > MT_LS_READ_MAX)
+		room = MT_LS_READ_MAX;
+	int n = gzread(r->gz, r->buf + r->end, (unsigned)room);
+	if (n < 0) {
+		int e;
+		const char *m = gzerror(r->gz, &e);
+		mt_err_set(err, MT_ERR_IO, "cannot read %s: %s", r->path, e == Z_ERRNO ? strerror(errno) : m);
+		return -1;
+	}
+	if (n == 0) {
+		int e;
+		gzerror(r->gz, &e);
+		if (e == Z_BUF_ERROR) {
+			/* truncated gzip member: what was read stays counted, the rest is lost */
+			mt_err_set(err, MT_ERR_IO, "%s: unexpected end of compressed data", r->path);
+			r->eof = true;
+			r->follow = false;
+			r->truncated = true;
+			return 0;
+		}
+		if (r->follow) {
+			int w = follow_wait(r, err);
+			if (w == 0) {
+				r->follow = false;
+				r->eof = true;
+			}
+			return 0;
+		}
+		r->eof = true;
+		return 0;
+	}
+	r->end += (size_t)n;
+	r->bytes += (uint64_t)n;
+	return 0;
+}
+
+int mt_ls_reader_next(struct mt_ls_reader *r, const char **line, size_t *len, struct mt_err *err)
+{
+	for (;;) {
+		int rc = mt_ls_reader_line(r, line, len);
+		if (rc != 2)
+			return rc;
+		if (mt_ls_reader_fill(r, err) < 0)
+			return -1;
+	}
+}
+
+char *mt_ls_reader_swap(struct mt_ls_reader *r, char *buf)
+{
+	char *old = r->buf;
+	size_t avail = r->end - r->start;
+	if (buf && avail)
+		memcpy(buf, old + r->start, avail);
+	r->buf = buf;
+	r->start = 0;
+	r->end = buf ? avail : 0;
+	return old;
 }

@@ -33,8 +33,23 @@ struct mt_ls_reader {
 /* Open path ("-" = stdin) with a buffer of bufsize bytes (also the longest line kept). */
 mt_status mt_ls_reader_open(struct mt_ls_reader *r, const char *path, size_t bufsize, bool follow,
 			    volatile sig_atomic_t *stop, struct mt_err *err);
-/* Next line without its newline: 1 = line, 0 = end of input, -1 = read error (err filled). */
+/* One read() is at most this much: with a pipeline (main.c) the parser hands its events on
+ * before each read, so they never wait behind a large read or a blocking pipe. */
+#define MT_LS_READ_MAX (1u << 20)
+
+/* Next line without its newline: 1 = line, 0 = end of input, -1 = read error (err filled).
+ * Lines returned earlier may move (their slices become invalid). */
 int mt_ls_reader_next(struct mt_ls_reader *r, const char **line, size_t *len, struct mt_err *err);
+
+/* The same in two steps, for callers that keep earlier lines: mt_ls_reader_line returns 1
+ * (line), 0 (end of input) or 2 (no complete line buffered: call mt_ls_reader_fill, which
+ * reads once and returns 0, or -1 on a read error).  Fill moves earlier lines only when the
+ * buffer is full (r->end == r->cap with r->start > 0); swap buffers before that to keep them. */
+int mt_ls_reader_line(struct mt_ls_reader *r, const char **line, size_t *len);
+int mt_ls_reader_fill(struct mt_ls_reader *r, struct mt_err *err);
+/* Continue in buf (r->cap bytes, or NULL at the end of a file): the unread partial line is
+ * copied over; returns the previous buffer, which the caller now owns and must free. */
+char *mt_ls_reader_swap(struct mt_ls_reader *r, char *buf);
 void mt_ls_reader_close(struct mt_ls_reader *r);
 
 #endif

@@ -417,6 +417,7 @@ static json_t *table(const struct mt_ls_keytab *t, const char *keyname, int top,
 static json_t *summary_json(struct mt_ls_out *o, const struct mt_ls_stats *st)
 {
 	struct mt_ls_sum *s = &o->sum;
+	mt_ls_sum_settle(s);
 	json_t *j = json_object();
 	char a[32], b[32];
 	mt_ls_time_str(s->t_min, a, sizeof a);

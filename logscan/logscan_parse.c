@@ -13,6 +13,17 @@
 #include <emmintrin.h>
 #endif
 
+#define CC_RANGE(a, b, v) [a ... b] = v
+const unsigned char mt_ls_cc[256] = {
+    CC_RANGE('0', '9', MT_LS_CC_ALNUM | MT_LS_CC_UHEX | MT_LS_CC_DIGIT),
+    CC_RANGE('A', 'F', MT_LS_CC_ALNUM | MT_LS_CC_UHEX),
+    CC_RANGE('G', 'Z', MT_LS_CC_ALNUM),
+    CC_RANGE('a', 'z', MT_LS_CC_ALNUM),
+    [' '] = MT_LS_CC_TAGSTOP,
+    ['['] = MT_LS_CC_TAGSTOP,
+    [':'] = MT_LS_CC_TAGSTOP,
+};
+
 static const char *const fmt_names[] = {"unknown", "esa", "postfix", "exim", "sendmail"};
 const char *mt_ls_fmt_name(int fmt)
 {
@@ -72,8 +83,17 @@ uint64_t mt_ls_hash(const void *p, size_t n, uint64_t seed)
 		n -= 8;
 	}
 	if (n) {
-		uint64_t w = 0;
-		memcpy(&w, s, n);
+		/* the 1..7 tail bytes as one little-endian word, zero-padded, from at most two
+		 * loads (a variable-length memcpy is a library call) */
+		uint64_t w;
+		if (n >= 4) {
+			uint32_t lo, hi;
+			memcpy(&lo, s, 4);
+			memcpy(&hi, s + n - 4, 4);
+			w = lo | (((uint64_t)hi >> (8 * (8 - n))) << 32);
+		} else {
+			w = (uint64_t)s[0] | (uint64_t)s[n / 2] << (8 * (n / 2)) | (uint64_t)s[n - 1] << (8 * (n - 1));
+		}
 		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
 		h ^= h >> 29;
 	}
@@ -86,6 +106,30 @@ uint64_t mt_ls_conn_key(int fmt, int dir, struct mt_ls_str host, uint64_t id)
 	k ^= id * 0x9e3779b97f4a7c15ULL;
 	k ^= k >> 29;
 	return k ? k : 1;
+}
+
+/* a == b for n bytes; needles are short, so two overlapping loads instead of a memcmp call */
+static inline bool eq_short(const char *a, const char *b, size_t n)
+{
+	if (n > 16)
+		return memcmp(a, b, n) == 0;
+	if (n >= 8) {
+		uint64_t x0, y0, x1, y1;
+		memcpy(&x0, a, 8);
+		memcpy(&y0, b, 8);
+		memcpy(&x1, a + n - 8, 8);
+		memcpy(&y1, b + n - 8, 8);
+		return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+	}
+	if (n >= 4) {
+		uint32_t x0, y0, x1, y1;
+		memcpy(&x0, a, 4);
+		memcpy(&y0, b, 4);
+		memcpy(&x1, a + n - 4, 4);
+		memcpy(&y1, b + n - 4, 4);
+		return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+	}
+	return n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
 }
 
 long mt_ls_findn(struct mt_ls_str s, const char *lit, size_t n)
@@ -106,7 +150,7 @@ long mt_ls_findn(struct mt_ls_str s, const char *lit, size_t n)
 			unsigned m = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, last)));
 			while (m) {
 				unsigned k = (unsigned)__builtin_ctz(m);
-				if (memcmp(p + i + k + 1, lit + 1, n - 2) == 0)
+				if (eq_short(p + i + k + 1, lit + 1, n - 2))
 					return (long)(i + k);
 				m &= m - 1;
 			}
@@ -119,7 +163,7 @@ long mt_ls_findn(struct mt_ls_str s, const char *lit, size_t n)
 		q = memchr(q, c0, (size_t)(end - q) + 1);
 		if (!q)
 			return -1;
-		if (memcmp(q + 1, lit + 1, n - 1) == 0)
+		if (eq_short(q + 1, lit + 1, n - 1))
 			return (long)(q - p);
 		q++;
 	}
@@ -179,9 +223,10 @@ struct mt_ls_str mt_ls_kvn(struct mt_ls_str s, const char *key, size_t kn, char 
 			}
 			/* ',' means the ", " field separator: addresses lists use bare commas */
 			if (stop == ',') {
-				for (; e < end; e++)
-					if (*e == ',' && (e + 1 == end || e[1] == ' '))
-						break;
+				while ((e = memchr(e, ',', (size_t)(end - e))) != NULL && e + 1 < end && e[1] != ' ')
+					e++;
+				if (!e)
+					e = end;
 			} else {
 				e = memchr(v, stop, (size_t)(end - v));
 				if (!e)
@@ -342,8 +387,24 @@ static size_t iso_ts(const char *p, size_t n, bool *space_sep, time_t *ts)
 static bool tag_at(struct mt_ls_str s, struct mt_ls_hdr *h, size_t *used)
 {
 	size_t i = 0;
-	while (i < s.n && s.p[i] != ' ' && s.p[i] != '[' && s.p[i] != ':')
+#ifdef __SSE2__
+	/* the first ' ', '[' or ':' sixteen bytes at a time (loads stay inside s) */
+	const __m128i sp = _mm_set1_epi8(' '), lb = _mm_set1_epi8('['), co = _mm_set1_epi8(':');
+	for (; i + 16 <= s.n; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s.p + i));
+		unsigned m = (unsigned)_mm_movemask_epi8(
+		    _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, sp), _mm_cmpeq_epi8(v, lb)), _mm_cmpeq_epi8(v, co)));
+		if (m) {
+			i += (unsigned)__builtin_ctz(m);
+			goto found;
+		}
+	}
+#endif
+	while (i < s.n && !MT_LS_CC(s.p[i], MT_LS_CC_TAGSTOP))
 		i++;
+#ifdef __SSE2__
+found:
+#endif
 	if (i == 0 || i >= s.n)
 		return false;
 	struct mt_ls_str tag = {s.p, i};
@@ -351,8 +412,8 @@ static bool tag_at(struct mt_ls_str s, struct mt_ls_hdr *h, size_t *used)
 	if (s.p[i] == '[') {
 		i++;
 		size_t st = i;
-		while (i < s.n && dig(s.p[i]))
-			pid = pid * 10 + (s.p[i++] - '0');
+		for (unsigned d; i < s.n && (d = (unsigned)(unsigned char)s.p[i] - '0') <= 9; i++)
+			pid = pid * 10 + (long)d;
 		if (i == st || i >= s.n || s.p[i] != ']')
 			return false;
 		i++;
@@ -372,10 +433,7 @@ static int fmt_of_tag(struct mt_ls_hdr *h)
 {
 	struct mt_ls_str t = h->tag;
 	if (t.n >= 7 && memcmp(t.p, "postfix", 7) == 0) {
-		const char *sl = NULL;
-		for (size_t i = 0; i < t.n; i++)
-			if (t.p[i] == '/')
-				sl = t.p + i;
+		const char *sl = memrchr(t.p, '/', t.n);
 		if (!sl)
 			return MT_LS_FMT_UNKNOWN;
 		h->service.p = sl + 1;

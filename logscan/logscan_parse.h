@@ -73,6 +73,7 @@ struct mt_ls_event {
 	int cause;
 	bool local;	/* message submitted locally, not over a network connection */
 	bool new_conn;	/* this line starts a new connection even if the key is open */
+	uint64_t msgkey; /* message table key, 0 = not computed yet (mt_ls_corr_prepare) */
 };
 
 /* The common header of a line. */
@@ -106,6 +107,11 @@ int mt_ls_postfix_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev);
 int mt_ls_exim_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev);
 int mt_ls_sendmail_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev);
 
+/* Character classes for the per-byte loops (one table load instead of several compares). */
+enum { MT_LS_CC_ALNUM = 1, MT_LS_CC_TAGSTOP = 2 /* ' ' '[' ':' */, MT_LS_CC_UHEX = 4 /* 0-9 A-F */, MT_LS_CC_DIGIT = 8 };
+extern const unsigned char mt_ls_cc[256];
+#define MT_LS_CC(c, cls) (mt_ls_cc[(unsigned char)(c)] & (cls))
+
 /* Helpers shared by the parsers (logscan_parse.c).  The small ones are inline: they run
  * several times per line, and inlining lets the compiler fold strlen() of literals. */
 uint64_t mt_ls_hash(const void *p, size_t n, uint64_t seed);
@@ -127,9 +133,9 @@ static inline struct mt_ls_str mt_ls_sub(struct mt_ls_str s, size_t off)
 static inline size_t mt_ls_num(struct mt_ls_str s, uint64_t *v)
 {
 	uint64_t x = 0;
-	size_t i = 0;
-	while (i < s.n && i < 19 && s.p[i] >= '0' && s.p[i] <= '9')
-		x = x * 10 + (uint64_t)(s.p[i++] - '0');
+	size_t i = 0, lim = s.n < 19 ? s.n : 19;
+	for (unsigned d; i < lim && (d = (unsigned)(unsigned char)s.p[i] - '0') <= 9; i++)
+		x = x * 10 + d;
 	if (v)
 		*v = x;
 	return i;

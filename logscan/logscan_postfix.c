@@ -40,9 +40,8 @@ static void tls_details(struct mt_ls_str s, struct mt_ls_event *ev)
 /* Queue ids: hex (short) or the long form [0-9A-Za-z]{10,}; followed by ": ". */
 static size_t queue_id(struct mt_ls_str s)
 {
-	size_t i = 0;
-	while (i < s.n && i < 20 && ((s.p[i] >= '0' && s.p[i] <= '9') || (s.p[i] >= 'A' && s.p[i] <= 'Z') ||
-				      (s.p[i] >= 'a' && s.p[i] <= 'z')))
+	size_t i = 0, lim = s.n < 20 ? s.n : 20;
+	while (i < lim && MT_LS_CC(s.p[i], MT_LS_CC_ALNUM))
 		i++;
 	if (i < 5 || i + 1 >= s.n || s.p[i] != ':' || s.p[i + 1] != ' ')
 		return 0;
@@ -50,7 +49,7 @@ static size_t queue_id(struct mt_ls_str s)
 	 * This keeps "warning: " and "NOQUEUE: " out. */
 	if (i < 12)
 		for (size_t k = 0; k < i; k++)
-			if (!((s.p[k] >= '0' && s.p[k] <= '9') || (s.p[k] >= 'A' && s.p[k] <= 'F')))
+			if (!MT_LS_CC(s.p[k], MT_LS_CC_UHEX))
 				return 0;
 	return i;
 }

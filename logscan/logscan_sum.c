@@ -302,12 +302,27 @@ static void span(struct mt_ls_sum *s, time_t t)
 		s->t_max = t;
 }
 
+void mt_ls_sum_settle(struct mt_ls_sum *s)
+{
+	if (!s->ip_pending)
+		return;
+	s->ip_pending = false;
+	struct mt_ls_kent *e = keytab_get_h(&s->ip, s->ip_pending_key, s->ip_pending_n, s->ip_pending_hash);
+	count(e ? &e->c : &s->ip.other, s->ip_pending_tls);
+}
+
 void mt_ls_sum_conn(struct mt_ls_sum *s, const struct mt_ls_conn *c)
 {
 	int dir = c->dir == MT_LS_DIR_OUT ? MT_LS_DIR_OUT : MT_LS_DIR_IN;
 	const char *ip = c->ip[0] ? c->ip : "(unknown)";
 	size_t ipn = strlen(ip);
 	uint32_t iph = keytab_prefetch(&s->ip, ip, ipn);
+	mt_ls_sum_settle(s);
+	s->ip_pending = true;
+	s->ip_pending_tls = c->tls;
+	s->ip_pending_hash = iph;
+	s->ip_pending_n = ipn;
+	memcpy(s->ip_pending_key, ip, ipn + 1);
 	count(&s->dir[dir], c->tls);
 	span(s, c->t_open);
 	char buf[128];
@@ -318,8 +333,6 @@ void mt_ls_sum_conn(struct mt_ls_sum *s, const struct mt_ls_conn *c)
 	}
 	mt_ls_conn_domain(c, buf, sizeof buf);
 	kcount(&s->domain, buf, c->tls);
-	struct mt_ls_kent *e = keytab_get_h(&s->ip, ip, ipn, iph);
-	count(e ? &e->c : &s->ip.other, c->tls);
 	if (c->tls == MT_LS_TLS_FAILED)
 		kcount(&s->reason, c->reason[0] ? c->reason : "(not logged)", c->tls);
 	if (s->by && c->t_open) {

@@ -42,11 +42,21 @@ struct mt_ls_sum {
 	time_t t_min, t_max;
 	int by;
 	struct mt_ls_keytab proto, cipher, domain, ip, reason, bucket;
+	/* the address table is too big for the cache: each connection's address is counted
+	 * when the next connection arrives, its slot prefetched in between (mt_ls_sum_settle
+	 * counts the last one; insertion order, and so every result, is unchanged) */
+	bool ip_pending;
+	uint8_t ip_pending_tls;
+	uint32_t ip_pending_hash;
+	size_t ip_pending_n;
+	char ip_pending_key[sizeof(((struct mt_ls_conn *)0)->ip)];
 };
 
 int mt_ls_sum_init(struct mt_ls_sum *s, int by, uint32_t max_keys);
 void mt_ls_sum_free(struct mt_ls_sum *s);
 void mt_ls_sum_conn(struct mt_ls_sum *s, const struct mt_ls_conn *c);
+/* Finish deferred counting: call before reading the tables. */
+void mt_ls_sum_settle(struct mt_ls_sum *s);
 void mt_ls_sum_msg(struct mt_ls_sum *s, const struct mt_ls_msg *m);
 void mt_ls_sum_reqfail(struct mt_ls_sum *s, const struct mt_ls_reqfail *r);
 

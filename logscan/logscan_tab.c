@@ -134,6 +134,13 @@ void *mt_ls_tab_put(struct mt_ls_tab *t, uint64_t key, void (*evict)(void *ctx, 
 		if (evict)
 			evict(ctx, t->slab + (size_t)old * t->elsize);
 		mt_ls_tab_del(t, t->keys[old]);
+		/* a full table evicts on every insert: start loading the next victim's slot and
+		 * record now, so the next eviction does not wait for two cache misses */
+		uint32_t nh = t->head;
+		if (nh != NIL) {
+			__builtin_prefetch(&t->slots[slot_of(t, t->keys[nh])]);
+			__builtin_prefetch(t->slab + (size_t)nh * t->elsize);
+		}
 	}
 	uint32_t i = t->freelist;
 	t->freelist = t->lru[i].next;

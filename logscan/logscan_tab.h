@@ -39,6 +39,11 @@ void *mt_ls_tab_get(struct mt_ls_tab *t, uint64_t key);
  * first passed to evict(ctx, entry) and removed. */
 void *mt_ls_tab_put(struct mt_ls_tab *t, uint64_t key, void (*evict)(void *ctx, void *entry), void *ctx);
 void mt_ls_tab_del(struct mt_ls_tab *t, uint64_t key);
+/* Hint: key will be looked up soon (loads its home slot into the cache). */
+static inline void mt_ls_tab_prefetch(const struct mt_ls_tab *t, uint64_t key)
+{
+	__builtin_prefetch(&t->slots[(uint32_t)(key ^ (key >> 32)) & t->mask]);
+}
 /* Oldest entry or NULL (for draining at end of input). */
 void *mt_ls_tab_oldest(struct mt_ls_tab *t, uint64_t *key);
 

@@ -3,7 +3,8 @@
  * Reads Cisco ESA/AsyncOS, Postfix, Exim and Sendmail logs (detected per line), ties lines
  * of one connection and one message together and reports TLS success, failure and absence.
  * Orchestration only: parsing is in logscan_<format>.c, correlation in logscan_corr.c,
- * output in logscan_out.c.
+ * output in logscan_out.c.  With two or more CPUs two threads parse blocks of lines in
+ * parallel and apply them in input order (see run_all); LOGSCAN_THREADS=1 keeps one thread.
  */
 #include "logscan_corr.h"
 #include "logscan_input.h"
@@ -11,11 +12,13 @@
 #include "logscan_parse.h"
 
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 enum { EXIT_OK = 0, EXIT_FOUND = 1, EXIT_UNREADABLE = 3, EXIT_USAGE = 64, EXIT_INTERNAL = 70 };
 
@@ -88,57 +91,306 @@ static int parse_when(const char *s, time_t *out)
 	return 0;
 }
 
+/* Parse in parallel, apply in order.  Each worker thread (the main thread and, with two or
+ * more CPUs, one helper) repeats: take the next block of lines from the reader (in turn, so
+ * blocks are numbered in input order), parse it into events on its own, then wait for its
+ * block's turn and apply the events to the correlation tables and the output.  Events are
+ * applied in input order exactly as a single pass would apply them, so results are
+ * identical; parsing, about half the work, runs on both CPUs, and each block's lines and
+ * events stay in the cache of the CPU that parsed them.
+ *
+ * Lines are slices of the reader's buffers.  A block never spans two buffers: the reader is
+ * only refilled at the start of a block, and a full buffer is swapped for one from a pool of
+ * POOL_BUFS instead of being moved; the old one returns to the pool once the block that
+ * swapped it is applied (every block referring to it comes before).  Memory is fixed:
+ * POOL_BUFS read buffers plus, per worker, BLOCK_LINES line slices and events (4096 x ~290
+ * bytes: fewer turn hand-overs, each a futex wait/wake, while a block still fits in L2). */
+enum { NWORKERS = 2, POOL_BUFS = 3, BLOCK_LINES = 4096, PREFETCH_AHEAD = 6 };
+
+struct lref {
+	const char *p;
+	size_t n;
+};
+
+/* Each worker's own: aligned so the two never share a cache line (their counters change
+ * on every line; sharing a line made them bounce between the CPUs). */
+struct worker {
+	_Alignas(128) struct lref *ln;
+	struct mt_ls_event *ev;
+	uint32_t *unp; /* indexes in ln of unparsed lines, reported (-v) when applied */
+	uint32_t nln, nev, nunp;
+	char *release; /* buffer retired while taking this block */
+	uint64_t seq, lineno0;
+	uint64_t events, ignored, unparsed;
+};
+
 struct run {
 	struct mt_ls_parse_opts po;
 	struct mt_ls_corr corr;
 	struct mt_ls_stats st;
 	int verbose;
+	pthread_mutex_t mu;  /* turns, pool, file generations */
+	pthread_cond_t cv;   /* any of those changed */
+	pthread_mutex_t rmu; /* the reader: held while a block is taken */
+	uint64_t next_seq, next_apply;
+	char *pool[POOL_BUFS];
+	int npool;
+	size_t bufsize;
+	struct worker w[NWORKERS];
+	int nworkers;
+	/* the file being read */
+	struct mt_ls_reader r;
+	struct mt_err ferr;
+	const char *fpath;
+	uint64_t flineno;
+	bool fdone;
+	int frc;
+	/* helper thread: runs work_file once per generation */
+	uint64_t gen, helper_done;
+	bool quit;
 };
 
-static int scan(struct run *R, const char *path, bool follow, size_t bufsize)
+static char *pool_get(struct run *R)
 {
-	struct mt_ls_reader r;
-	struct mt_err err = {{0}};
-	if (mt_ls_reader_open(&r, path, bufsize, follow, &g_stop, &err) != MT_OK) {
-		fprintf(stderr, "logscan: %s\n", err.msg);
-		R->st.unreadable++;
-		return -1;
-	}
-	R->st.files++;
-	const char *line;
-	size_t len;
-	int rc;
-	uint64_t lineno = 0;
-	struct mt_ls_event ev;
-	while ((rc = mt_ls_reader_next(&r, &line, &len, &err)) == 1) {
-		lineno++;
-		int res = mt_ls_parse_line(line, len, &R->po, &ev);
-		if (res == MT_LS_EVENT) {
-			R->st.events++;
-			mt_ls_corr_event(&R->corr, &ev);
-		} else if (res == MT_LS_IGNORED) {
-			R->st.ignored++;
-		} else {
-			R->st.unparsed++;
-			if (R->verbose)
-				fprintf(stderr, "%s:%llu: unparsed: %.*s%s\n", path, (unsigned long long)lineno,
-					(int)(len > 200 ? 200 : len), line, len > 200 ? "..." : "");
+	pthread_mutex_lock(&R->mu);
+	while (!R->npool)
+		pthread_cond_wait(&R->cv, &R->mu);
+	char *b = R->pool[--R->npool];
+	pthread_mutex_unlock(&R->mu);
+	return b;
+}
+
+/* Take the next block of lines, up to BLOCK_LINES or the end of what is buffered (reading
+ * more only when nothing is taken yet, so lines are handed on before a read that may block:
+ * a pipe, --follow).  Returns true when the file has ended. */
+static bool take_block(struct run *R, struct worker *W)
+{
+	W->nln = 0;
+	W->release = NULL;
+	pthread_mutex_lock(&R->rmu);
+	W->seq = R->next_seq++;
+	W->lineno0 = R->flineno;
+	while (!R->fdone && W->nln < BLOCK_LINES) {
+		const char *line;
+		size_t len;
+		int rc = mt_ls_reader_line(&R->r, &line, &len);
+		if (rc == 1) {
+			W->ln[W->nln++] = (struct lref){line, len};
+			continue;
+		}
+		if (rc == 0) {
+			R->fdone = true;
+			break;
+		}
+		if (W->nln)
+			break;
+		if (R->r.end == R->r.cap && R->r.start) /* at most once: no line is taken yet */
+			W->release = mt_ls_reader_swap(&R->r, pool_get(R));
+		if (mt_ls_reader_fill(&R->r, &R->ferr) < 0) {
+			R->frc = -1;
+			R->fdone = true;
 		}
 	}
-	R->st.lines += lineno;
-	R->st.bytes += r.bytes;
-	R->st.overlong += r.overlong;
-	if (r.truncated) {
-		fprintf(stderr, "logscan: %s\n", err.msg[0] ? err.msg : "truncated compressed input");
-		R->st.truncated++;
+	R->flineno += W->nln;
+	bool done = R->fdone;
+	pthread_mutex_unlock(&R->rmu);
+	return done;
+}
+
+static void parse_block(struct run *R, struct worker *W)
+{
+	/* counters in locals: W is only written once per block */
+	uint32_t nev = 0, nunp = 0;
+	uint64_t ignored = 0;
+	for (uint32_t i = 0; i < W->nln; i++) {
+		struct mt_ls_event *ev = &W->ev[nev];
+		int res = mt_ls_parse_line(W->ln[i].p, W->ln[i].n, &R->po, ev);
+		if (res == MT_LS_EVENT) {
+			mt_ls_corr_prepare(ev);
+			nev++;
+		} else if (res == MT_LS_IGNORED) {
+			ignored++;
+		} else {
+			W->unp[nunp++] = i;
+		}
 	}
-	mt_ls_reader_close(&r);
-	if (rc < 0) {
+	W->nev = nev;
+	W->nunp = nunp;
+	W->events += nev;
+	W->ignored += ignored;
+	W->unparsed += nunp;
+}
+
+/* Wait for the block's turn, apply its events (prefetching table slots a few events
+ * ahead), report its unparsed lines, pass the turn on. */
+static void apply_block(struct run *R, struct worker *W)
+{
+	if (R->nworkers > 1) {
+		pthread_mutex_lock(&R->mu);
+		while (R->next_apply != W->seq)
+			pthread_cond_wait(&R->cv, &R->mu);
+		pthread_mutex_unlock(&R->mu);
+	}
+	uint32_t n = W->nev;
+	for (uint32_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
+		mt_ls_corr_prefetch(&R->corr, &W->ev[i]);
+	for (uint32_t i = 0; i < n; i++) {
+		if (i + PREFETCH_AHEAD < n)
+			mt_ls_corr_prefetch(&R->corr, &W->ev[i + PREFETCH_AHEAD]);
+		mt_ls_corr_event(&R->corr, &W->ev[i]);
+	}
+	if (R->verbose)
+		for (uint32_t k = 0; k < W->nunp; k++) {
+			const struct lref *l = &W->ln[W->unp[k]];
+			fprintf(stderr, "%s:%llu: unparsed: %.*s%s\n", R->fpath,
+				(unsigned long long)(W->lineno0 + W->unp[k] + 1), (int)(l->n > 200 ? 200 : l->n), l->p,
+				l->n > 200 ? "..." : "");
+		}
+	pthread_mutex_lock(&R->mu);
+	if (W->release)
+		R->pool[R->npool++] = W->release;
+	W->release = NULL;
+	R->next_apply++;
+	pthread_cond_broadcast(&R->cv);
+	pthread_mutex_unlock(&R->mu);
+}
+
+static void work_file(struct run *R, struct worker *W)
+{
+	bool done;
+	do {
+		done = take_block(R, W);
+		parse_block(R, W);
+		apply_block(R, W);
+	} while (!done);
+}
+
+static void *helper_main(void *arg)
+{
+	struct run *R = arg;
+	uint64_t seen = 0;
+	pthread_mutex_lock(&R->mu);
+	for (;;) {
+		while (R->gen == seen && !R->quit)
+			pthread_cond_wait(&R->cv, &R->mu);
+		if (R->quit)
+			break;
+		seen = R->gen;
+		pthread_mutex_unlock(&R->mu);
+		work_file(R, &R->w[1]);
+		pthread_mutex_lock(&R->mu);
+		R->helper_done = seen;
+		pthread_cond_broadcast(&R->cv);
+	}
+	pthread_mutex_unlock(&R->mu);
+	return NULL;
+}
+
+static int scan(struct run *R, const char *path, bool follow)
+{
+	struct mt_ls_reader *r = &R->r;
+	struct mt_err err = {{0}};
+	if (mt_ls_reader_open(r, path, R->bufsize, follow, &g_stop, &err) != MT_OK) {
 		fprintf(stderr, "logscan: %s\n", err.msg);
 		R->st.unreadable++;
 		return -1;
 	}
-	return r.truncated ? -1 : 0;
+	free(mt_ls_reader_swap(r, pool_get(R))); /* the reader's own buffer is still untouched */
+	R->st.files++;
+	R->fpath = path;
+	R->flineno = 0;
+	R->fdone = false;
+	R->frc = 0;
+	memset(&R->ferr, 0, sizeof R->ferr);
+	if (R->nworkers > 1) {
+		pthread_mutex_lock(&R->mu);
+		R->gen++;
+		pthread_cond_broadcast(&R->cv);
+		pthread_mutex_unlock(&R->mu);
+	}
+	work_file(R, &R->w[0]);
+	if (R->nworkers > 1) {
+		pthread_mutex_lock(&R->mu);
+		while (R->helper_done != R->gen)
+			pthread_cond_wait(&R->cv, &R->mu);
+		pthread_mutex_unlock(&R->mu);
+	}
+	/* every block is applied: the reader's buffer goes back to the pool */
+	R->pool[R->npool++] = mt_ls_reader_swap(r, NULL);
+	R->st.lines += R->flineno;
+	R->st.bytes += r->bytes;
+	R->st.overlong += r->overlong;
+	bool truncated = r->truncated;
+	if (truncated) {
+		fprintf(stderr, "logscan: %s\n", R->ferr.msg[0] ? R->ferr.msg : "truncated compressed input");
+		R->st.truncated++;
+	}
+	mt_ls_reader_close(r);
+	if (R->frc < 0) {
+		fprintf(stderr, "logscan: %s\n", R->ferr.msg);
+		R->st.unreadable++;
+		return -1;
+	}
+	return truncated ? -1 : 0;
+}
+
+/* Read the files (none = stdin) through the workers; returns non-zero when an input was
+ * bad, -1 when out of memory. */
+static int run_all(struct run *R, const char *const *files, int nfiles, bool follow, size_t bufsize)
+{
+	int ret = -1, bad = 0;
+	R->bufsize = bufsize;
+	pthread_mutex_init(&R->mu, NULL);
+	pthread_mutex_init(&R->rmu, NULL);
+	pthread_cond_init(&R->cv, NULL);
+	for (int i = 0; i < NWORKERS; i++) {
+		struct worker *W = &R->w[i];
+		W->ln = malloc(BLOCK_LINES * sizeof *W->ln);
+		W->ev = malloc(BLOCK_LINES * sizeof *W->ev);
+		W->unp = malloc(BLOCK_LINES * sizeof *W->unp);
+		if (!W->ln || !W->ev || !W->unp)
+			goto out;
+	}
+	for (; R->npool < POOL_BUFS; R->npool++)
+		if (!(R->pool[R->npool] = malloc(bufsize)))
+			goto out;
+	/* LOGSCAN_THREADS=1 keeps everything in the main thread (also the case on one CPU) */
+	const char *env = getenv("LOGSCAN_THREADS");
+	R->nworkers = (env ? atoi(env) == 1 : sysconf(_SC_NPROCESSORS_ONLN) < 2) ? 1 : NWORKERS;
+	pthread_t th;
+	if (R->nworkers > 1 && pthread_create(&th, NULL, helper_main, R) != 0)
+		R->nworkers = 1;
+	if (nfiles == 0) {
+		bad |= scan(R, "-", follow) != 0;
+	} else {
+		for (int i = 0; i < nfiles; i++)
+			bad |= scan(R, files[i], follow && i == nfiles - 1) != 0;
+	}
+	if (R->nworkers > 1) {
+		pthread_mutex_lock(&R->mu);
+		R->quit = true;
+		pthread_cond_broadcast(&R->cv);
+		pthread_mutex_unlock(&R->mu);
+		pthread_join(th, NULL);
+	}
+	for (int i = 0; i < NWORKERS; i++) {
+		R->st.events += R->w[i].events;
+		R->st.ignored += R->w[i].ignored;
+		R->st.unparsed += R->w[i].unparsed;
+	}
+	ret = bad;
+out:
+	for (int i = 0; i < NWORKERS; i++) {
+		free(R->w[i].ln);
+		free(R->w[i].ev);
+		free(R->w[i].unp);
+	}
+	for (int i = 0; i < R->npool; i++)
+		free(R->pool[i]);
+	pthread_mutex_destroy(&R->mu);
+	pthread_mutex_destroy(&R->rmu);
+	pthread_cond_destroy(&R->cv);
+	return ret;
 }
 
 int main(int argc, char **argv)
@@ -293,13 +545,13 @@ int main(int argc, char **argv)
 		setvbuf(stdout, NULL, _IOLBF, 0);
 	}
 
-	int bad = 0;
 	const size_t bufsize = 4u << 20; /* also the longest line kept whole */
-	if (optind >= argc) {
-		bad |= scan(&R, "-", follow, bufsize) != 0;
-	} else {
-		for (int i = optind; i < argc; i++)
-			bad |= scan(&R, argv[i], follow && i == argc - 1, bufsize) != 0;
+	int bad = run_all(&R, (const char *const *)argv + optind, argc - optind, follow, bufsize);
+	if (bad < 0) {
+		fprintf(stderr, "logscan: out of memory\n");
+		mt_ls_corr_free(&R.corr);
+		mt_ls_out_free(&out);
+		return EXIT_INTERNAL;
 	}
 	mt_ls_corr_flush(&R.corr);
 	R.st.evicted_conns = R.corr.evicted_conns;
