@@ -1,0 +1,650 @@
+/* relay_deliver.c — one delivery: a message's pending recipients for one destination
+ * domain, through the destination control in force.
+ *
+ * Routing: a fixed route ([host]:port) or MX hosts by preference (null MX bounces, no MX
+ * means the domain's own address, RFC 5321 5.1), each address in turn. Security: the
+ * destination's level; MTA-STS in enforce mode skips MX hosts its policy does not list and
+ * raises the level to verify (testing mode is only recorded); DANE TLSA records that are
+ * DNSSEC-secure make the level dane (dane-only when configured). Each connection is one
+ * mt_probe_run() with a struct mt_delivery: the core judges the session before MAIL, so a
+ * session the policy rejects never carries the message, and the verdict logged here is the
+ * one checktls would print for the same server.
+ */
+#include <inttypes.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mailtls/dane.h"
+#include "mailtls/dns.h"
+#include "mailtls/net.h"
+#include "mailtls/policy.h"
+#include "mailtls/probe.h"
+#include "relay_int.h"
+
+/* ---- per-destination connection limits ---- */
+
+static struct rl_slot *slot_for(struct rl_ctx *x, const char *domain)
+{
+	for (struct rl_slot *s = x->slots; s; s = s->next)
+		if (!strcmp(s->domain, domain))
+			return s;
+	struct rl_slot *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	mt_strlcpy(s->domain, domain, sizeof s->domain);
+	s->next = x->slots;
+	x->slots = s;
+	return s;
+}
+
+static void limit_acquire(struct rl_ctx *x, const char *domain, unsigned max)
+{
+	pthread_mutex_lock(&x->mu);
+	struct rl_slot *s = slot_for(x, domain);
+	while (s && s->busy >= max)
+		pthread_cond_wait(&x->slot_cv, &x->mu);
+	if (s)
+		s->busy++;
+	pthread_mutex_unlock(&x->mu);
+}
+
+static void limit_release(struct rl_ctx *x, const char *domain)
+{
+	pthread_mutex_lock(&x->mu);
+	struct rl_slot *s = slot_for(x, domain);
+	if (s && s->busy)
+		s->busy--;
+	pthread_cond_broadcast(&x->slot_cv);
+	pthread_mutex_unlock(&x->mu);
+}
+
+/* ---- MTA-STS (RFC 8461), cached per domain for max_age ---- */
+
+static void sts_lookup(struct rl_ctx *x, const struct rl_config *c, struct mt_dns *dns,
+		       const char *domain, struct rl_sts *out)
+{
+	time_t now = time(NULL);
+	pthread_mutex_lock(&x->mu);
+	for (struct rl_sts *s = x->sts; s; s = s->next)
+		if (!strcmp(s->domain, domain) && s->expires > now) {
+			*out = *s;
+			out->next = NULL;
+			pthread_mutex_unlock(&x->mu);
+			return;
+		}
+	pthread_mutex_unlock(&x->mu);
+
+	memset(out, 0, sizeof *out);
+	mt_strlcpy(out->domain, domain, sizeof out->domain);
+	char q[300];
+	snprintf(q, sizeof q, "_mta-sts.%s", domain);
+	struct mt_dns_answer a;
+	mt_dns_query(dns, q, MT_DNS_TXT, &a);
+	const char *txt = NULL;
+	for (size_t i = 0; i < a.n; i++)
+		if (!strncmp((const char *)a.rrs[i].data, "v=STSv1", 7))
+			txt = (const char *)a.rrs[i].data;
+	struct mt_err err;
+	struct mt_sts_txt t;
+	if (!txt || mt_sts_txt_parse(txt, &t, &err) != MT_OK) {
+		out->has_policy = false; /* no MTA-STS: nothing to honour */
+		snprintf(out->text, sizeof out->text, "no MTA-STS record");
+		out->expires = now + 300;
+	} else {
+		char host[300];
+		snprintf(host, sizeof host, "mta-sts.%s", domain);
+		struct mt_dns_answer ha;
+		mt_dns_query(dns, host, MT_DNS_A, &ha);
+		if (ha.n == 0) {
+			mt_dns_answer_free(&ha);
+			mt_dns_query(dns, host, MT_DNS_AAAA, &ha);
+		}
+		char *body = NULL;
+		size_t len = 0;
+		mt_status st = MT_ERR_RESOLVE;
+		if (ha.n) {
+			struct mt_sts_fetch_opts fo = {
+			    .domain = domain,
+			    .address = ha.rrs[0].host,
+			    .port = c->mta_sts_port,
+			    .cafile = c->cafile[0] ? c->cafile : NULL,
+			    .timeout_ms = c->timeout_s * 1000,
+			};
+			st = mt_sts_fetch(&fo, &body, &len, &err);
+		} else {
+			mt_err_set(&err, MT_ERR_RESOLVE, "cannot resolve %s", host);
+		}
+		mt_dns_answer_free(&ha);
+		if (st == MT_OK)
+			st = mt_sts_policy_parse(body, len, &out->policy, &err);
+		free(body);
+		if (st != MT_OK) {
+			/* RFC 8461 5: without a valid (or cached) policy, deliver as if none */
+			snprintf(out->text, sizeof out->text, "MTA-STS policy unavailable: %.250s", err.msg);
+			out->expires = now + 300;
+		} else {
+			out->has_policy = true;
+			snprintf(out->text, sizeof out->text, "MTA-STS mode %s, id %s",
+				 mt_sts_mode_name(out->policy.mode), t.id);
+			out->expires = now + (out->policy.max_age < 86400 ? out->policy.max_age : 86400);
+		}
+	}
+	mt_dns_answer_free(&a);
+	struct rl_sts *keep = malloc(sizeof *keep);
+	if (keep) {
+		*keep = *out;
+		pthread_mutex_lock(&x->mu);
+		keep->next = x->sts;
+		x->sts = keep;
+		pthread_mutex_unlock(&x->mu);
+	}
+}
+
+/* ---- routing ---- */
+
+struct hop {
+	char name[256]; /* MX host or route host */
+	unsigned port;
+	char addrs[8][64];
+	size_t naddrs;
+	bool secure;	    /* MX and address records DNSSEC-secure */
+	struct mt_dane_ctx dane;
+	struct mt_tlsa tlsa[16];
+	bool sts_listed;
+	char error[300];
+};
+
+static void resolve_addrs(struct mt_dns *dns, struct hop *h, bool *secure)
+{
+	if (mt_net_is_ip(h->name)) {
+		mt_strlcpy(h->addrs[0], h->name, sizeof h->addrs[0]);
+		h->naddrs = 1;
+		*secure = false;
+		return;
+	}
+	bool sec = true;
+	uint16_t types[2] = {MT_DNS_A, MT_DNS_AAAA};
+	for (int t = 0; t < 2; t++) {
+		struct mt_dns_answer a;
+		mt_dns_query(dns, h->name, types[t], &a);
+		if (a.state != MT_DNS_SECURE)
+			sec = false;
+		for (size_t i = 0; i < a.n && h->naddrs < 8; i++)
+			mt_strlcpy(h->addrs[h->naddrs++], a.rrs[i].host, sizeof h->addrs[0]);
+		if (!h->naddrs && a.error[0])
+			mt_strlcpy(h->error, a.error, sizeof h->error);
+		mt_dns_answer_free(&a);
+	}
+	if (!h->naddrs && !h->error[0])
+		snprintf(h->error, sizeof h->error, "%s has no address records", h->name);
+	*secure = sec;
+}
+
+static void lookup_tlsa(struct mt_dns *dns, struct hop *h)
+{
+	struct mt_dane_ctx *d = &h->dane;
+	char q[300];
+	snprintf(q, sizeof q, "_%u._tcp.%s", h->port, h->name);
+	struct mt_dns_answer a;
+	mt_dns_query(dns, q, MT_DNS_TLSA, &a);
+	d->asked = true;
+	if (a.state == MT_DNS_BOGUS || a.state == MT_DNS_TEMPFAIL) {
+		d->lookup_failed = true;
+		snprintf(d->why, sizeof d->why, "TLSA %.80s: %.160s", q, a.error);
+	} else {
+		d->secure = a.state == MT_DNS_SECURE || (a.state == MT_DNS_NXDOMAIN && a.ad);
+		for (size_t i = 0; i < a.n && d->n < 16; i++)
+			if (mt_tlsa_set(&h->tlsa[d->n], a.rrs[i].usage, a.rrs[i].selector,
+					a.rrs[i].mtype, a.rrs[i].data, a.rrs[i].len, NULL) == MT_OK)
+				d->n++;
+	}
+	d->recs = h->tlsa;
+	mt_strlcpy(d->refs[0].name, h->name, sizeof d->refs[0].name);
+	d->refs[0].secure = true;
+	d->nrefs = 1;
+	mt_dns_answer_free(&a);
+}
+
+/* Fill hops; on a DNS answer that settles the matter, return RL_BOUNCED/RL_DEFERRED with
+ * why, else -1. */
+static int route(const struct rl_config *c, const struct rl_dest *dest, struct mt_dns *dns,
+		 const char *domain, struct hop *hops, size_t *nhops, char *why, size_t whysz)
+{
+	*nhops = 0;
+	if (dest->route_host[0]) {
+		struct hop *h = &hops[0];
+		memset(h, 0, sizeof *h);
+		mt_strlcpy(h->name, dest->route_host, sizeof h->name);
+		h->port = dest->route_port;
+		bool sec;
+		resolve_addrs(dns, h, &sec);
+		*nhops = 1;
+		return -1;
+	}
+	struct mt_dns_answer mx;
+	mt_dns_query(dns, domain, MT_DNS_MX, &mx);
+	int ret = -1;
+	if (mx.state == MT_DNS_NXDOMAIN) {
+		snprintf(why, whysz, "550 5.1.2 domain %s does not exist", domain);
+		ret = RL_BOUNCED;
+	} else if (mx.state == MT_DNS_BOGUS || mx.state == MT_DNS_TEMPFAIL) {
+		snprintf(why, whysz, "451 4.4.3 MX lookup for %s failed: %s", domain, mx.error);
+		ret = RL_DEFERRED;
+	} else if (mx.n == 1 && mx.rrs[0].host[0] == '\0') {
+		snprintf(why, whysz, "556 5.1.10 %s accepts no mail (null MX, RFC 7505)", domain);
+		ret = RL_BOUNCED;
+	} else {
+		bool mx_secure = mx.state == MT_DNS_SECURE;
+		size_t n = mx.n ? mx.n : 1;
+		for (size_t i = 0; i < n && *nhops < 16; i++) {
+			struct hop *h = &hops[*nhops];
+			memset(h, 0, sizeof *h);
+			if (mx.n && mx.rrs[i].host[0] == '\0')
+				continue;
+			mt_strlcpy(h->name, mx.n ? mx.rrs[i].host : domain, sizeof h->name);
+			h->port = 25;
+			bool sec = false;
+			resolve_addrs(dns, h, &sec);
+			h->secure = mx_secure && sec;
+			(*nhops)++;
+		}
+	}
+	mt_dns_answer_free(&mx);
+	return ret;
+}
+
+/* ---- one attempt's record ---- */
+
+static void record(const struct rl_msg *m, uint64_t dcid, const char *domain, const struct hop *h,
+		   const char *addr, const struct mt_probe *p, const struct mt_delivery *d,
+		   const char *result, const char *reply, const char *policy, const char *dane,
+		   const char *sts)
+{
+	json_t *o = json_object();
+	char ts[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_object_set_new(o, "time", json_string(ts));
+	json_object_set_new(o, "mid", json_integer((json_int_t)m->mid));
+	json_object_set_new(o, "dcid", json_integer((json_int_t)dcid));
+	json_object_set_new(o, "domain", json_string(domain));
+	json_object_set_new(o, "host", json_string(h ? h->name : ""));
+	json_object_set_new(o, "address", json_string(addr ? addr : ""));
+	json_object_set_new(o, "port", json_integer(h ? h->port : 0));
+	json_object_set_new(o, "policy", json_string(policy));
+	json_t *rc = json_array();
+	for (size_t i = 0; i < m->nrcpts; i++) {
+		char rd[256];
+		rl_addr_domain(m->rcpts[i].addr, rd, sizeof rd);
+		if (!strcmp(rd, domain))
+			json_array_append_new(rc, json_string(m->rcpts[i].addr));
+	}
+	json_object_set_new(o, "rcpts", rc);
+	json_object_set_new(o, "result", json_string(result));
+	json_object_set_new(o, "reply", json_string(reply ? reply : ""));
+	if (d && d->held[0])
+		json_object_set_new(o, "held", json_string(d->held));
+	if (p) {
+		json_object_set_new(o, "tls", json_boolean(p->tls));
+		if (p->tls) {
+			json_object_set_new(o, "protocol", json_string(p->tlsinfo.protocol));
+			json_object_set_new(o, "cipher", json_string(p->tlsinfo.cipher));
+		}
+		json_object_set_new(o, "verdict", json_string(mt_verdict_name(p->verdict)));
+		json_object_set_new(o, "reached", json_string(mt_level_name(p->reached)));
+		json_object_set_new(o, "reason", json_string(p->reason));
+		json_object_set_new(o, "verdict_text", json_string(p->verdict_text));
+		json_object_set_new(o, "refnames", json_string(p->refnames));
+		json_object_set_new(o, "trusted", json_boolean(p->vr.trusted));
+		json_object_set_new(o, "name_matched", json_boolean(p->vr.name_matched));
+		json_t *f = json_array(), *fd = json_array();
+		for (size_t i = 0; i < p->vr.nfindings; i++) {
+			const char *fn = mt_fault_name(p->vr.findings[i].fault);
+			bool dup = false;
+			for (size_t j = 0; j < i; j++)
+				dup |= p->vr.findings[j].fault == p->vr.findings[i].fault;
+			if (!dup)
+				json_array_append_new(f, json_string(fn));
+			json_array_append_new(fd, json_string(p->vr.findings[i].detail));
+		}
+		json_object_set_new(o, "faults", f);
+		json_object_set_new(o, "findings", fd);
+		if (p->vr.ncerts) {
+			json_object_set_new(o, "subject", json_string(p->vr.certs[0].subject));
+			json_object_set_new(o, "issuer", json_string(p->vr.certs[0].issuer));
+		}
+	}
+	json_object_set_new(o, "dane", json_string(dane ? dane : "not-tried"));
+	json_object_set_new(o, "mta_sts", json_string(sts ? sts : "none"));
+	char *s = json_dumps(o, JSON_COMPACT);
+	rl_attempt_record(s);
+	free(s);
+	json_decref(o);
+}
+
+/* Cause words the ESA guide uses for "TLS was required but could not be negotiated". */
+static const char *tls_cause(const struct mt_probe *p)
+{
+	const struct mt_verify_result *vr = &p->vr;
+	if (mt_verify_has_fault(vr, MT_FAULT_NO_ESMTP))
+		return "the remote MTA does not support ESMTP";
+	if (mt_verify_has_fault(vr, MT_FAULT_NO_STARTTLS))
+		return "STARTTLS not advertised by the remote MTA";
+	if (mt_verify_has_fault(vr, MT_FAULT_STARTTLS_REFUSED))
+		return "STARTTLS unexpected response";
+	if (mt_verify_has_fault(vr, MT_FAULT_HANDSHAKE))
+		return "TLS handshake failed";
+	if (mt_verify_has_fault(vr, MT_FAULT_DANE_MISMATCH))
+		return "certificate verification failed: DANE mismatch";
+	return "certificate verification failed";
+}
+
+static const char *rl_policy_label(const struct mt_policy *pol)
+{
+	return mt_policy_name(pol);
+}
+
+enum rl_result rl_deliver(struct rl_ctx *x, const struct rl_config *c, struct rl_msg *m,
+			  const char *domain, char *why, size_t whysz)
+{
+	const struct rl_dest *dest = rl_config_dest(c, domain);
+	unsigned max_conn = dest->max_conn ? dest->max_conn : c->max_conn;
+	why[0] = '\0';
+	struct mt_dns *dns = NULL;
+	struct mt_err err;
+	if (mt_dns_new(c->resolver[0] ? c->resolver : NULL, c->timeout_s * 1000, &dns, &err) !=
+	    MT_OK) {
+		snprintf(why, whysz, "451 4.4.3 no resolver: %s", err.msg);
+		return RL_DEFERRED;
+	}
+	struct hop *hops = calloc(16, sizeof *hops);
+	if (!hops) {
+		mt_dns_free(dns);
+		snprintf(why, whysz, "451 4.3.0 out of memory");
+		return RL_DEFERRED;
+	}
+	size_t nhops = 0;
+	enum rl_result res = RL_DEFERRED;
+	int r = route(c, dest, dns, domain, hops, &nhops, why, whysz);
+	if (r >= 0) {
+		res = (enum rl_result)r;
+		for (size_t i = 0; i < m->nrcpts; i++) {
+			char rd[256];
+			rl_addr_domain(m->rcpts[i].addr, rd, sizeof rd);
+			if (m->rcpts[i].state != RL_RCPT_PENDING || strcmp(rd, domain))
+				continue;
+			mt_strlcpy(m->rcpts[i].reply, why, sizeof m->rcpts[i].reply);
+			if (res == RL_BOUNCED)
+				m->rcpts[i].state = RL_RCPT_FAILED;
+		}
+		record(m, 0, domain, NULL, NULL, NULL, NULL, res == RL_BOUNCED ? "bounced" : "deferred",
+		       why, mt_policy_name(&dest->policy), NULL, NULL);
+		goto out;
+	}
+
+	/* MTA-STS */
+	struct rl_sts sts = {0};
+	bool sts_enforce = false;
+	const char *sts_label = "none";
+	if (dest->mta_sts && !dest->route_host[0] && dest->policy.level != MT_LEVEL_NONE) {
+		sts_lookup(x, c, dns, domain, &sts);
+		if (sts.has_policy) {
+			sts_enforce = sts.policy.mode == MT_STS_MODE_ENFORCE;
+			sts_label = mt_sts_mode_name(sts.policy.mode);
+			for (size_t i = 0; i < nhops; i++)
+				hops[i].sts_listed = mt_sts_policy_match(&sts.policy, hops[i].name) != NULL;
+		}
+	}
+
+	/* the recipients of this group */
+	const char **rcpts = calloc(m->nrcpts, sizeof *rcpts);
+	size_t *idx = calloc(m->nrcpts, sizeof *idx);
+	int *codes = calloc(m->nrcpts, sizeof *codes);
+	size_t nr = 0;
+	for (size_t i = 0; rcpts && idx && i < m->nrcpts; i++) {
+		char rd[256];
+		rl_addr_domain(m->rcpts[i].addr, rd, sizeof rd);
+		if (m->rcpts[i].state == RL_RCPT_PENDING && !strcmp(rd, domain)) {
+			idx[nr] = i;
+			rcpts[nr++] = m->rcpts[i].addr;
+		}
+	}
+	if (!rcpts || !idx || !codes || nr == 0) {
+		free(rcpts), free(idx), free(codes);
+		res = nr == 0 ? RL_DELIVERED : RL_DEFERRED;
+		goto out;
+	}
+
+	bool done = false;
+	bool tried_any = false;
+	for (size_t hi = 0; hi < nhops && !done; hi++) {
+		struct hop *h = &hops[hi];
+		struct mt_policy pol = dest->policy;
+		if (sts_enforce && !h->sts_listed) {
+			snprintf(why, whysz, "451 4.7.5 MX %s is not listed in the MTA-STS policy of %s",
+				 h->name, domain);
+			rl_maillog("Info", "MID %" PRIu64 " MTA-STS: MX %s of %s not in the enforced policy: skipped",
+				   m->mid, h->name, domain);
+			record(m, 0, domain, h, NULL, NULL, NULL, "held", why, mt_policy_name(&pol),
+			       NULL, sts_label);
+			continue;
+		}
+		if (sts_enforce && pol.level < MT_LEVEL_VERIFY && pol.level != MT_LEVEL_NONE) {
+			pol.level = MT_LEVEL_VERIFY; /* RFC 8461 4.2: validated TLS required */
+			pol.alias = MT_ALIAS_NONE;
+		}
+		bool use_dane = false;
+		if (dest->dane && !dest->route_host[0] && h->secure && pol.level != MT_LEVEL_NONE) {
+			lookup_tlsa(dns, h);
+			bool usable = false;
+			for (size_t i = 0; i < h->dane.n; i++)
+				usable |= mt_tlsa_unusable(&h->tlsa[i]) == NULL;
+			if ((h->dane.secure && usable) || h->dane.lookup_failed ||
+			    pol.level == MT_LEVEL_DANE_ONLY) {
+				use_dane = true;
+				if (pol.level != MT_LEVEL_DANE_ONLY) {
+					pol.level = MT_LEVEL_DANE; /* RFC 7672 2.2: DANE wins */
+					pol.alias = MT_ALIAS_NONE;
+				}
+			}
+		}
+		if ((pol.level == MT_LEVEL_DANE || pol.level == MT_LEVEL_DANE_ONLY) && !use_dane) {
+			if (pol.level == MT_LEVEL_DANE_ONLY) {
+				snprintf(why, whysz, "451 4.7.5 dane-only: no DNSSEC-secure TLSA for %s",
+					 h->name);
+				record(m, 0, domain, h, NULL, NULL, NULL, "held", why,
+				       mt_policy_name(&pol), "insecure", sts_label);
+				continue;
+			}
+			pol.level = MT_LEVEL_MAY;
+		}
+		if (h->naddrs == 0) {
+			snprintf(why, whysz, "451 4.4.4 %s", h->error);
+			continue;
+		}
+		for (size_t ai = 0; ai < h->naddrs && !done; ai++) {
+			const char *addr = h->addrs[ai];
+			struct mt_probe_opts po;
+			mt_probe_opts_init(&po);
+			po.host = addr;
+			po.port = h->port;
+			po.ehlo = c->hostname;
+			po.policy = pol;
+			po.timeout_ms = c->timeout_s * 1000;
+			po.deadline_ms = c->timeout_s * 1000 * 10;
+			if (c->cafile[0]) {
+				po.verify.cafile = c->cafile;
+				po.verify.no_system_ca = true;
+			}
+			/* reference names: the MX host (secure when from DNSSEC), and for a fixed
+			 * route the destination domain as well */
+			mt_verify_opts_add_ref(&po.verify, h->name, h->secure, NULL);
+			if (dest->route_host[0])
+				mt_verify_opts_add_ref(&po.verify, domain, true, NULL);
+			if (!mt_net_is_ip(h->name))
+				po.tls.sni = h->name;
+			if (use_dane) {
+				po.judge = mt_probe_dane_hook;
+				po.judge_arg = &h->dane;
+				if (dest->route_host[0] == '\0' && h->dane.nrefs < 2) {
+					mt_strlcpy(h->dane.refs[1].name, domain, sizeof h->dane.refs[1].name);
+					h->dane.refs[1].secure = true;
+					h->dane.nrefs = 2;
+				}
+			}
+			struct mt_delivery d = {0};
+			d.mail_from = m->from;
+			d.rcpts = rcpts;
+			d.nrcpts = nr;
+			d.rcpt_codes = codes;
+			memset(codes, 0, nr * sizeof *codes);
+			d.body_fd = rl_queue_open_msg(c->queue_dir, m->mid);
+			if (d.body_fd < 0) {
+				snprintf(why, whysz, "451 4.3.0 message file of MID %" PRIu64 " is missing",
+					 m->mid);
+				free(rcpts), free(idx), free(codes);
+				res = RL_DEFERRED;
+				goto out;
+			}
+			po.deliver = &d;
+
+			uint64_t dcid = __atomic_add_fetch(&x->dcid, 1, __ATOMIC_RELAXED);
+			limit_acquire(x, domain, max_conn);
+			struct mt_probe p;
+			mt_probe_run(&po, &p);
+			limit_release(x, domain);
+			close(d.body_fd);
+			tried_any = true;
+
+			const char *dane_label =
+			    use_dane ? mt_dane_state_name(h->dane.result.state) : "not-tried";
+			const char *result = "deferred";
+			if (!p.connected) {
+				rl_maillog("Info",
+					   "Connection Error: DCID %" PRIu64 " domain: %s IP:%s port: %u "
+					   "details: %s interface: %s reason: connection failed",
+					   dcid, domain, addr, h->port, p.err.msg, c->hostname);
+				snprintf(why, whysz, "451 4.4.1 %s: %s", addr, p.err.msg);
+				record(m, dcid, domain, h, addr, &p, &d, result, why,
+				       rl_policy_label(&pol), dane_label, sts_label);
+				mt_probe_free(&p);
+				continue;
+			}
+			rl_maillog("Info", "New SMTP DCID %" PRIu64 " interface %s address %s port %u",
+				   dcid, c->hostname, p.address[0] ? p.address : addr, h->port);
+			if (p.tls)
+				rl_maillog("Info", "DCID %" PRIu64 " TLS success protocol %s cipher %s", dcid,
+					   p.tlsinfo.protocol,
+					   p.tlsinfo.openssl_cipher[0] ? p.tlsinfo.openssl_cipher
+								       : p.tlsinfo.cipher);
+			else if (p.starttls_attempted && p.starttls_code && p.starttls_code != 220) {
+				rl_maillog("Info",
+					   "Connection Error: DCID %" PRIu64 " domain: %s IP:%s port: %u "
+					   "details: %s interface: %s reason: unexpected SMTP response",
+					   dcid, domain, addr, h->port, p.starttls_reply, c->hostname);
+				rl_maillog("Info", "DCID %" PRIu64 " TLS failed: STARTTLS unexpected response",
+					   dcid);
+			} else if (mt_verify_has_fault(&p.vr, MT_FAULT_HANDSHAKE))
+				rl_maillog("Info", "DCID %" PRIu64 " TLS failed: %s", dcid,
+					   p.err.msg[0] ? p.err.msg : "handshake failed");
+
+			bool tls_problem = d.held[0] || mt_verify_has_fault(&p.vr, MT_FAULT_HANDSHAKE);
+			if (tls_problem) {
+				const char *cause = tls_cause(&p);
+				if (mt_policy_tls_mandatory(&pol) || d.held[0]) {
+					rl_maillog("Info",
+						   "DCID %" PRIu64 " TLS was required but could not be "
+						   "successfully negotiated: %s",
+						   dcid, cause);
+					if (!m->is_alert && mt_policy_tls_mandatory(&pol))
+						rl_alert(x, c, domain, cause, m->mid);
+				}
+				snprintf(why, whysz, "451 4.7.5 %s: %s", addr,
+					 d.held[0] ? d.held : p.reason[0] ? p.reason : cause);
+				result = d.held[0] ? "held" : "deferred";
+			} else if (d.attempted) {
+				char rids[256];
+				size_t rl = 0;
+				rids[0] = '\0';
+				for (size_t k = 0; k < nr && rl < sizeof rids - 24; k++)
+					rl += (size_t)snprintf(rids + rl, sizeof rids - rl, "%s%zu",
+							       k ? ", " : "", idx[k]);
+				rl_maillog("Info", "Delivery start DCID %" PRIu64 " MID %" PRIu64 " to RID [%s]",
+					   dcid, m->mid, rids);
+				/* per recipient */
+				size_t ok = 0;
+				for (size_t k = 0; k < nr; k++) {
+					struct rl_rcpt *rr = &m->rcpts[idx[k]];
+					int code = codes[k];
+					if (d.mail_code / 100 == 5) {
+						rr->state = RL_RCPT_FAILED;
+						mt_strlcpy(rr->reply, d.reply, sizeof rr->reply);
+					} else if (code / 100 == 5) {
+						rr->state = RL_RCPT_FAILED;
+						snprintf(rr->reply, sizeof rr->reply, "%d (RCPT) %.480s", code,
+							 d.reply);
+					} else if (code / 100 == 2 && d.delivered) {
+						rr->state = RL_RCPT_DONE;
+						mt_strlcpy(rr->reply, d.reply, sizeof rr->reply);
+						ok++;
+					} else if (code / 100 == 2 && d.data_code / 100 == 5) {
+						rr->state = RL_RCPT_FAILED;
+						mt_strlcpy(rr->reply, d.reply, sizeof rr->reply);
+					} else {
+						mt_strlcpy(rr->reply, d.reply[0] ? d.reply : p.err.msg,
+							   sizeof rr->reply);
+					}
+				}
+				if (d.delivered) {
+					rl_maillog("Info", "Message done DCID %" PRIu64 " MID %" PRIu64
+							   " to RID [%s] [('%s')]",
+						   dcid, m->mid, rids, d.reply);
+					result = "delivered";
+				} else if (d.mail_code / 100 == 5 || d.data_code / 100 == 5) {
+					result = "bounced";
+				}
+				(void)ok;
+				snprintf(why, whysz, "%s", d.reply[0] ? d.reply : p.err.msg);
+				done = true; /* the server answered: no other host for this attempt */
+			} else {
+				snprintf(why, whysz, "451 4.4.2 %s: %s", addr,
+					 p.err.msg[0] ? p.err.msg : "session ended before MAIL");
+			}
+			rl_maillog("Info", "DCID %" PRIu64 " close", dcid);
+			record(m, dcid, domain, h, addr, &p, &d, result, why, rl_policy_label(&pol),
+			       dane_label, sts_label);
+			mt_probe_free(&p);
+		}
+	}
+	(void)tried_any;
+	/* the group's outcome */
+	size_t pending = 0, failed = 0;
+	for (size_t k = 0; k < nr; k++) {
+		pending += m->rcpts[idx[k]].state == RL_RCPT_PENDING;
+		failed += m->rcpts[idx[k]].state == RL_RCPT_FAILED;
+	}
+	if (pending == 0)
+		res = failed == nr ? RL_BOUNCED : RL_DELIVERED;
+	else
+		res = RL_DEFERRED;
+	if (pending && !why[0])
+		snprintf(why, whysz, "451 4.4.0 no host of %s could be reached", domain);
+	for (size_t k = 0; k < nr; k++)
+		if (m->rcpts[idx[k]].state == RL_RCPT_PENDING && why[0])
+			mt_strlcpy(m->rcpts[idx[k]].reply, why, sizeof m->rcpts[0].reply);
+	free(rcpts), free(idx), free(codes);
+out:
+	for (size_t i = 0; i < nhops; i++)
+		for (size_t k = 0; k < hops[i].dane.n; k++)
+			mt_tlsa_free(&hops[i].tlsa[k]);
+	free(hops);
+	mt_dns_free(dns);
+	return res;
+}

@@ -1,0 +1,40 @@
+/* relay_int.h — the runner's shared state, seen by the delivery and runner modules only. */
+#ifndef RELAY_INT_H
+#define RELAY_INT_H
+
+#include <pthread.h>
+
+#include "mailtls/policy.h"
+#include "relay.h"
+
+struct rl_slot { /* connections in use to one destination domain */
+	char domain[256];
+	unsigned busy;
+	struct rl_slot *next;
+};
+
+struct rl_sts { /* an MTA-STS lookup, cached until expires */
+	char domain[256];
+	bool has_policy;
+	struct mt_sts_policy policy;
+	char text[300];
+	time_t expires;
+	struct rl_sts *next;
+};
+
+struct rl_alert_seen { /* alerts are sent at most once an hour per destination */
+	char domain[256];
+	time_t last;
+	struct rl_alert_seen *next;
+};
+
+struct rl_ctx {
+	pthread_mutex_t mu;
+	pthread_cond_t slot_cv;
+	struct rl_slot *slots;
+	struct rl_sts *sts;
+	struct rl_alert_seen *alerts;
+	uint64_t dcid;
+};
+
+#endif
