@@ -131,6 +131,7 @@ one() {
 	TOK=tok-$name-$RANDOM$RANDOM
 	inject "$CONF" "rcpt@$dom" < <(mkmsg "$TOK") || return
 	run_relay "$CONF" --once
+	echo "  relay --once: $ELAPSED_MS ms, result $(attempt_field "$MID" result)"
 	assert_exit 0
 	check "$name" "$want" "$sink" "$recorded"
 }
