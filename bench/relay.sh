@@ -32,7 +32,7 @@ port() { python3 "$ROOT/tests/fixtures/freeport.py"; }
 
 # ---- PKI: a root and a leaf for the destination name ----
 bash "$ROOT/tests/fixtures/pki.sh" "$T/pki" >/dev/null 2>&1 || { echo "pki.sh failed"; exit 1; }
-printf 'cn = "bench.test.example"\ndns_name = "bench.test.example"\ntls_www_server\nsigning_key\nencryption_key\nserial = 4242\nexpiration_days = 30\n' >"$T/leaf.tmpl"
+printf 'cn = "bench.test.example"\ndns_name = "bench.test.example"\ntls_www_server\nsigning_key\nencryption_key\nserial = 4242\nexpiration_days = 365\n' >"$T/leaf.tmpl"
 certtool --generate-privkey --key-type=ecdsa --curve=secp256r1 --no-text --outfile "$T/leaf.key" >/dev/null 2>&1
 certtool --generate-certificate --load-privkey "$T/leaf.key" --load-ca-certificate "$T/pki/int.pem" \
 	--load-ca-privkey "$T/pki/int.key" --template "$T/leaf.tmpl" --outfile "$T/leaf.pem" >/dev/null 2>&1
@@ -77,7 +77,7 @@ t1=$(now)
 left=$(ls "$Q/env" | wc -l)
 rsecs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
 rdone=$(grep -c '"result":"delivered"' "$Q/attempts.jsonl")
-rtls=$(grep '"result":"delivered"' "$Q/attempts.jsonl" | grep -c '"verdict":"pass"')
+rtls=$(grep '"result":"delivered"' "$Q/attempts.jsonl" | grep '"trusted":true' | grep -c '"name_matched":true')
 rrss=$(cat "$T/relay.rss")
 [ "$left" = 0 ] || echo "  relay: $left messages left in the queue"
 [ "$rtls" = "$rdone" ] || echo "  relay: only $rtls of $rdone deliveries verified"
@@ -147,12 +147,14 @@ fi
 pfq() { find "$T/pf/queue/"{maildrop,incoming,active,deferred} -type f 2>/dev/null | wc -l; }
 if [ $have_postfix = 1 ]; then
 	echo "loading $N messages into the Postfix queue..."
+	INJ=()
 	for w in 0 1 2 3; do
 		(for ((i = w + 1; i <= N; i += 4)); do
 			msg "$i" | sendmail -C "$T/pf/etc" -f a@src.test.example b@bench.test.example
 		done) &
+		INJ+=($!)
 	done
-	wait
+	wait "${INJ[@]}"
 	# wait until pickup and qmgr have put every message in the deferred queue
 	for _ in $(seq 1200); do
 		d=$(find "$T/pf/queue/deferred" -type f | wc -l)
