@@ -668,6 +668,13 @@ enum rl_result rl_deliver(struct rl_ctx *x, const struct rl_config *c, struct rl
 			if (tls_problem) {
 				const char *cause = tls_cause(&p);
 				if (mt_policy_tls_mandatory(&pol) || d.held[0]) {
+					/* name the destination on this connection (a 454 has already) */
+					if (!(p.starttls_attempted && p.starttls_code && p.starttls_code != 220))
+						rl_maillog("Info",
+							   "Connection Error: DCID %" PRIu64 " domain: %s IP:%s "
+							   "port: %u details: %s interface: %s reason: TLS "
+							   "required",
+							   dcid, domain, addr, h->port, cause, c->hostname);
 					rl_maillog("Info",
 						   "DCID %" PRIu64 " TLS was required but could not be "
 						   "successfully negotiated: %s",
