@@ -4,7 +4,7 @@ set -eu
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libgnutls28-dev libldns-dev libxml2-dev libjansson-dev zlib1g-dev libidn2-dev libcmocka-dev
 gnutls-bin postfix swaks ldnsutils unbound nsd python3 ca-certificates openssl
-iproute2 procps mawk time libxml2-utils gzip perl"
+iproute2 procps mawk time libxml2-utils gzip perl jq"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

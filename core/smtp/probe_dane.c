@@ -37,7 +37,7 @@ void mt_probe_dane_judge(struct mt_probe *p, const struct mt_dane_result *d)
 	bool failed = p->verdict == MT_VERDICT_FAIL;
 	switch (d->state) {
 	case MT_DANE_VERIFIED:
-		if (!failed && p->tls)
+		if (!failed && (p->tls || p->offline))
 			p->reached = MT_LEVEL_DANE;
 		break;
 	case MT_DANE_MISMATCH:
