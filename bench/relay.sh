@@ -5,7 +5,9 @@
 # default 10,000) to the same receiver (--discard, a certificate for bench.test.example from
 # a test PKI). Both queues are loaded first; the clock runs from the flush to the empty queue.
 # Prints a table (tool, messages, seconds, msg/s, ratio) and peak RSS (relay: the process;
-# Postfix: the sum of its smtp processes, sampled). 16 connections at most for both.
+# Postfix: the sum of its smtp processes, sampled) and the time each took to load its queue
+# ("load s": relay inject, Postfix sendmail until every message sits in the deferred queue).
+# 16 connections at most for both.
 # Needs root for the private Postfix instance (loopback only, temp dir); without it the relay
 # is measured alone.
 set -u
@@ -62,6 +64,7 @@ retry = 600
 destination = bench.test.example tls=Required-Verify max_conn=$CONC route=[127.0.0.1]:$RP
 EOF
 echo "loading $N messages into the relay queue..."
+l0=$(now)
 INJ=()
 for w in 0 1 2 3; do
 	(for ((i = w + 1; i <= N; i += 4)); do
@@ -70,6 +73,7 @@ for w in 0 1 2 3; do
 	INJ+=($!)
 done
 wait "${INJ[@]}"
+rload=$(awk -v a="$l0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
 [ "$(ls "$Q/env" | wc -l)" = "$N" ] || { echo "relay queue holds $(ls "$Q/env" | wc -l), not $N"; exit 1; }
 t0=$(now)
 /usr/bin/time -f "%M" -o "$T/relay.rss" "$RELAY" -c "$T/relay.conf" --once >"$T/relay.out" 2>&1
@@ -108,6 +112,7 @@ transport_maps = texthash:$T/pf/etc/transport
 smtp_tls_policy_maps = texthash:$T/pf/etc/tls_policy
 smtp_tls_security_level = secure
 smtp_tls_CAfile = $CA
+smtp_tls_loglevel = 1
 smtp_tls_session_cache_database =
 smtp_destination_concurrency_limit = $CONC
 default_destination_concurrency_limit = $CONC
@@ -147,6 +152,7 @@ fi
 pfq() { find "$T/pf/queue/"{maildrop,incoming,active,deferred} -type f 2>/dev/null | wc -l; }
 if [ $have_postfix = 1 ]; then
 	echo "loading $N messages into the Postfix queue..."
+	l0=$(now)
 	INJ=()
 	for w in 0 1 2 3; do
 		(for ((i = w + 1; i <= N; i += 4)); do
@@ -161,6 +167,7 @@ if [ $have_postfix = 1 ]; then
 		[ "$d" -ge "$N" ] && [ "$(pfq)" -ge "$N" ] && break
 		sleep 0.25
 	done
+	pload=$(awk -v a="$l0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
 	[ "$d" -ge "$N" ] || echo "  postfix: only $d of $N deferred after loading"
 	postconf -c "$T/pf/etc" -e defer_transports=
 	postfix -c "$T/pf/etc" reload >/dev/null 2>&1
@@ -183,13 +190,14 @@ fi
 
 echo
 echo "delivered over verified TLS to a loopback receiver (--discard), $N messages, $(nproc) CPU(s), $CONC connections"
-printf "%-10s %9s %9s %9s %7s %12s\n" tool messages seconds msg/s ratio "peak RSS kB"
+printf "%-10s %9s %9s %9s %7s %9s %12s\n" tool messages seconds msg/s ratio "load s" "peak RSS kB"
 rrate=$(awk -v n="$rdone" -v s="$rsecs" 'BEGIN { printf "%.0f", n / s }')
 if [ $have_postfix = 1 ]; then
 	prate=$(awk -v n="$pdone" -v s="$psecs" 'BEGIN { printf "%.0f", n / s }')
 	ratio=$(awk -v a="$rrate" -v b="$prate" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
-	printf "%-10s %9s %9s %9s %7s %12s\n" relay "$rdone" "$rsecs" "$rrate" "$ratio" "$rrss"
-	printf "%-10s %9s %9s %9s %7s %12s\n" postfix "$pdone" "$psecs" "$prate" 1.00 "$peak (smtp, sum)"
+	printf "%-10s %9s %9s %9s %7s %9s %12s\n" relay "$rdone" "$rsecs" "$rrate" "$ratio" "$rload" "$rrss"
+	printf "%-10s %9s %9s %9s %7s %9s %12s\n" postfix "$pdone" "$psecs" "$prate" 1.00 "$pload" "$peak (smtp, sum)"
+	echo "postfix: $pver verified TLS connections logged; relay: $rtls of $rdone deliveries verified"
 else
-	printf "%-10s %9s %9s %9s %7s %12s\n" relay "$rdone" "$rsecs" "$rrate" - "$rrss"
+	printf "%-10s %9s %9s %9s %7s %9s %12s\n" relay "$rdone" "$rsecs" "$rrate" - "$rload" "$rrss"
 fi
