@@ -367,28 +367,118 @@ struct extra {
 	size_t *idx;
 	int *codes;
 	size_t nr;
+	bool settled; /* its outcome is recorded and the message handed back */
 };
 
+/* One session's context: the messages it carries after the first, and what is needed to
+ * settle each transaction as soon as it ends (so that a crash later in a long session does
+ * not send again what the server already took). */
 struct reuse {
 	struct rl_ctx *x;
 	const struct rl_config *c;
 	const char *domain;
 	struct extra *ex;
 	size_t n, cap;
+	/* the session */
+	const struct mt_probe *p;
+	uint64_t dcid;
+	const struct hop *h;
+	const char *addr, *policy, *sts;
+	bool use_dane;
+	/* the first message */
+	struct rl_msg *m0;
+	const size_t *idx0;
+	size_t nr0;
+	const int *codes0;
+	const struct mt_delivery *d0;
+	const char *res0; /* set once settled */
+	bool opened;      /* the session's New SMTP and TLS lines are in the log */
 };
+
+/* The session's opening lines, once, before its first transaction is logged. */
+static void log_open(struct reuse *u)
+{
+	if (u->opened)
+		return;
+	u->opened = true;
+	const struct mt_probe *p = u->p;
+	uint64_t dcid = u->dcid;
+	rl_maillog("Info", "New SMTP DCID %" PRIu64 " interface %s address %s port %u", dcid,
+		   u->c->hostname, p->address[0] ? p->address : u->addr, u->h->port);
+	if (p->tls)
+		rl_maillog("Info", "DCID %" PRIu64 " TLS success protocol %s cipher %s", dcid,
+			   p->tlsinfo.protocol,
+			   p->tlsinfo.openssl_cipher[0] ? p->tlsinfo.openssl_cipher : p->tlsinfo.cipher);
+	else if (p->starttls_attempted && p->starttls_code && p->starttls_code != 220) {
+		rl_maillog("Info",
+			   "Connection Error: DCID %" PRIu64 " domain: %s IP:%s port: %u details: %s "
+			   "interface: %s reason: unexpected SMTP response",
+			   dcid, u->domain, u->addr, u->h->port, p->starttls_reply, u->c->hostname);
+		rl_maillog("Info", "DCID %" PRIu64 " TLS failed: STARTTLS unexpected response", dcid);
+	} else if (mt_verify_has_fault(&p->vr, MT_FAULT_HANDSHAKE))
+		rl_maillog("Info", "DCID %" PRIu64 " TLS failed: %s", dcid,
+			   p->err.msg[0] ? p->err.msg : "handshake failed");
+}
 
 static void extra_free(struct extra *e)
 {
 	if (e->d.body_fd >= 0)
 		close(e->d.body_fd);
+	e->d.body_fd = -1;
 	free(e->rcpts), free(e->idx), free(e->codes);
+	e->rcpts = NULL, e->idx = NULL, e->codes = NULL;
 	rl_msg_free(&e->m);
+}
+
+static const char *apply_txn(struct rl_msg *m, const size_t *idx, size_t nr, const int *codes,
+			     const struct mt_delivery *d, const struct mt_probe *p, uint64_t dcid);
+
+/* A message that followed on the session: record its transaction, hand it back (the runner
+ * finishes it: removed when done, rescheduled otherwise), release its lock. */
+static void settle_extra(struct reuse *u, struct extra *e)
+{
+	char ewhy[512];
+	const char *er = apply_txn(&e->m, e->idx, e->nr, e->codes, &e->d, u->p, u->dcid);
+	snprintf(ewhy, sizeof ewhy, "%s", e->d.reply[0] ? e->d.reply : u->p->err.msg);
+	for (size_t j = 0; j < e->nr; j++)
+		if (e->m.rcpts[e->idx[j]].state == RL_RCPT_PENDING)
+			mt_strlcpy(e->m.rcpts[e->idx[j]].reply, ewhy, sizeof e->m.rcpts[0].reply);
+	mt_strlcpy(e->m.last, ewhy, sizeof e->m.last);
+	record(&e->m, u->dcid, u->domain, u->h, u->addr, u->p, &e->d, er, ewhy, u->policy,
+	       u->use_dane ? mt_dane_state_name(u->h->dane.result.state) : "not-tried", u->sts);
+	close(e->d.body_fd);
+	e->d.body_fd = -1;
+	u->x->giveback(u->x->runner, e->m.mid, &e->m); /* finishes the message */
+	close(e->lockfd);
+	extra_free(e);
+	e->settled = true;
+}
+
+/* The first message's transaction has ended: apply it and commit its state now. When no
+ * recipient is left to do, its queue entry goes at once (the worker's finish then only logs). */
+static void settle_first(struct reuse *u)
+{
+	log_open(u);
+	u->res0 = apply_txn(u->m0, u->idx0, u->nr0, u->codes0, u->d0, u->p, u->dcid);
+	size_t pending = 0, undsn = 0;
+	for (size_t i = 0; i < u->m0->nrcpts; i++) {
+		pending += u->m0->rcpts[i].state == RL_RCPT_PENDING;
+		undsn += u->m0->rcpts[i].state == RL_RCPT_FAILED && !u->m0->rcpts[i].dsn_sent;
+	}
+	struct mt_err err;
+	if (!pending && !undsn)
+		rl_queue_remove(u->c->queue_dir, u->m0->mid, &err);
+	else if (rl_queue_save(u->c->queue_dir, u->m0, &err) != MT_OK)
+		rl_maillog("Warning", "MID %" PRIu64 ": %s", u->m0->mid, err.msg);
 }
 
 static struct mt_delivery *next_delivery(void *arg, struct mt_delivery *done)
 {
 	struct reuse *u = arg;
-	(void)done;
+	if (done == u->d0 && !u->res0)
+		settle_first(u);
+	else if (u->n && done == &u->ex[u->n - 1].d && !u->ex[u->n - 1].settled)
+		settle_extra(u, &u->ex[u->n - 1]);
 	if (!u->x->steal || u->n >= u->x->reuse_max)
 		return NULL;
 	for (int tries = 0; tries < 4; tries++) {
@@ -613,13 +703,16 @@ enum rl_result rl_deliver(struct rl_ctx *x, const struct rl_config *c, struct rl
 				goto out;
 			}
 			po.deliver = &d;
-			struct reuse u = {x, c, domain, NULL, 0, 0};
+			uint64_t dcid = __atomic_add_fetch(&x->dcid, 1, __ATOMIC_RELAXED);
+			struct mt_probe p;
+			struct reuse u = {.x = x, .c = c, .domain = domain, .p = &p, .dcid = dcid,
+					  .h = h, .addr = addr, .policy = rl_policy_label(&pol),
+					  .use_dane = use_dane, .sts = sts_label, .m0 = m, .idx0 = idx,
+					  .nr0 = nr, .codes0 = codes, .d0 = &d};
 			po.deliver_next = next_delivery;
 			po.deliver_arg = &u;
 
-			uint64_t dcid = __atomic_add_fetch(&x->dcid, 1, __ATOMIC_RELAXED);
 			limit_acquire(x, domain, max_conn);
-			struct mt_probe p;
 			mt_probe_run(&po, &p);
 			limit_release(x, domain);
 			close(d.body_fd);
@@ -639,23 +732,7 @@ enum rl_result rl_deliver(struct rl_ctx *x, const struct rl_config *c, struct rl
 				mt_probe_free(&p);
 				continue;
 			}
-			rl_maillog("Info", "New SMTP DCID %" PRIu64 " interface %s address %s port %u",
-				   dcid, c->hostname, p.address[0] ? p.address : addr, h->port);
-			if (p.tls)
-				rl_maillog("Info", "DCID %" PRIu64 " TLS success protocol %s cipher %s", dcid,
-					   p.tlsinfo.protocol,
-					   p.tlsinfo.openssl_cipher[0] ? p.tlsinfo.openssl_cipher
-								       : p.tlsinfo.cipher);
-			else if (p.starttls_attempted && p.starttls_code && p.starttls_code != 220) {
-				rl_maillog("Info",
-					   "Connection Error: DCID %" PRIu64 " domain: %s IP:%s port: %u "
-					   "details: %s interface: %s reason: unexpected SMTP response",
-					   dcid, domain, addr, h->port, p.starttls_reply, c->hostname);
-				rl_maillog("Info", "DCID %" PRIu64 " TLS failed: STARTTLS unexpected response",
-					   dcid);
-			} else if (mt_verify_has_fault(&p.vr, MT_FAULT_HANDSHAKE))
-				rl_maillog("Info", "DCID %" PRIu64 " TLS failed: %s", dcid,
-					   p.err.msg[0] ? p.err.msg : "handshake failed");
+			log_open(&u);
 
 			if (sts_testing && h->sts_listed && !(p.tls && p.vr.trusted && p.vr.name_matched))
 				rl_maillog("Info", "DCID %" PRIu64 " MTA-STS (testing): %s of %s would fail "
@@ -686,7 +763,7 @@ enum rl_result rl_deliver(struct rl_ctx *x, const struct rl_config *c, struct rl
 					 d.held[0] ? d.held : p.reason[0] ? p.reason : cause);
 				result = d.held[0] ? "held" : "deferred";
 			} else if (d.attempted) {
-				result = apply_txn(m, idx, nr, codes, &d, &p, dcid);
+				result = u.res0 ? u.res0 : apply_txn(m, idx, nr, codes, &d, &p, dcid);
 				snprintf(why, whysz, "%s", d.reply[0] ? d.reply : p.err.msg);
 				done = true; /* the server answered: no other host for this attempt */
 			} else {
@@ -696,7 +773,8 @@ enum rl_result rl_deliver(struct rl_ctx *x, const struct rl_config *c, struct rl
 			/* the messages that followed on this session */
 			for (size_t k = 0; k < u.n; k++) {
 				struct extra *e = &u.ex[k];
-				char ewhy[512];
+				if (e->settled)
+					continue;
 				if (!e->d.attempted) { /* the session ended first: not an attempt */
 					e->m.attempts--;
 					close(e->lockfd);
@@ -704,20 +782,7 @@ enum rl_result rl_deliver(struct rl_ctx *x, const struct rl_config *c, struct rl
 					extra_free(e);
 					continue;
 				}
-				const char *er = apply_txn(&e->m, e->idx, e->nr, e->codes, &e->d, &p, dcid);
-				snprintf(ewhy, sizeof ewhy, "%s", e->d.reply[0] ? e->d.reply : p.err.msg);
-				for (size_t j = 0; j < e->nr; j++)
-					if (e->m.rcpts[e->idx[j]].state == RL_RCPT_PENDING)
-						mt_strlcpy(e->m.rcpts[e->idx[j]].reply, ewhy,
-							   sizeof e->m.rcpts[0].reply);
-				mt_strlcpy(e->m.last, ewhy, sizeof e->m.last);
-				record(&e->m, dcid, domain, h, addr, &p, &e->d, er, ewhy,
-				       rl_policy_label(&pol), dane_label, sts_label);
-				close(e->d.body_fd);
-				e->d.body_fd = -1;
-				x->giveback(x->runner, e->m.mid, &e->m); /* finishes the message */
-				close(e->lockfd);
-				extra_free(e);
+				settle_extra(&u, e);
 			}
 			free(u.ex);
 			rl_maillog("Info", "DCID %" PRIu64 " close", dcid);
