@@ -47,6 +47,16 @@ int mt_ls_reader_next(struct mt_ls_reader *r, const char **line, size_t *len, st
  * buffer is full (r->end == r->cap with r->start > 0); swap buffers before that to keep them. */
 int mt_ls_reader_line(struct mt_ls_reader *r, const char **line, size_t *len);
 int mt_ls_reader_fill(struct mt_ls_reader *r, struct mt_err *err);
+/* A line: a slice of the reader's buffer, without its newline. */
+struct mt_ls_line {
+	const char *p;
+	size_t n;
+};
+/* Many lines at once: up to max newline-terminated lines buffered from r->start, in one pass
+ * over the bytes (instead of a memchr call per line).  Returns how many were stored; fewer
+ * than max means no complete line is left (or an overlong line is being skipped): then
+ * mt_ls_reader_line says what comes next. */
+size_t mt_ls_reader_lines(struct mt_ls_reader *r, struct mt_ls_line *out, size_t max);
 /* Continue in buf (r->cap bytes, or NULL at the end of a file): the unread partial line is
  * copied over; returns the previous buffer, which the caller now owns and must free. */
 char *mt_ls_reader_swap(struct mt_ls_reader *r, char *buf);

@@ -107,10 +107,7 @@ static int parse_when(const char *s, time_t *out)
  * bytes: fewer turn hand-overs, each a futex wait/wake, while a block still fits in L2). */
 enum { NWORKERS = 2, POOL_BUFS = 3, BLOCK_LINES = 4096, PREFETCH_AHEAD = 6 };
 
-struct lref {
-	const char *p;
-	size_t n;
-};
+#define lref mt_ls_line
 
 /* Each worker's own: aligned so the two never share a cache line (their counters change
  * on every line; sharing a line made them bounce between the CPUs). */
@@ -171,6 +168,9 @@ static bool take_block(struct run *R, struct worker *W)
 	W->seq = R->next_seq++;
 	W->lineno0 = R->flineno;
 	while (!R->fdone && W->nln < BLOCK_LINES) {
+		W->nln += (uint32_t)mt_ls_reader_lines(&R->r, W->ln + W->nln, BLOCK_LINES - W->nln);
+		if (W->nln == BLOCK_LINES)
+			break;
 		const char *line;
 		size_t len;
 		int rc = mt_ls_reader_line(&R->r, &line, &len);
