@@ -517,7 +517,7 @@ bool mt_ls_parse_hdr(const char *line, size_t len, const struct mt_ls_parse_opts
 
 static bool parse_hdr1(const char *line, size_t len, const struct mt_ls_parse_opts *o, struct mt_ls_hdr *h)
 {
-	memset(h, 0, sizeof *h);
+	mt_ls_zero(h, sizeof *h);
 	struct mt_ls_str s = {line, len};
 	/* syslog priority "<166>" */
 	if (s.n > 2 && s.p[0] == '<') {
