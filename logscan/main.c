@@ -231,12 +231,18 @@ static void apply_block(struct run *R, struct worker *W)
 			pthread_cond_wait(&R->cv, &R->mu);
 		pthread_mutex_unlock(&R->mu);
 	}
+	/* two stages: the table slot PREFETCH_AHEAD * 2 events ahead, then (the slot now in the
+	 * cache says where) the record itself PREFETCH_AHEAD ahead */
 	uint32_t n = W->nev;
-	for (uint32_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
+	for (uint32_t i = 0; i < n && i < 2 * PREFETCH_AHEAD; i++)
 		mt_ls_corr_prefetch(&R->corr, &W->ev[i]);
+	for (uint32_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
+		mt_ls_corr_prefetch_entry(&R->corr, &W->ev[i]);
 	for (uint32_t i = 0; i < n; i++) {
+		if (i + 2 * PREFETCH_AHEAD < n)
+			mt_ls_corr_prefetch(&R->corr, &W->ev[i + 2 * PREFETCH_AHEAD]);
 		if (i + PREFETCH_AHEAD < n)
-			mt_ls_corr_prefetch(&R->corr, &W->ev[i + PREFETCH_AHEAD]);
+			mt_ls_corr_prefetch_entry(&R->corr, &W->ev[i + PREFETCH_AHEAD]);
 		mt_ls_corr_event(&R->corr, &W->ev[i]);
 	}
 	if (R->verbose)
