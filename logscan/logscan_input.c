@@ -53,6 +53,7 @@ mt_status mt_ls_reader_open(struct mt_ls_reader *r, const char *path, size_t buf
 	r->follow = follow;
 	r->stop = stop;
 	r->cap = bufsize < 4096 ? 4096 : bufsize;
+	r->soft = r->cap >= 2 * (size_t)MT_LS_READ_MAX ? MT_LS_READ_MAX : r->cap;
 	r->path = mt_strdup(path);
 	r->buf = malloc(r->cap);
 	if (!r->path || !r->buf) {
@@ -187,7 +188,7 @@ int mt_ls_reader_fill(struct mt_ls_reader *r, struct mt_err *err)
 {
 	/* make room only when the buffer is full: lines already returned stay where they are
 	 * until then, which is what lets a pipeline swap buffers instead (mt_ls_reader_swap) */
-	if (r->end == r->cap) {
+	if (r->end == r->cap || mt_ls_reader_recycle(r)) {
 		if (r->start) {
 			memmove(r->buf, r->buf + r->start, r->end - r->start);
 			r->end -= r->start;
@@ -200,7 +201,7 @@ int mt_ls_reader_fill(struct mt_ls_reader *r, struct mt_err *err)
 			r->end = 0;
 		}
 	}
-	size_t room = r->cap - r->end;
+	size_t room = (r->end < r->soft ? r->soft : r->cap) - r->end;
 	if (room > MT_LS_READ_MAX)
 		room = MT_LS_READ_MAX;
 	int n = gzread(r->gz, r->buf + r->end, (unsigned)room);

@@ -22,6 +22,10 @@ struct mt_ls_reader {
 	char *path; /* owned copy; "-" = stdin */
 	char *buf;
 	size_t cap, start, end;
+	/* While the buffer's front holds complete lines, reading stops at soft and the buffer
+	 * is recycled there: only its first part is ever touched (fresh pages cost a fault
+	 * each, and a small buffer stays in the cache); only a longer line reads on to cap. */
+	size_t soft;
 	bool eof, skipping, follow;
 	bool truncated; /* a .gz ended mid-stream */
 	dev_t dev;
@@ -37,14 +41,21 @@ mt_status mt_ls_reader_open(struct mt_ls_reader *r, const char *path, size_t buf
  * before each read, so they never wait behind a large read or a blocking pipe. */
 #define MT_LS_READ_MAX (1u << 20)
 
+/* Is the buffer due for recycling (mt_ls_reader_fill would move the unread part to the
+ * front)?  A pipeline swaps buffers exactly then. */
+static inline bool mt_ls_reader_recycle(const struct mt_ls_reader *r)
+{
+	return r->start && r->end >= r->soft;
+}
+
 /* Next line without its newline: 1 = line, 0 = end of input, -1 = read error (err filled).
  * Lines returned earlier may move (their slices become invalid). */
 int mt_ls_reader_next(struct mt_ls_reader *r, const char **line, size_t *len, struct mt_err *err);
 
 /* The same in two steps, for callers that keep earlier lines: mt_ls_reader_line returns 1
  * (line), 0 (end of input) or 2 (no complete line buffered: call mt_ls_reader_fill, which
- * reads once and returns 0, or -1 on a read error).  Fill moves earlier lines only when the
- * buffer is full (r->end == r->cap with r->start > 0); swap buffers before that to keep them. */
+ * reads once and returns 0, or -1 on a read error).  Fill moves earlier lines only when
+ * mt_ls_reader_recycle(r) holds; swap buffers before that to keep them. */
 int mt_ls_reader_line(struct mt_ls_reader *r, const char **line, size_t *len);
 int mt_ls_reader_fill(struct mt_ls_reader *r, struct mt_err *err);
 /* A line: a slice of the reader's buffer, without its newline. */

@@ -100,9 +100,10 @@ static int parse_when(const char *s, time_t *out)
  * events stay in the cache of the CPU that parsed them.
  *
  * Lines are slices of the reader's buffers.  A block never spans two buffers: the reader is
- * only refilled at the start of a block, and a full buffer is swapped for one from a pool of
- * POOL_BUFS instead of being moved; the old one returns to the pool once the block that
- * swapped it is applied (every block referring to it comes before).  Memory is fixed:
+ * only refilled at the start of a block, and a buffer due for recycling (see
+ * mt_ls_reader_recycle) is swapped for one from a pool of POOL_BUFS instead of being moved;
+ * the old one returns to the pool once the block that swapped it is applied (every block
+ * referring to it comes before).  Memory is fixed:
  * POOL_BUFS read buffers plus, per worker, BLOCK_LINES line slices and events (4096 x ~290
  * bytes: fewer turn hand-overs, each a futex wait/wake, while a block still fits in L2). */
 enum { NWORKERS = 2, POOL_BUFS = 3, BLOCK_LINES = 4096, PREFETCH_AHEAD = 6 };
@@ -184,7 +185,7 @@ static bool take_block(struct run *R, struct worker *W)
 		}
 		if (W->nln)
 			break;
-		if (R->r.end == R->r.cap && R->r.start) /* at most once: no line is taken yet */
+		if (mt_ls_reader_recycle(&R->r)) /* at most once: no line is taken yet */
 			W->release = mt_ls_reader_swap(&R->r, pool_get(R));
 		if (mt_ls_reader_fill(&R->r, &R->ferr) < 0) {
 			R->frc = -1;
