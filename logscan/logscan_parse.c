@@ -100,9 +100,33 @@ uint64_t mt_ls_hash(const void *p, size_t n, uint64_t seed)
 	return mix64(h);
 }
 
+/* Nearly every line of a log names the same host: remember the last host's hash per
+ * direction (Postfix interleaves smtpd and smtp lines), per thread (both parsing threads
+ * compute keys). */
+struct host_cache {
+	uint64_t seed, h;
+	size_t n;
+	char txt[32];
+};
+static _Thread_local struct host_cache g_host_cache[4] = {
+    {.seed = UINT64_MAX}, {.seed = UINT64_MAX}, {.seed = UINT64_MAX}, {.seed = UINT64_MAX}};
+
 uint64_t mt_ls_conn_key(int fmt, int dir, struct mt_ls_str host, uint64_t id)
 {
-	uint64_t k = mt_ls_hash(host.p, host.n, ((uint64_t)fmt << 8) | (uint64_t)dir);
+	uint64_t seed = ((uint64_t)fmt << 8) | (uint64_t)dir, k;
+	struct host_cache *c = &g_host_cache[dir & 3];
+	if (c->seed == seed && c->n == host.n && (host.n == 0 || memcmp(c->txt, host.p, host.n) == 0)) {
+		k = c->h;
+	} else {
+		k = mt_ls_hash(host.p, host.n, seed);
+		if (host.n <= sizeof c->txt) {
+			c->seed = seed;
+			c->n = host.n;
+			if (host.n)
+				memcpy(c->txt, host.p, host.n);
+			c->h = k;
+		}
+	}
 	k ^= id * 0x9e3779b97f4a7c15ULL;
 	k ^= k >> 29;
 	return k ? k : 1;

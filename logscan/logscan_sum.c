@@ -233,16 +233,12 @@ void mt_ls_host_domain(const char *host, char *out, size_t size)
 		cpy(out, size, "(unknown)");
 		return;
 	}
-	/* an address literal is not a domain */
-	int dots = 0, alpha = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (host[i] == '.')
-			dots++;
-		else if ((host[i] >= 'a' && host[i] <= 'z') || (host[i] >= 'A' && host[i] <= 'Z'))
-			alpha = 1;
-		if (host[i] == ':')
-			alpha = 0, i = n;
-	}
+	/* an address literal is not a domain: a name has a letter and no ':' (the letter is
+	 * nearly always the first byte, so this rarely reads the whole name twice) */
+	int alpha = 0;
+	if (!memchr(host, ':', n))
+		for (size_t i = 0; i < n && !alpha; i++)
+			alpha = (host[i] >= 'a' && host[i] <= 'z') || (host[i] >= 'A' && host[i] <= 'Z');
 	if (!alpha) {
 		cpy(out, size, "(unknown)");
 		return;
@@ -275,7 +271,6 @@ void mt_ls_host_domain(const char *host, char *out, size_t size)
 		out[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
 	}
 	out[len] = '\0';
-	(void)dots;
 }
 
 void mt_ls_conn_domain(const struct mt_ls_conn *c, char *out, size_t size)
