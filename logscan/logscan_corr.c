@@ -39,53 +39,65 @@ static inline bool ctl8(const unsigned char *p)
 	return ctl_word(w);
 }
 
+static inline uint64_t ld8(const char *p)
+{
+	uint64_t w;
+	memcpy(&w, p, 8);
+	return w;
+}
+
+static inline void st8(char *p, uint64_t w)
+{
+	memcpy(p, &w, 8);
+}
+
 void mt_ls_set(char *dst, size_t size, struct mt_ls_str s)
 {
 	size_t n = s.n < size - 1 ? s.n : size - 1;
 	if (!s.p)
 		n = 0;
-	/* fields are short: overlapping fixed-size moves instead of a memcpy call */
+	/* Fields are short: overlapping fixed-size moves instead of a memcpy call.  Control
+	 * bytes from garbage input never reach a terminal or a report: the words just loaded
+	 * from the line are checked (a byte below 0x20, or 0x7f), not the copy, since reading
+	 * back the overlapping stores stalled on store forwarding; only a hit is fixed byte by
+	 * byte. */
+	bool hit;
 	if (n >= 16 && n <= 32) {
-		char a[16], b[16];
-		memcpy(a, s.p, 16);
-		memcpy(b, s.p + n - 16, 16);
-		memcpy(dst, a, 16);
-		memcpy(dst + n - 16, b, 16);
+		uint64_t a0 = ld8(s.p), a1 = ld8(s.p + 8), b0 = ld8(s.p + n - 16), b1 = ld8(s.p + n - 8);
+		st8(dst, a0);
+		st8(dst + 8, a1);
+		st8(dst + n - 16, b0);
+		st8(dst + n - 8, b1);
+		hit = ctl_word(a0) | ctl_word(a1) | ctl_word(b0) | ctl_word(b1);
 	} else if (n >= 8 && n < 16) {
-		uint64_t a, b;
-		memcpy(&a, s.p, 8);
-		memcpy(&b, s.p + n - 8, 8);
-		memcpy(dst, &a, 8);
-		memcpy(dst + n - 8, &b, 8);
+		uint64_t a = ld8(s.p), b = ld8(s.p + n - 8);
+		st8(dst, a);
+		st8(dst + n - 8, b);
+		hit = ctl_word(a) | ctl_word(b);
 	} else if (n >= 4 && n < 8) {
 		uint32_t a, b;
 		memcpy(&a, s.p, 4);
 		memcpy(&b, s.p + n - 4, 4);
 		memcpy(dst, &a, 4);
 		memcpy(dst + n - 4, &b, 4);
-	} else if (n) {
+		hit = ctl_word((uint64_t)a | (uint64_t)b << 32);
+	} else if (n > 32) {
 		memcpy(dst, s.p, n);
-	}
-	/* control bytes from garbage input never reach a terminal or a report; eight bytes are
-	 * checked per step (a byte below 0x20, or 0x7f), the last step overlapping the one
-	 * before, and only a hit is fixed byte by byte */
-	const unsigned char *u = (const unsigned char *)dst;
-	bool hit = false;
-	if (n >= 8) {
+		const unsigned char *u = (const unsigned char *)s.p;
+		hit = false;
 		for (size_t i = 0; i + 8 <= n; i += 8)
 			hit |= ctl8(u + i);
 		hit |= ctl8(u + n - 8);
-	} else if (n >= 4) {
-		uint32_t a, b;
-		memcpy(&a, u, 4);
-		memcpy(&b, u + n - 4, 4);
-		hit = ctl_word((uint64_t)a | (uint64_t)b << 32);
 	} else if (n) {
+		memcpy(dst, s.p, n);
 		/* pad with a harmless byte so the padding is never a hit */
+		const unsigned char *u = (const unsigned char *)s.p;
 		uint64_t w = 0x4141414141414141ULL;
 		for (size_t i = 0; i < n; i++)
 			w = (w << 8) | u[i];
 		hit = ctl_word(w);
+	} else {
+		hit = false;
 	}
 	if (hit)
 		for (size_t i = 0; i < n; i++)
@@ -122,6 +134,14 @@ void mt_ls_corr_prefetch(const struct mt_ls_corr *c, const struct mt_ls_event *e
 		mt_ls_tab_prefetch(&c->conns, ev->conn);
 	if (ev->msgkey)
 		mt_ls_tab_prefetch(&c->msgs, ev->msgkey);
+}
+
+void mt_ls_corr_prefetch_entry(const struct mt_ls_corr *c, const struct mt_ls_event *ev)
+{
+	if (ev->conn)
+		mt_ls_tab_prefetch_entry(&c->conns, ev->conn);
+	if (ev->msgkey)
+		mt_ls_tab_prefetch_entry(&c->msgs, ev->msgkey);
 }
 
 static void emit_conn(struct mt_ls_corr *c, struct mt_ls_conn *cn)

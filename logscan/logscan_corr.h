@@ -62,6 +62,8 @@ void mt_ls_corr_event(struct mt_ls_corr *c, const struct mt_ls_event *ev);
 void mt_ls_corr_prepare(struct mt_ls_event *ev);
 /* Optional: start loading the table slots ev will touch, a few events before it is applied. */
 void mt_ls_corr_prefetch(const struct mt_ls_corr *c, const struct mt_ls_event *ev);
+/* Optional, a few events after mt_ls_corr_prefetch: load the records themselves. */
+void mt_ls_corr_prefetch_entry(const struct mt_ls_corr *c, const struct mt_ls_event *ev);
 /* Emit every open connection and message (end of input). */
 void mt_ls_corr_flush(struct mt_ls_corr *c);
 void mt_ls_corr_free(struct mt_ls_corr *c);

@@ -13,7 +13,7 @@
 
 static void ev_init(struct mt_ls_event *ev, const struct mt_ls_hdr *h, int kind)
 {
-	memset(ev, 0, sizeof *ev);
+	mt_ls_zero(ev, sizeof *ev);
 	ev->kind = kind;
 	ev->fmt = MT_LS_FMT_ESA;
 	ev->ts = h->ts;

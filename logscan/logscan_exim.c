@@ -11,7 +11,7 @@
 
 static void ev_init(struct mt_ls_event *ev, const struct mt_ls_hdr *h, int kind, int dir)
 {
-	memset(ev, 0, sizeof *ev);
+	mt_ls_zero(ev, sizeof *ev);
 	ev->kind = kind;
 	ev->fmt = MT_LS_FMT_EXIM;
 	ev->ts = h->ts;

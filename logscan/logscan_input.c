@@ -10,6 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 static mt_status reopen(struct mt_ls_reader *r, struct mt_err *err)
 {
@@ -50,6 +53,7 @@ mt_status mt_ls_reader_open(struct mt_ls_reader *r, const char *path, size_t buf
 	r->follow = follow;
 	r->stop = stop;
 	r->cap = bufsize < 4096 ? 4096 : bufsize;
+	r->soft = r->cap >= 2 * (size_t)MT_LS_READ_MAX ? MT_LS_READ_MAX : r->cap;
 	r->path = mt_strdup(path);
 	r->buf = malloc(r->cap);
 	if (!r->path || !r->buf) {
@@ -138,11 +142,53 @@ int mt_ls_reader_line(struct mt_ls_reader *r, const char **line, size_t *len)
 	}
 }
 
+size_t mt_ls_reader_lines(struct mt_ls_reader *r, struct mt_ls_line *out, size_t max)
+{
+	if (r->skipping || !max)
+		return 0; /* the slow path drops the rest of an overlong line */
+	const char *buf = r->buf;
+	size_t start = r->start, pos = start, end = r->end, k = 0;
+#ifdef __SSE2__
+	/* 64 bytes per step: a bit per newline, then one line per set bit (lines are ~100
+	 * bytes, so a memchr call per line spent more on its setup than on the search) */
+	const __m128i nl = _mm_set1_epi8('\n');
+	for (; pos + 64 <= end; pos += 64) {
+		const __m128i *v = (const __m128i *)(const void *)(buf + pos);
+		uint64_t m = (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(v), nl)) |
+			     (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(v + 1), nl)) << 16 |
+			     (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(v + 2), nl)) << 32 |
+			     (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(v + 3), nl)) << 48;
+		while (m) {
+			size_t at = pos + (size_t)__builtin_ctzll(m);
+			out[k].p = buf + start;
+			out[k].n = at - start;
+			start = at + 1;
+			if (++k == max)
+				goto done;
+			m &= m - 1;
+		}
+	}
+#endif
+	while (k < max && pos < end) {
+		const char *q = memchr(buf + pos, '\n', end - pos);
+		if (!q)
+			break;
+		size_t at = (size_t)(q - buf);
+		out[k].p = buf + start;
+		out[k].n = at - start;
+		k++;
+		start = pos = at + 1;
+	}
+done:
+	r->start = start;
+	return k;
+}
+
 int mt_ls_reader_fill(struct mt_ls_reader *r, struct mt_err *err)
 {
 	/* make room only when the buffer is full: lines already returned stay where they are
 	 * until then, which is what lets a pipeline swap buffers instead (mt_ls_reader_swap) */
-	if (r->end == r->cap) {
+	if (r->end == r->cap || mt_ls_reader_recycle(r)) {
 		if (r->start) {
 			memmove(r->buf, r->buf + r->start, r->end - r->start);
 			r->end -= r->start;
@@ -155,7 +201,7 @@ int mt_ls_reader_fill(struct mt_ls_reader *r, struct mt_err *err)
 			r->end = 0;
 		}
 	}
-	size_t room = r->cap - r->end;
+	size_t room = (r->end < r->soft ? r->soft : r->cap) - r->end;
 	if (room > MT_LS_READ_MAX)
 		room = MT_LS_READ_MAX;
 	int n = gzread(r->gz, r->buf + r->end, (unsigned)room);

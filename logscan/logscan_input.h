@@ -22,6 +22,10 @@ struct mt_ls_reader {
 	char *path; /* owned copy; "-" = stdin */
 	char *buf;
 	size_t cap, start, end;
+	/* While the buffer's front holds complete lines, reading stops at soft and the buffer
+	 * is recycled there: only its first part is ever touched (fresh pages cost a fault
+	 * each, and a small buffer stays in the cache); only a longer line reads on to cap. */
+	size_t soft;
 	bool eof, skipping, follow;
 	bool truncated; /* a .gz ended mid-stream */
 	dev_t dev;
@@ -37,16 +41,33 @@ mt_status mt_ls_reader_open(struct mt_ls_reader *r, const char *path, size_t buf
  * before each read, so they never wait behind a large read or a blocking pipe. */
 #define MT_LS_READ_MAX (1u << 20)
 
+/* Is the buffer due for recycling (mt_ls_reader_fill would move the unread part to the
+ * front)?  A pipeline swaps buffers exactly then. */
+static inline bool mt_ls_reader_recycle(const struct mt_ls_reader *r)
+{
+	return r->start && r->end >= r->soft;
+}
+
 /* Next line without its newline: 1 = line, 0 = end of input, -1 = read error (err filled).
  * Lines returned earlier may move (their slices become invalid). */
 int mt_ls_reader_next(struct mt_ls_reader *r, const char **line, size_t *len, struct mt_err *err);
 
 /* The same in two steps, for callers that keep earlier lines: mt_ls_reader_line returns 1
  * (line), 0 (end of input) or 2 (no complete line buffered: call mt_ls_reader_fill, which
- * reads once and returns 0, or -1 on a read error).  Fill moves earlier lines only when the
- * buffer is full (r->end == r->cap with r->start > 0); swap buffers before that to keep them. */
+ * reads once and returns 0, or -1 on a read error).  Fill moves earlier lines only when
+ * mt_ls_reader_recycle(r) holds; swap buffers before that to keep them. */
 int mt_ls_reader_line(struct mt_ls_reader *r, const char **line, size_t *len);
 int mt_ls_reader_fill(struct mt_ls_reader *r, struct mt_err *err);
+/* A line: a slice of the reader's buffer, without its newline. */
+struct mt_ls_line {
+	const char *p;
+	size_t n;
+};
+/* Many lines at once: up to max newline-terminated lines buffered from r->start, in one pass
+ * over the bytes (instead of a memchr call per line).  Returns how many were stored; fewer
+ * than max means no complete line is left (or an overlong line is being skipped): then
+ * mt_ls_reader_line says what comes next. */
+size_t mt_ls_reader_lines(struct mt_ls_reader *r, struct mt_ls_line *out, size_t max);
 /* Continue in buf (r->cap bytes, or NULL at the end of a file): the unread partial line is
  * copied over; returns the previous buffer, which the caller now owns and must free. */
 char *mt_ls_reader_swap(struct mt_ls_reader *r, char *buf);

@@ -395,10 +395,11 @@ static json_t *count_obj(const struct mt_ls_count *c)
 static json_t *table(const struct mt_ls_keytab *t, const char *keyname, int top, int by_key, bool full, bool proto)
 {
 	json_t *a = json_array();
-	struct mt_ls_kent **v = mt_ls_keytab_sorted(t, by_key);
+	uint32_t nv;
+	struct mt_ls_kent **v = mt_ls_keytab_top(t, by_key, top > 0 ? (uint32_t)top : 0, &nv);
 	if (!v)
 		return a;
-	for (uint32_t i = 0; i < t->n && (top <= 0 || (int)i < top); i++) {
+	for (uint32_t i = 0; i < nv && (top <= 0 || (int)i < top); i++) {
 		json_t *e = full ? count_obj(&v[i]->c) : json_pack("{sI}", "count", (json_int_t)v[i]->c.total);
 		json_object_set_new(e, keyname, json_string(v[i]->key));
 		if (proto)

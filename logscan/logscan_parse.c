@@ -100,9 +100,33 @@ uint64_t mt_ls_hash(const void *p, size_t n, uint64_t seed)
 	return mix64(h);
 }
 
+/* Nearly every line of a log names the same host: remember the last host's hash per
+ * direction (Postfix interleaves smtpd and smtp lines), per thread (both parsing threads
+ * compute keys). */
+struct host_cache {
+	uint64_t seed, h;
+	size_t n;
+	char txt[32];
+};
+static _Thread_local struct host_cache g_host_cache[4] = {
+    {.seed = UINT64_MAX}, {.seed = UINT64_MAX}, {.seed = UINT64_MAX}, {.seed = UINT64_MAX}};
+
 uint64_t mt_ls_conn_key(int fmt, int dir, struct mt_ls_str host, uint64_t id)
 {
-	uint64_t k = mt_ls_hash(host.p, host.n, ((uint64_t)fmt << 8) | (uint64_t)dir);
+	uint64_t seed = ((uint64_t)fmt << 8) | (uint64_t)dir, k;
+	struct host_cache *c = &g_host_cache[dir & 3];
+	if (c->seed == seed && c->n == host.n && (host.n == 0 || memcmp(c->txt, host.p, host.n) == 0)) {
+		k = c->h;
+	} else {
+		k = mt_ls_hash(host.p, host.n, seed);
+		if (host.n <= sizeof c->txt) {
+			c->seed = seed;
+			c->n = host.n;
+			if (host.n)
+				memcpy(c->txt, host.p, host.n);
+			c->h = k;
+		}
+	}
 	k ^= id * 0x9e3779b97f4a7c15ULL;
 	k ^= k >> 29;
 	return k ? k : 1;
@@ -142,7 +166,7 @@ long mt_ls_findn(struct mt_ls_str s, const char *lit, size_t n)
 	/* Lines are short and needles are literals: compare the needle's first and last byte
 	 * against 16 positions at once and check only the candidates (much cheaper per call
 	 * than memmem's setup).  Loads stay inside s. */
-	if (n >= 2) {
+	if (n >= 2 && s.n >= n - 1 + 16) {
 		const __m128i first = _mm_set1_epi8(lit[0]), last = _mm_set1_epi8(lit[n - 1]);
 		for (; i + n - 1 + 16 <= s.n; i += 16) {
 			__m128i a = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
@@ -155,8 +179,31 @@ long mt_ls_findn(struct mt_ls_str s, const char *lit, size_t n)
 				m &= m - 1;
 			}
 		}
+		/* the last (< 16) start positions: one more step over the window that ends at the
+		 * end of s, its positions before i masked off (a memchr call cost more) */
+		if (i <= s.n - n) {
+			size_t j = s.n - n + 1 - 16;
+			__m128i a = _mm_loadu_si128((const __m128i *)(const void *)(p + j));
+			__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + j + n - 1));
+			unsigned m = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, last)));
+			m &= ~0u << (i - j);
+			while (m) {
+				unsigned k = (unsigned)__builtin_ctz(m);
+				if (eq_short(p + j + k + 1, lit + 1, n - 2))
+					return (long)(j + k);
+				m &= m - 1;
+			}
+		}
+		return -1;
 	}
 #endif
+	if (n >= 2 && s.n < 32) {
+		/* short: a byte loop beats a memchr call per candidate */
+		for (size_t k = 0; k + n <= s.n; k++)
+			if (p[k] == lit[0] && eq_short(p + k + 1, lit + 1, n - 1))
+				return (long)k;
+		return -1;
+	}
 	const char *q = p + i, *end = p + (s.n - n);
 	const char c0 = lit[0];
 	while (q <= end) {
@@ -517,7 +564,7 @@ bool mt_ls_parse_hdr(const char *line, size_t len, const struct mt_ls_parse_opts
 
 static bool parse_hdr1(const char *line, size_t len, const struct mt_ls_parse_opts *o, struct mt_ls_hdr *h)
 {
-	memset(h, 0, sizeof *h);
+	mt_ls_zero(h, sizeof *h);
 	struct mt_ls_str s = {line, len};
 	/* syslog priority "<166>" */
 	if (s.n > 2 && s.p[0] == '<') {

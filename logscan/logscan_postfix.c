@@ -14,7 +14,7 @@
 
 static void ev_init(struct mt_ls_event *ev, const struct mt_ls_hdr *h, int kind, int dir)
 {
-	memset(ev, 0, sizeof *ev);
+	mt_ls_zero(ev, sizeof *ev);
 	ev->kind = kind;
 	ev->fmt = MT_LS_FMT_POSTFIX;
 	ev->ts = h->ts;
@@ -71,8 +71,7 @@ static int delivery(const struct mt_ls_hdr *h, struct mt_ls_str qid, struct mt_l
 			text.n--;
 	}
 	/* "TLS is required, but ..." and "Cannot start TLS" are required-TLS failures */
-	if (mt_ls_find(text, "TLS is required") >= 0 || mt_ls_find(text, "Cannot start TLS") >= 0 ||
-	    mt_ls_find(text, "TLS is required") >= 0) {
+	if (mt_ls_find(text, "TLS is required") >= 0 || mt_ls_find(text, "Cannot start TLS") >= 0) {
 		ev_init(ev, h, MT_LS_EV_REQFAIL, dir);
 		ev->msgid = qid;
 		ev->rcpt_domain = mt_ls_addr_domain(to);

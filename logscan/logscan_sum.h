@@ -64,6 +64,8 @@ void mt_ls_sum_reqfail(struct mt_ls_sum *s, const struct mt_ls_reqfail *r);
 struct mt_ls_kent *mt_ls_keytab_get(struct mt_ls_keytab *t, const char *key, size_t n);
 /* Entries sorted by total descending (by_key: ascending key); array owned by caller (free). */
 struct mt_ls_kent **mt_ls_keytab_sorted(const struct mt_ls_keytab *t, int by_key);
+/* The first limit entries of that order (limit 0 = all); *count says how many. */
+struct mt_ls_kent **mt_ls_keytab_top(const struct mt_ls_keytab *t, int by_key, uint32_t limit, uint32_t *count);
 
 /* "TLSv1", "TLSv1.1", SSL*: protocols the issue flags as deprecated. */
 int mt_ls_proto_deprecated(const char *proto);

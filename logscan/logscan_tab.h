@@ -44,6 +44,21 @@ static inline void mt_ls_tab_prefetch(const struct mt_ls_tab *t, uint64_t key)
 {
 	__builtin_prefetch(&t->slots[(uint32_t)(key ^ (key >> 32)) & t->mask]);
 }
+/* Second hint, a few steps after mt_ls_tab_prefetch: when key sits in its home slot (or the
+ * next), start loading its entry and LRU node too.  Reads the table; changes nothing. */
+static inline void mt_ls_tab_prefetch_entry(const struct mt_ls_tab *t, uint64_t key)
+{
+	uint32_t s = (uint32_t)(key ^ (key >> 32)) & t->mask;
+	const struct mt_ls_tab_slot *sl = &t->slots[s];
+	if (sl->key != key)
+		sl = &t->slots[(s + 1) & t->mask];
+	if (sl->key == key && sl->idx != UINT32_MAX) {
+		const unsigned char *e = t->slab + (size_t)sl->idx * t->elsize;
+		__builtin_prefetch(e);
+		__builtin_prefetch(e + 64);
+		__builtin_prefetch(&t->lru[sl->idx]);
+	}
+}
 /* Oldest entry or NULL (for draining at end of input). */
 void *mt_ls_tab_oldest(struct mt_ls_tab *t, uint64_t *key);
 

@@ -100,17 +100,15 @@ static int parse_when(const char *s, time_t *out)
  * events stay in the cache of the CPU that parsed them.
  *
  * Lines are slices of the reader's buffers.  A block never spans two buffers: the reader is
- * only refilled at the start of a block, and a full buffer is swapped for one from a pool of
- * POOL_BUFS instead of being moved; the old one returns to the pool once the block that
- * swapped it is applied (every block referring to it comes before).  Memory is fixed:
+ * only refilled at the start of a block, and a buffer due for recycling (see
+ * mt_ls_reader_recycle) is swapped for one from a pool of POOL_BUFS instead of being moved;
+ * the old one returns to the pool once the block that swapped it is applied (every block
+ * referring to it comes before).  Memory is fixed:
  * POOL_BUFS read buffers plus, per worker, BLOCK_LINES line slices and events (4096 x ~290
  * bytes: fewer turn hand-overs, each a futex wait/wake, while a block still fits in L2). */
 enum { NWORKERS = 2, POOL_BUFS = 3, BLOCK_LINES = 4096, PREFETCH_AHEAD = 6 };
 
-struct lref {
-	const char *p;
-	size_t n;
-};
+#define lref mt_ls_line
 
 /* Each worker's own: aligned so the two never share a cache line (their counters change
  * on every line; sharing a line made them bounce between the CPUs). */
@@ -171,6 +169,9 @@ static bool take_block(struct run *R, struct worker *W)
 	W->seq = R->next_seq++;
 	W->lineno0 = R->flineno;
 	while (!R->fdone && W->nln < BLOCK_LINES) {
+		W->nln += (uint32_t)mt_ls_reader_lines(&R->r, W->ln + W->nln, BLOCK_LINES - W->nln);
+		if (W->nln == BLOCK_LINES)
+			break;
 		const char *line;
 		size_t len;
 		int rc = mt_ls_reader_line(&R->r, &line, &len);
@@ -184,7 +185,7 @@ static bool take_block(struct run *R, struct worker *W)
 		}
 		if (W->nln)
 			break;
-		if (R->r.end == R->r.cap && R->r.start) /* at most once: no line is taken yet */
+		if (mt_ls_reader_recycle(&R->r)) /* at most once: no line is taken yet */
 			W->release = mt_ls_reader_swap(&R->r, pool_get(R));
 		if (mt_ls_reader_fill(&R->r, &R->ferr) < 0) {
 			R->frc = -1;
@@ -231,12 +232,18 @@ static void apply_block(struct run *R, struct worker *W)
 			pthread_cond_wait(&R->cv, &R->mu);
 		pthread_mutex_unlock(&R->mu);
 	}
+	/* two stages: the table slot PREFETCH_AHEAD * 2 events ahead, then (the slot now in the
+	 * cache says where) the record itself PREFETCH_AHEAD ahead */
 	uint32_t n = W->nev;
-	for (uint32_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
+	for (uint32_t i = 0; i < n && i < 2 * PREFETCH_AHEAD; i++)
 		mt_ls_corr_prefetch(&R->corr, &W->ev[i]);
+	for (uint32_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
+		mt_ls_corr_prefetch_entry(&R->corr, &W->ev[i]);
 	for (uint32_t i = 0; i < n; i++) {
+		if (i + 2 * PREFETCH_AHEAD < n)
+			mt_ls_corr_prefetch(&R->corr, &W->ev[i + 2 * PREFETCH_AHEAD]);
 		if (i + PREFETCH_AHEAD < n)
-			mt_ls_corr_prefetch(&R->corr, &W->ev[i + PREFETCH_AHEAD]);
+			mt_ls_corr_prefetch_entry(&R->corr, &W->ev[i + PREFETCH_AHEAD]);
 		mt_ls_corr_event(&R->corr, &W->ev[i]);
 	}
 	if (R->verbose)
