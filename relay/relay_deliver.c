@@ -336,7 +336,10 @@ static const char *apply_txn(struct rl_msg *m, const size_t *idx, size_t nr, con
 			mt_strlcpy(rr->reply, d->reply, sizeof rr->reply);
 		} else if (code / 100 == 5) {
 			rr->state = RL_RCPT_FAILED;
-			snprintf(rr->reply, sizeof rr->reply, "%d (RCPT) %.480s", code, d->reply);
+			if (d->rcpt_replies && d->rcpt_replies[k][0])
+				mt_strlcpy(rr->reply, d->rcpt_replies[k], sizeof rr->reply);
+			else
+				snprintf(rr->reply, sizeof rr->reply, "%d (RCPT)", code);
 		} else if (code / 100 == 2 && d->delivered) {
 			rr->state = RL_RCPT_DONE;
 			mt_strlcpy(rr->reply, d->reply, sizeof rr->reply);
@@ -425,8 +428,8 @@ static void extra_free(struct extra *e)
 	if (e->d.body_fd >= 0)
 		close(e->d.body_fd);
 	e->d.body_fd = -1;
-	free(e->rcpts), free(e->idx), free(e->codes);
-	e->rcpts = NULL, e->idx = NULL, e->codes = NULL;
+	free(e->rcpts), free(e->idx), free(e->codes), free(e->d.rcpt_replies);
+	e->rcpts = NULL, e->idx = NULL, e->codes = NULL, e->d.rcpt_replies = NULL;
 	rl_msg_free(&e->m);
 }
 
@@ -509,6 +512,7 @@ static struct mt_delivery *next_delivery(void *arg, struct mt_delivery *done)
 		e->rcpts = calloc(e->m.nrcpts, sizeof *e->rcpts);
 		e->idx = calloc(e->m.nrcpts, sizeof *e->idx);
 		e->codes = calloc(e->m.nrcpts, sizeof *e->codes);
+		e->d.rcpt_replies = calloc(e->m.nrcpts, sizeof *e->d.rcpt_replies); /* optional */
 		for (size_t i = 0; e->rcpts && e->idx && e->codes && i < e->m.nrcpts; i++) {
 			char rd[256];
 			rl_addr_domain(e->m.rcpts[i].addr, rd, sizeof rd);
@@ -591,6 +595,7 @@ enum rl_result rl_deliver(struct rl_ctx *x, const struct rl_config *c, struct rl
 	const char **rcpts = calloc(m->nrcpts, sizeof *rcpts);
 	size_t *idx = calloc(m->nrcpts, sizeof *idx);
 	int *codes = calloc(m->nrcpts, sizeof *codes);
+	char (*rrep)[MT_RCPT_REPLY_MAX] = calloc(m->nrcpts, sizeof *rrep); /* optional */
 	size_t nr = 0;
 	for (size_t i = 0; rcpts && idx && i < m->nrcpts; i++) {
 		char rd[256];
@@ -601,7 +606,7 @@ enum rl_result rl_deliver(struct rl_ctx *x, const struct rl_config *c, struct rl
 		}
 	}
 	if (!rcpts || !idx || !codes || nr == 0) {
-		free(rcpts), free(idx), free(codes);
+		free(rcpts), free(idx), free(codes), free(rrep);
 		res = nr == 0 ? RL_DELIVERED : RL_DEFERRED;
 		goto out;
 	}
@@ -625,7 +630,8 @@ enum rl_result rl_deliver(struct rl_ctx *x, const struct rl_config *c, struct rl
 			rl_maillog("Info", "MID %" PRIu64 " MTA-STS (testing): MX %s of %s is not in the "
 					   "policy; an enforcing sender would not deliver here",
 				   m->mid, h->name, domain);
-		if (sts_enforce && pol.level < MT_LEVEL_VERIFY && pol.level != MT_LEVEL_NONE) {
+		if (sts_enforce && pol.level < MT_LEVEL_VERIFY && pol.level != MT_LEVEL_NONE &&
+		    pol.level != MT_LEVEL_DANE_ONLY) { /* dane-only stays DANE-mandatory */
 			pol.level = MT_LEVEL_VERIFY; /* RFC 8461 4.2: validated TLS required */
 			pol.alias = MT_ALIAS_NONE;
 		}
@@ -694,11 +700,14 @@ enum rl_result rl_deliver(struct rl_ctx *x, const struct rl_config *c, struct rl
 			d.nrcpts = nr;
 			d.rcpt_codes = codes;
 			memset(codes, 0, nr * sizeof *codes);
+			d.rcpt_replies = rrep;
+			if (rrep)
+				memset(rrep, 0, nr * sizeof *rrep);
 			d.body_fd = rl_queue_open_msg(c->queue_dir, m->mid);
 			if (d.body_fd < 0) {
 				snprintf(why, whysz, "451 4.3.0 message file of MID %" PRIu64 " is missing",
 					 m->mid);
-				free(rcpts), free(idx), free(codes);
+				free(rcpts), free(idx), free(codes), free(rrep);
 				res = RL_DEFERRED;
 				goto out;
 			}
@@ -807,7 +816,7 @@ enum rl_result rl_deliver(struct rl_ctx *x, const struct rl_config *c, struct rl
 	for (size_t k = 0; k < nr; k++)
 		if (m->rcpts[idx[k]].state == RL_RCPT_PENDING && why[0])
 			mt_strlcpy(m->rcpts[idx[k]].reply, why, sizeof m->rcpts[0].reply);
-	free(rcpts), free(idx), free(codes);
+	free(rcpts), free(idx), free(codes), free(rrep);
 out:
 	for (size_t i = 0; i < nhops; i++)
 		for (size_t k = 0; k < hops[i].dane.n; k++)

@@ -378,6 +378,8 @@ static mt_status transaction(struct session *s, struct mt_delivery *d, bool *cle
 			return st;
 		if (d->rcpt_codes)
 			d->rcpt_codes[i] = s->reply.code;
+		if (d->rcpt_replies)
+			keep_reply(s, d->rcpt_replies[i], sizeof d->rcpt_replies[i]);
 		if (s->reply.code / 100 == 2)
 			d->accepted++;
 		else

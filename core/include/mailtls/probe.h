@@ -54,6 +54,7 @@ typedef void (*mt_event_cb)(const struct mt_event *ev, const struct mt_probe *p,
 
 /* A mail transaction to run once the TLS stage is settled and the policy allows it (the
  * relay's delivery). The caller owns every pointer; the engine fills the result fields. */
+#define MT_RCPT_REPLY_MAX 200
 struct mt_delivery {
 	const char *mail_from;	   /* "" for the null reverse-path */
 	const char *const *rcpts;  /* envelope recipients */
@@ -64,6 +65,8 @@ struct mt_delivery {
 	bool delivered;		   /* the server took the message (250 after DATA) */
 	int mail_code, data_code;  /* 0: not reached */
 	int *rcpt_codes;	   /* caller's array of nrcpts, filled (0: not reached) */
+	char (*rcpt_replies)[MT_RCPT_REPLY_MAX]; /* optional: caller's array of nrcpts, each
+					    RCPT's reply ("550 5.1.1 ..."), "" if not reached */
 	size_t accepted;	   /* recipients the server accepted */
 	char reply[512];	   /* the last reply that decided the outcome, "250 2.0.0 Ok" */
 	char held[512];		   /* why the message was not put on the wire, "" if it was */
