@@ -23,7 +23,7 @@ static mt_status check_uri(const char *u, size_t n, struct mt_err *err)
 				return mt_err_set(err, MT_ERR_BADINPUT,
 						  "rua \"%.*s\": bad character in the domain", (int)n,
 						  u);
-		if (!strchr(dom, '.') && !memchr(dom, '.', dn))
+		if (!memchr(dom, '.', dn))
 			return mt_err_set(err, MT_ERR_BADINPUT,
 					  "rua \"%.*s\": domain has no dot", (int)n, u);
 		return MT_OK;

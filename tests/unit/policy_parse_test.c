@@ -112,6 +112,7 @@ static const struct {
     {"v=TLSRPTv1; rua=mailto:example.com", false, 0, "local@domain"},
     {"v=TLSRPTv1; rua=mailto:@example.com", false, 0, "local@domain"},
     {"v=TLSRPTv1; rua=mailto:a@localhost", false, 0, "no dot"},
+    {"v=TLSRPTv1; rua=mailto:a@localhost,mailto:b@x.example", false, 0, "no dot"}, /* the dot of a later URI does not count */
     {"v=TLSRPTv1; rua=https://", false, 0, "needs a host"},
     {"v=TLSRPTv1; rua=mailto:a@example.com,", false, 0, "empty rua"},
     {"v=TLSRPTv2; rua=mailto:a@example.com", false, 0, "must start"},
