@@ -5,6 +5,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <pwd.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,17 +62,36 @@ static int die(int code, const char *fmt, ...)
 	return code;
 }
 
-static void notify_runner(const struct rl_config *c, int sig)
+/* The pid of the runner of this queue, or 0 when none runs: relay.pid is believed only while
+ * relay.lock is held, so a stale pid file left by a killed runner never gets a signal sent to
+ * whatever process has that pid now. */
+static int runner_pid(const struct rl_config *c)
 {
 	char p[700];
+	snprintf(p, sizeof p, "%s/relay.lock", c->queue_dir);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	bool held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+	close(fd); /* releases the shared lock if it was taken */
+	if (!held)
+		return 0;
 	snprintf(p, sizeof p, "%s/relay.pid", c->queue_dir);
 	FILE *f = fopen(p, "r");
-	if (!f)
-		return;
 	int pid = 0;
-	if (fscanf(f, "%d", &pid) == 1 && pid > 1)
+	if (f) {
+		if (fscanf(f, "%d", &pid) != 1 || pid <= 1)
+			pid = 0;
+		fclose(f);
+	}
+	return pid;
+}
+
+static void notify_runner(const struct rl_config *c, int sig)
+{
+	int pid = runner_pid(c);
+	if (pid)
 		kill(pid, sig);
-	fclose(f);
 }
 
 static void log_injected(uint64_t mid, const char *from, const char *const *rcpts, size_t n)
@@ -345,15 +366,7 @@ static int cmd_queue(struct rl_config *c, bool json)
 
 static int cmd_flush(struct rl_config *c)
 {
-	char p[700];
-	snprintf(p, sizeof p, "%s/relay.pid", c->queue_dir);
-	FILE *f = fopen(p, "r");
-	int pid = 0;
-	if (f) {
-		if (fscanf(f, "%d", &pid) != 1)
-			pid = 0;
-		fclose(f);
-	}
+	int pid = runner_pid(c);
 	if (pid <= 1 || kill(pid, SIGUSR1) != 0)
 		return die(RL_EXIT_TEMPFAIL, "flush: no relay is running on %s (start one, or use "
 					     "relay --once)",

@@ -191,6 +191,19 @@ CMD="runner after SIGTERM"
 assert_exit 0
 grep -q "relay stopped" "$Q/mail.log" && ok_ || fail_ "no 'relay stopped' line"
 
+case_ "a stale relay.pid (runner killed) never gets a signal sent to that pid"
+sleep 60 &
+VICTIM=$!
+BAD_PIDS+=($VICTIM)
+echo "$VICTIM" >"$Q/relay.pid"
+rl -c "$OKC" flush
+assert_exit 75
+rl -c "$OKC" inject --from a@src.test.example --to b@dst.test.example < <(mkmsg tok-stale)
+assert_exit 0
+sleep 0.2
+kill -0 $VICTIM 2>/dev/null && ok_ || fail_ "the process named by a stale relay.pid was signalled"
+kill $VICTIM 2>/dev/null
+
 case_ "the queue survives: messages still listed after the runner stopped"
 rl -c "$OKC" queue --json
 jq -e -s --argjson m "$M1" '[.[] | if type=="array" then .[] else . end | select(.mid==$m)] | length==1' \
