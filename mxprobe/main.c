@@ -59,7 +59,9 @@ static void usage(FILE *f)
 	    "      --progress, --no-progress  progress on stderr (default: when a terminal)\n"
 	    "Output:\n"
 	    "  -v, --verbose           after the matrix, every address's transcript\n"
-	    "      --json              one JSON object per domain (JSON Lines in batch)\n"
+	    "      --json              one JSON object per domain (JSON Lines in batch; the\n"
+	    "                          default of -f when stdout is not a terminal and no -v)\n"
+	    "      --text              the MX matrices, also in batch to a file or pipe\n"
 	    "      --xml               one XML document: <mxprobe> with a <domain> element per\n"
 	    "                          domain (the fields of --json; in batch, in the order the\n"
 	    "                          domains finish)\n"
@@ -115,7 +117,7 @@ int main(int argc, char **argv)
 		O_RESOLVER = 256, O_DNSTO, O_EHLO, O_TIMEOUT, O_DEADLINE, O_PERIP, O_SPACING,
 		O_PRIO, O_CAFILE, O_CAPATH, O_WARN, O_NODANE, O_NOSTS, O_NORPT, O_STSPORT,
 		O_STSCA, O_PROGRESS, O_NOPROGRESS, O_JSON, O_JUNIT, O_NAGIOS, O_COLOR,
-		O_NOCOLOR, O_VERSION, O_NOW, O_XML,
+		O_NOCOLOR, O_VERSION, O_NOW, O_XML, O_TEXT,
 	};
 	static const struct option lo[] = {
 	    {"resolver", required_argument, 0, O_RESOLVER},
@@ -143,6 +145,7 @@ int main(int argc, char **argv)
 	    {"verbose", no_argument, 0, 'v'},
 	    {"json", no_argument, 0, O_JSON},
 	    {"xml", no_argument, 0, O_XML},
+	    {"text", no_argument, 0, O_TEXT},
 	    {"junit", required_argument, 0, O_JUNIT},
 	    {"nagios", no_argument, 0, O_NAGIOS},
 	    {"color", no_argument, 0, O_COLOR},
@@ -160,7 +163,7 @@ int main(int argc, char **argv)
 	cfg.per_ip = 4;
 	const char *file = NULL, *junit = NULL;
 	long jobs = 0, v;
-	bool json = false, xml = false, nagios = false, fam4 = false, fam6 = false, verbose = false;
+	bool json = false, xml = false, nagios = false, text = false, fam4 = false, fam6 = false, verbose = false;
 	int color = 0, progress = 0;
 	struct mt_err err;
 	int ch;
@@ -227,6 +230,7 @@ int main(int argc, char **argv)
 		case 'v': verbose = true; break;
 		case O_JSON: json = true; break;
 		case O_XML: xml = true; break;
+		case O_TEXT: text = true; break;
 		case O_JUNIT: junit = optarg; break;
 		case O_NAGIOS: nagios = true; break;
 		case O_COLOR: color = 1; break;
@@ -246,8 +250,11 @@ int main(int argc, char **argv)
 	}
 	if (fam4 && fam6)
 		return die_usage("%s", "-4 and -6 exclude each other");
-	if ((json && nagios) || (json && xml) || (xml && nagios))
-		return die_usage("%s", "choose one of --json, --xml and --nagios");
+	if ((json && nagios) || (json && xml) || (xml && nagios) || (text && (json || xml || nagios)))
+		return die_usage("%s", "choose one of --text, --json, --xml and --nagios");
+	/* batch into a file or pipe: JSON Lines, as `mxprobe -f list > results.jsonl` expects */
+	if (file && !text && !json && !xml && !verbose && !isatty(1))
+		json = true;
 	if (cfg.policy.level == MT_LEVEL_FINGERPRINT)
 		return die_usage("%s", "level fingerprint pins one server: use checktls");
 	if (file && optind < argc)

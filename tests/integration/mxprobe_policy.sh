@@ -184,11 +184,22 @@ if command -v xmllint >/dev/null; then
 fi
 
 case_ "batch from stdin, text matrices, exit code is the worst"
-printf 'enf.sts.test\nnosts.sts.test\n' | timeout 60 "$MXPROBE" "${MX[@]}" -f - >"$OUT" 2>"$ERR"
+printf 'enf.sts.test\nnosts.sts.test\n' | timeout 60 "$MXPROBE" "${MX[@]}" --text -f - >"$OUT" 2>"$ERR"
 RC=$?
-CMD="mxprobe -f - (2 domains)"
+CMD="mxprobe --text -f - (2 domains)"
 assert_exit 0
 [ "$(grep -c '^Verdict: ' "$OUT")" = 2 ] && ok_ || fail_ "want 2 verdicts"
+
+case_ "batch into a file without a format option: JSON Lines (mxprobe -f list > results.jsonl)"
+printf 'enf.sts.test\nnosts.sts.test\n' | timeout 60 "$MXPROBE" "${MX[@]}" -f - >"$OUT" 2>"$ERR"
+RC=$?
+CMD="mxprobe -f - > file (2 domains)"
+assert_exit 0
+[ "$(jq -c .domain "$OUT" 2>/dev/null | sort | tr '\n' ' ')" = '"enf.sts.test" "nosts.sts.test" ' ] && ok_ ||
+	fail_ "want 2 JSON lines, got: $(head -c 300 "$OUT")"
+run_mxprobe "${MX[@]}" --text --json -f -
+assert_exit 64
+assert_contains "choose one of"
 
 case_ "batch: unreadable list"
 run_mxprobe "${MX[@]}" -f "$T/nonexistent"
