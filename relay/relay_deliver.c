@@ -355,7 +355,10 @@ static const char *apply_txn(struct rl_msg *m, const size_t *idx, size_t nr, con
 			   dcid, m->mid, rids, d->reply);
 		return "delivered";
 	}
-	if (d->mail_code / 100 == 5 || d->data_code / 100 == 5)
+	size_t failed = 0;
+	for (size_t k = 0; k < nr; k++)
+		failed += m->rcpts[idx[k]].state == RL_RCPT_FAILED;
+	if (d->mail_code / 100 == 5 || d->data_code / 100 == 5 || (nr && failed == nr))
 		return "bounced";
 	return "deferred";
 }

@@ -101,6 +101,7 @@ NMID=$(sed -n 's/^queued MID //p' "$OUT")
 once
 grep -q "Bounced: MID $NMID to <reject2@sink.test.example>" "$MAILLOG" && ok_ || fail_ "not bounced"
 grep -q "DSN generated for MID $NMID" "$MAILLOG" && fail_ "a DSN for a null sender" || ok_
+[ "$(attempt_field "$NMID" result)" = bounced ] && ok_ || fail_ "attempt record says '$(attempt_field "$NMID" result)', want bounced (every RCPT refused)"
 [ "$(queued)" = 0 ] && ok_ || fail_ "$(queued) left in the queue"
 
 case_ "4xx: deferred on the retry schedule (7 s, then 30 s), kept in the queue"
