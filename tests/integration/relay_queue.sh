@@ -119,12 +119,12 @@ in_queue "$CONF" "$DMID" && ok_ || fail_ "the deferred message left the queue"
 "$RELAY" -c "$CONF" delete "$DMID" >/dev/null 2>&1
 
 case_ "max_queue_lifetime: bounced with a DSN once the lifetime is over"
-sed 's/^retry = .*/retry = 1\nmax_queue_lifetime = 2s/' "$CONF" >"$T/life.conf"
+sed 's/^retry = .*/retry = 1\nmax_queue_lifetime = 4s/' "$CONF" >"$T/life.conf"
 inject "$T/life.conf" x@dead.test.example < <(mkmsg "life-$RANDOM")
 LMID=$MID
 run_relay "$T/life.conf" --once
 in_queue "$T/life.conf" "$LMID" && ok_ || fail_ "gone after the first (refused) attempt"
-sleep 2.5
+sleep 4.5
 run_relay "$T/life.conf" --once
 grep -q "MID $LMID expired after" "$MAILLOG" && ok_ || fail_ "no expiry line"
 grep -q "Bounced: MID $LMID to <x@dead.test.example>" "$MAILLOG" && ok_ || fail_ "not bounced"
