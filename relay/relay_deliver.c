@@ -768,7 +768,10 @@ enum rl_result rl_deliver(struct rl_ctx *x, const struct rl_config *c, struct rl
 						   "DCID %" PRIu64 " TLS was required but could not be "
 						   "successfully negotiated: %s",
 						   dcid, cause);
-					if (!m->is_alert && mt_policy_tls_mandatory(&pol))
+					/* the configured control counts too: DANE may have
+					 * replaced a Required* level for this MX */
+					if (!m->is_alert && (mt_policy_tls_mandatory(&pol) ||
+							     mt_policy_tls_mandatory(&dest->policy)))
 						rl_alert(x, c, domain, cause, m->mid);
 				}
 				snprintf(why, whysz, "451 4.7.5 %s: %s", addr,

@@ -381,6 +381,10 @@ if dane_sts; then
 	dns_asked _25._tcp.mx1.dane.test TLSA && ok_ || fail_ "TLSA not asked"
 	mxcase dane-mismatch bad.dane.test held
 	[ "$(attempt_field "$MID" dane)" = mismatch ] && ok_ || fail_ "dane=$(attempt_field "$MID" dane), want mismatch"
+	grep -q "TLS alert: MID $MID " "$MAILLOG" && fail_ "alert for a Preferred destination" || ok_
+	# DANE takes over a Required-Verify destination's MX: a mismatch still raises the alert
+	mxcase dane-mismatch-rv bad.dane.test held tls=Required-Verify
+	grep -q "TLS alert: MID $MID to bad.dane.test" "$MAILLOG" && ok_ || fail_ "no TLS alert for the Required-Verify destination"
 	mxcase dane-off bad.dane.test delivered dane=no
 	mxcase sts-enforce-match enf.sts.test delivered
 	[ "$(attempt_field "$MID" mta_sts)" = enforce ] && ok_ || fail_ "mta_sts=$(attempt_field "$MID" mta_sts)"
