@@ -223,10 +223,10 @@ xmllint --noout "$T/j.xml" && ok_ || fail_ "JUnit not well-formed"
 case_ "--xml excludes --json and --nagios"
 run_mxprobe "${MX[@]}" --xml --json good.sig.test
 assert_exit 64
-assert_contains "choose one of --json, --xml and --nagios"
+assert_contains "choose one of"
 run_mxprobe "${MX[@]}" --xml --nagios good.sig.test
 assert_exit 64
-assert_contains "choose one of --json, --xml and --nagios"
+assert_contains "choose one of"
 
 case_ "--help documents --xml"
 run_mxprobe --help
