@@ -3,10 +3,19 @@
 # otherwise run, on the same generated ESA and Postfix logs, in one run:
 #   LC_ALL=C grep -c (a pattern count), a one-pass mawk TLS counter, a stateful per-domain
 #   mawk script, a perl one-pass counter, and pflogsumm (Postfix only).
-# Reports MB/s, ratios to logscan and peak RSS (/usr/bin/time -v).
+# Reports MB/s, ratios to logscan and peak RSS (/usr/bin/time -v).  logscan runs twice:
+# as installed (two parsing threads on two or more CPUs) and with LOGSCAN_THREADS=1 (one
+# core, the figure the target is about).  Three kinds of log, each LOGSCAN_BENCH_MB big:
+#   dense      loggen without -r: nearly every line is a TLS, connection or message event
+#              (the worst case for logscan; a real log is far from it)
+#   realistic  loggen -r: the lines a real AsyncOS / Postfix-with-postscreen writes around
+#              them, in the proportions of the real samples in ../shared/corpus/logs
+#   corpus     a real sample from ../shared/corpus/logs repeated to the size (ids repeat,
+#              which logscan counts as reused); skipped when the corpus is absent
 #
 #   LOGSCAN_BENCH_MB=256 bench/logscan.sh      # size of each log (default 1024 = 1 GiB)
 #   LOGSCAN_BENCH_DIR=/var/tmp/lsbench          # where the logs go (default bench/out)
+#   LOGSCAN_BENCH_KINDS="dense realistic"       # which kinds (default all three)
 # mawk and pflogsumm are installed with apt-get when missing (noted in the output); a tool
 # that is still missing is reported as skipped.
 set -eu
@@ -25,11 +34,35 @@ for tool in mawk pflogsumm; do
 done
 [ -x /usr/bin/time ] || { echo "needs /usr/bin/time (GNU time) for peak RSS"; exit 77; }
 
-for f in esa postfix; do
-	if [ ! -s "$DIR/$f-$MB.log" ]; then
-		echo "generating $MB MB $f log..." >&2
-		$GEN -s "$MB" -f $f -S 42 "$DIR/$f-$MB.log" "$DIR/$f-$MB.expected.json"
-	fi
+KINDS=${LOGSCAN_BENCH_KINDS:-dense realistic corpus}
+CORPUS=../shared/corpus/logs
+declare -A SAMPLE=([esa]=$CORPUS/esa/cribl-esa-mailtext-2014.log [postfix]=$CORPUS/postfix/pixelpark-helga-part1.log)
+LOGS=()
+for kind in $KINDS; do
+	for f in esa postfix; do
+		log="$DIR/$f-$kind-$MB.log"
+		case $kind in
+		dense | realistic)
+			if [ ! -s "$log" ]; then
+				echo "generating $MB MB $kind $f log..." >&2
+				$GEN -s "$MB" -f $f -S 42 $([ $kind = realistic ] && echo -r) "$log" "$DIR/$f-$kind-$MB.expected.json"
+			fi ;;
+		corpus)
+			src=${SAMPLE[$f]}
+			if [ ! -r "$src" ]; then
+				echo "note: $src absent, corpus rows skipped" >&2
+				continue
+			fi
+			if [ ! -s "$log" ]; then
+				echo "repeating $src to $MB MB..." >&2
+				want=$((MB * 1048576)) have=$(stat -c %s "$src")
+				: >"$log"
+				for _ in $(seq $(((want + have - 1) / have))); do cat "$src"; done >"$log"
+			fi ;;
+		*) echo "unknown kind $kind" >&2; exit 64 ;;
+		esac
+		LOGS+=("$f|$kind|$log")
+	done
 done
 
 # one-pass counters: what people write first
@@ -60,10 +93,11 @@ run() { # label file cmd...
 }
 
 results=$(mktemp)
-for f in esa postfix; do
-	log="$DIR/$f-$MB.log"
+for spec in "${LOGS[@]}"; do
+	IFS='|' read -r f kind log <<<"$spec"
 	cat "$log" >/dev/null # warm the page cache so every tool reads from memory
 	run "logscan (parse+correlate)" "$log" $LS - >>"$results"
+	run "logscan, one thread" "$log" env LOGSCAN_THREADS=1 $LS - >>"$results"
 	run "LC_ALL=C grep -c TLS" "$log" env LC_ALL=C grep -c -E 'TLS (success|failed)|TLS connection established|SSL_(accept|connect) error' >>"$results"
 	command -v mawk >/dev/null && run "mawk one-pass counter" "$log" mawk "$AWK1" >>"$results"
 	command -v mawk >/dev/null && run "mawk stateful per-domain" "$log" mawk "$AWK2" >>"$results"
@@ -75,15 +109,15 @@ done
 
 echo
 echo "logscan bench: $MB MB per log, $(nproc) CPU(s), $(uname -m)"
-printf "%-8s %-28s %9s %10s %12s %12s\n" log tool seconds "MB/s" "logscan x" "peak RSS MB"
-for f in esa postfix; do
-	log="$DIR/$f-$MB.log"
+printf "%-18s %-28s %9s %10s %12s %12s\n" log tool seconds "MB/s" "logscan1 x" "peak RSS MB"
+for spec in "${LOGS[@]}"; do
+	IFS='|' read -r f kind log <<<"$spec"
 	bytes=$(stat -c %s "$log")
-	base=$(awk -F'|' -v l="$log" '$2 == l && $1 ~ /^logscan/ { print $3 }' "$results")
-	awk -F'|' -v l="$log" -v f=$f -v b="$bytes" -v base="$base" '$2 == l {
-		if ($3 == "failed") { printf "%-8s %-28s %9s\n", f, $1, "failed"; next }
+	base=$(awk -F'|' -v l="$log" '$2 == l && $1 == "logscan, one thread" { print $3 }' "$results")
+	awk -F'|' -v l="$log" -v f="$f $kind" -v b="$bytes" -v base="$base" '$2 == l {
+		if ($3 == "failed") { printf "%-18s %-28s %9s\n", f, $1, "failed"; next }
 		mbs = b / 1048576 / ($3 > 0 ? $3 : 0.001)
-		printf "%-8s %-28s %9.2f %10.1f %12.2f %12.1f\n", f, $1, $3, mbs, $3 / (base > 0 ? base : 0.001), $4 / 1024 }' "$results"
+		printf "%-18s %-28s %9.2f %10.1f %12.2f %12.1f\n", f, $1, $3, mbs, $3 / (base > 0 ? base : 0.001), $4 / 1024 }' "$results"
 done
-echo "(\"logscan x\" = tool time / logscan time: above 1 means logscan is faster)"
+echo "(\"logscan1 x\" = tool time / one-thread logscan time: above 1 means logscan on one core is faster)"
 rm -f "$results"

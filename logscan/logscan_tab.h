@@ -23,6 +23,7 @@ struct mt_ls_tab_node {
 
 struct mt_ls_tab {
 	uint32_t cap, count, elsize, mask;
+	uint32_t zero_n; /* bytes of a new entry zeroed by put (default elsize) */
 	unsigned char *slab;
 	uint64_t *keys; /* per slab entry (eviction and draining) */
 	struct mt_ls_tab_node *lru;
@@ -35,7 +36,7 @@ int mt_ls_tab_init(struct mt_ls_tab *t, uint32_t cap, uint32_t elsize);
 void mt_ls_tab_free(struct mt_ls_tab *t);
 /* Entry for key (touched as most recent), or NULL. */
 void *mt_ls_tab_get(struct mt_ls_tab *t, uint64_t key);
-/* A zeroed new entry for key (key must not be present).  When full, the oldest entry is
+/* A new entry for key, its first zero_n bytes zeroed (key must not be present).  When full, the oldest entry is
  * first passed to evict(ctx, entry) and removed. */
 void *mt_ls_tab_put(struct mt_ls_tab *t, uint64_t key, void (*evict)(void *ctx, void *entry), void *ctx);
 void mt_ls_tab_del(struct mt_ls_tab *t, uint64_t key);
