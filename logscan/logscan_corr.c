@@ -220,6 +220,12 @@ static void conn_fill(struct mt_ls_conn *cn, const struct mt_ls_event *ev)
 		cn->t_last = ev->ts;
 }
 
+/* Does the event name the connection's peer address (or none)? */
+static bool same_ip(const struct mt_ls_conn *cn, const struct mt_ls_event *ev)
+{
+	return !ev->ip.n || !cn->ip[0] || (strlen(cn->ip) == ev->ip.n && memcmp(cn->ip, ev->ip.p, ev->ip.n) == 0);
+}
+
 static struct mt_ls_conn *conn_new(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 {
 	struct mt_ls_conn *cn = mt_ls_tab_put(&c->conns, ev->conn, evict_conn, c);
@@ -458,7 +464,11 @@ void mt_ls_corr_event(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 			break;
 		}
 		cn = mt_ls_tab_get(&c->conns, ev->conn);
-		if (cn && ev->new_conn && (cn->tls != MT_LS_TLS_UNSTATED || cn->n_deliv || cn->n_msgs)) {
+		/* a TLS line that starts a session (Postfix's smtp client) ends what the process
+		 * did before: a session with a TLS outcome, deliveries or a required-TLS deferral,
+		 * or one with another peer */
+		if (cn && ev->new_conn &&
+		    (cn->tls != MT_LS_TLS_UNSTATED || cn->n_deliv || cn->n_msgs || cn->reqfail || !same_ip(cn, ev))) {
 			conn_close(c, ev->conn, cn);
 			cn = NULL;
 		}

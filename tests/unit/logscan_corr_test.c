@@ -212,6 +212,42 @@ static void test_postfix_pid(void **state)
 }
 
 /* Never-closed connections: memory stays at the cap, evictions are counted. */
+/* One smtp process: a "TLS is required, but was not offered" deferral, then a TLS session
+ * with another host.  The TLS line starts a new connection (it was merged into the deferral's
+ * connection, and the delivery after it counted as clear). */
+static void test_postfix_pid_after_deferral(void **state)
+{
+	(void)state;
+	static struct cap k;
+	memset(&k, 0, sizeof k);
+	static const char *const lines[] = {
+	    "Jan  1 00:00:01 mx postfix/smtp[200]: AAAA11111: to=<u@d8.example.com>, relay=mx.d8.example.com[192.0.2.8]:25, delay=1, dsn=4.7.4, status=deferred (TLS is required, but was not offered by host mx.d8.example.com[192.0.2.8])",
+	    "Jan  1 00:00:02 mx postfix/smtp[200]: Verified TLS connection established to mx.d9.example.com[192.0.2.9]:25: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)",
+	    "Jan  1 00:00:03 mx postfix/smtp[200]: BBBB22222: to=<u@d9.example.com>, relay=mx.d9.example.com[192.0.2.9]:25, delay=1, dsn=2.0.0, status=sent (250 ok)",
+	    "Jan  1 00:00:04 mx postfix/qmgr[300]: BBBB22222: removed",
+	};
+	struct mt_ls_sink s = {on_conn, on_msg, on_req, &k};
+	struct mt_ls_corr c;
+	assert_int_equal(mt_ls_corr_init(&c, 64, 64, &s), 0);
+	feed(&c, lines, sizeof lines / sizeof lines[0]);
+	const struct mt_ls_msg *m = find_msg(&k, "BBBB22222");
+	assert_non_null(m);
+	assert_int_equal(m->n_deliv, 1);
+	assert_int_equal(m->n_tls, 1);
+	assert_int_equal(m->n_clear, 0);
+	mt_ls_corr_flush(&c);
+	assert_int_equal(k.nr, 1);
+	assert_int_equal(k.nc, 2); /* the deferral's attempt, then the TLS session */
+	int tls = 0, reqfail = 0;
+	for (int i = 0; i < k.nc; i++) {
+		tls += k.conns[i].tls == MT_LS_TLS_OK && !strcmp(k.conns[i].ip, "192.0.2.9");
+		reqfail += k.conns[i].reqfail && !strcmp(k.conns[i].ip, "192.0.2.8");
+	}
+	assert_int_equal(tls, 1);
+	assert_int_equal(reqfail, 1);
+	mt_ls_corr_free(&c);
+}
+
 static void test_eviction(void **state)
 {
 	(void)state;
@@ -288,6 +324,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_esa_guide),	cmocka_unit_test(test_esa_no_tls_entry), cmocka_unit_test(test_postfix_pid),
+	    cmocka_unit_test(test_postfix_pid_after_deferral),
 	    cmocka_unit_test(test_eviction),	cmocka_unit_test(test_tab_churn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
