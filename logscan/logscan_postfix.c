@@ -61,8 +61,7 @@ static int delivery(const struct mt_ls_hdr *h, struct mt_ls_str qid, struct mt_l
 	struct mt_ls_str status = mt_ls_kv(s, "status=", ' ');
 	if (!to.p || !status.p)
 		return MT_LS_IGNORED;
-	long paren = mt_ls_find(s, "status=");
-	struct mt_ls_str text = mt_ls_sub(s, (size_t)paren + 7 + status.n);
+	struct mt_ls_str text = mt_ls_sub(s, (size_t)(status.p - s.p) + status.n);
 	while (text.n && text.p[0] == ' ')
 		text = mt_ls_sub(text, 1);
 	if (text.n && text.p[0] == '(') {
@@ -70,8 +69,10 @@ static int delivery(const struct mt_ls_hdr *h, struct mt_ls_str qid, struct mt_l
 		if (text.n && text.p[text.n - 1] == ')')
 			text.n--;
 	}
-	/* "TLS is required, but ..." and "Cannot start TLS" are required-TLS failures */
-	if (mt_ls_find(text, "TLS is required") >= 0 || mt_ls_find(text, "Cannot start TLS") >= 0) {
+	/* "TLS is required, but ..." and "Cannot start TLS" are required-TLS failures (never
+	 * in the text of a delivery that was sent) */
+	bool sent = status.n == 4 && memcmp(status.p, "sent", 4) == 0;
+	if (!sent && (mt_ls_find(text, "TLS is required") >= 0 || mt_ls_find(text, "Cannot start TLS") >= 0)) {
 		ev_init(ev, h, MT_LS_EV_REQFAIL, dir);
 		ev->msgid = qid;
 		ev->rcpt_domain = mt_ls_addr_domain(to);
@@ -141,7 +142,7 @@ int mt_ls_postfix_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 			}
 			return MT_LS_IGNORED;
 		}
-		if (r.p[0] == 't' && mt_ls_starts(r, "to="))
+		if (r.n && r.p[0] == 't' && mt_ls_starts(r, "to="))
 			return delivery(h, qid, r, dir, ev);
 		return MT_LS_IGNORED;
 	}
