@@ -38,6 +38,19 @@ static uint64_t esa_key(int dir, uint64_t id, const struct mt_ls_hdr *h)
 /* "protocol P cipher C CN: <x>" (any subset, any order) after "TLS success". */
 static void tls_success_fields(struct mt_ls_str s, struct mt_ls_event *ev)
 {
+	/* the usual whole form, "protocol P cipher C" and nothing after: read in place */
+	if (mt_ls_starts(s, " protocol ")) {
+		struct mt_ls_str pr = mt_ls_word(mt_ls_sub(s, 10));
+		struct mt_ls_str r = mt_ls_sub(s, 10 + pr.n);
+		if (pr.n && mt_ls_starts(r, " cipher ")) {
+			struct mt_ls_str ci = mt_ls_word(mt_ls_sub(r, 8));
+			if (ci.n && 8 + ci.n == r.n) {
+				ev->proto = pr;
+				ev->cipher = ci;
+				return;
+			}
+		}
+	}
 	struct mt_ls_str v = mt_ls_kv(s, "protocol ", ' ');
 	if (v.p)
 		ev->proto = v;
@@ -129,7 +142,14 @@ static int new_smtp(const struct mt_ls_hdr *h, struct mt_ls_str s, struct mt_ls_
 	s = mt_ls_sub(s, n);
 	ev->ip = mt_ls_kv(s, "address ", ' ');
 	if (dir == MT_LS_DIR_IN) {
-		struct mt_ls_str host = mt_ls_kv(s, "host ", ' ');
+		/* "address A reverse dns host H": the host read in place, else searched for */
+		struct mt_ls_str host = {NULL, 0}, after = {NULL, 0};
+		if (ev->ip.p)
+			after = mt_ls_sub(s, (size_t)(ev->ip.p - s.p) + ev->ip.n);
+		if (mt_ls_starts(after, " reverse dns host "))
+			host = mt_ls_word(mt_ls_sub(after, 18));
+		else
+			host = mt_ls_kv(s, "host ", ' ');
 		if (host.p && !(host.n == 7 && memcmp(host.p, "unknown", 7) == 0) && !(host.n && host.p[0] == '('))
 			ev->host = host;
 	}
@@ -179,7 +199,7 @@ int mt_ls_esa_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 			ev->conn = esa_key(MT_LS_DIR_OUT, id, h);
 			ev->connid = idtxt;
 			s = mt_ls_sub(s, n);
-			struct mt_ls_str mid = mt_ls_kv(s, "MID ", ' ');
+			struct mt_ls_str mid = mt_ls_starts(s, " MID ") ? mt_ls_word(mt_ls_sub(s, 5)) : mt_ls_kv(s, "MID ", ' ');
 			if (!mid.n)
 				return MT_LS_UNPARSED;
 			ev->msgid = mid;
@@ -218,10 +238,25 @@ int mt_ls_esa_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 			r = mt_ls_sub(r, n);
 			if (r.n < 10 || r.p[1] != 'I' || !mt_ls_starts(r, " ICID "))
 				return MT_LS_IGNORED;
-			long to = mt_ls_find(r, " To: ");
-			if (to < 0)
-				return MT_LS_IGNORED;
-			struct mt_ls_str rid = mt_ls_kv(r, "RID ", ' ');
+			/* " ICID n RID r To: <addr>" read in place; other shapes searched */
+			long to = -1;
+			struct mt_ls_str rid = {NULL, 0};
+			size_t ic = mt_ls_num(mt_ls_sub(r, 6), NULL);
+			struct mt_ls_str t = mt_ls_sub(r, 6 + ic);
+			if (ic && mt_ls_starts(t, " RID ")) {
+				struct mt_ls_str w = mt_ls_word(mt_ls_sub(t, 5));
+				struct mt_ls_str a = mt_ls_sub(t, 5 + w.n);
+				if (w.n && mt_ls_starts(a, " To: ")) {
+					rid = w;
+					to = (long)(a.p - r.p);
+				}
+			}
+			if (to < 0) {
+				to = mt_ls_find(r, " To: ");
+				if (to < 0)
+					return MT_LS_IGNORED;
+				rid = mt_ls_kv(r, "RID ", ' ');
+			}
 			ev_init(ev, h, MT_LS_EV_MSG_RCPT);
 			ev->msgid = mid;
 			ev->rcpt_domain = mt_ls_addr_domain(mt_ls_sub(r, (size_t)to + 5));
