@@ -2,6 +2,7 @@
  * backward-shift deletion, so lookups never walk tombstones. */
 #include "logscan_tab.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +17,12 @@ int mt_ls_tab_init(struct mt_ls_tab *t, uint32_t cap, uint32_t elsize)
 	while (ns < cap * 2u)
 		ns <<= 1;
 	t->cap = cap;
-	t->elsize = elsize;
+	t->elsize = t->zero_n = elsize;
+	t->max_mask = ns - 1;
+	/* start small: a log with few sessions open at once keeps its slots in the cache (the
+	 * full array, 16 bytes a slot, is larger than L2); grown as entries come */
+	if (ns > 1024)
+		ns = 1024;
 	t->mask = ns - 1;
 	t->slab = calloc(cap, elsize);
 	t->keys = calloc(cap, sizeof *t->keys);
@@ -127,8 +133,36 @@ void mt_ls_tab_del(struct mt_ls_tab *t, uint64_t key)
 		del_slot(t, s);
 }
 
+/* Double the slot array (at most to max_mask + 1 slots); false when out of memory (the
+ * table then stays at its size: the load factor grows, lookups stay correct). */
+static bool grow(struct mt_ls_tab *t)
+{
+	uint32_t ns = (t->mask + 1) * 2;
+	struct mt_ls_tab_slot *sl = malloc((size_t)ns * sizeof *sl);
+	if (!sl)
+		return false;
+	for (uint32_t i = 0; i < ns; i++)
+		sl[i] = (struct mt_ls_tab_slot){0, NIL, 0};
+	struct mt_ls_tab_slot *old = t->slots;
+	uint32_t on = t->mask + 1;
+	t->slots = sl;
+	t->mask = ns - 1;
+	for (uint32_t i = 0; i < on; i++) {
+		if (old[i].idx == NIL)
+			continue;
+		uint32_t s = slot_of(t, old[i].key);
+		while (sl[s].idx != NIL)
+			s = (s + 1) & t->mask;
+		sl[s] = old[i];
+	}
+	free(old);
+	return true;
+}
+
 void *mt_ls_tab_put(struct mt_ls_tab *t, uint64_t key, void (*evict)(void *ctx, void *entry), void *ctx)
 {
+	if ((t->count + 1) * 2 > t->mask + 1 && t->mask < t->max_mask)
+		grow(t);
 	if (t->freelist == NIL) {
 		uint32_t old = t->head;
 		if (evict)
@@ -145,7 +179,7 @@ void *mt_ls_tab_put(struct mt_ls_tab *t, uint64_t key, void (*evict)(void *ctx, 
 	uint32_t i = t->freelist;
 	t->freelist = t->lru[i].next;
 	t->keys[i] = key;
-	memset(t->slab + (size_t)i * t->elsize, 0, t->elsize);
+	memset(t->slab + (size_t)i * t->elsize, 0, t->zero_n);
 	lru_append(t, i);
 	uint32_t s = slot_of(t, key);
 	while (t->slots[s].idx != NIL)

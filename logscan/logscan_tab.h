@@ -24,6 +24,7 @@ struct mt_ls_tab_node {
 struct mt_ls_tab {
 	uint32_t cap, count, elsize, mask;
 	uint32_t zero_n; /* bytes of a new entry zeroed by put (default elsize) */
+	uint32_t max_mask; /* the slot array grows with the entries, up to max_mask + 1 slots */
 	unsigned char *slab;
 	uint64_t *keys; /* per slab entry (eviction and draining) */
 	struct mt_ls_tab_node *lru;
