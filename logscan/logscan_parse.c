@@ -628,10 +628,25 @@ bool mt_ls_parse_hdr(const char *line, size_t len, const struct mt_ls_parse_opts
 	return false;
 }
 
+/* The last AsyncOS native header ("Tue Apr 17 00:57:53 2018 ", 25 bytes) and its time:
+ * consecutive lines nearly always share it, and a line that starts with the same bytes has
+ * the same shape and time, so one compare replaces the checks below. */
+static _Thread_local struct {
+	char txt[25];
+	bool ok;
+	time_t ts;
+} g_native;
+
 static bool parse_hdr1(const char *line, size_t len, const struct mt_ls_parse_opts *o, struct mt_ls_hdr *h)
 {
 	mt_ls_zero(h, sizeof *h);
 	struct mt_ls_str s = {line, len};
+	if (len >= 25 && g_native.ok && memcmp(line, g_native.txt, 25) == 0) {
+		h->ts = g_native.ts;
+		h->fmt = MT_LS_FMT_ESA;
+		h->msg = mt_ls_sub(s, 25);
+		return true;
+	}
 	/* syslog priority "<166>" */
 	if (s.n > 2 && s.p[0] == '<') {
 		size_t i = 1;
@@ -652,6 +667,11 @@ static bool parse_hdr1(const char *line, size_t len, const struct mt_ls_parse_op
 		h->ts = ts;
 		h->fmt = MT_LS_FMT_ESA;
 		h->msg = mt_ls_sub(s, 25);
+		if (s.p == line) { /* no priority prefix: the cache compares from the line's start */
+			memcpy(g_native.txt, line, 25);
+			g_native.ts = ts;
+			g_native.ok = true;
+		}
 		return true;
 	}
 	/* BSD syslog: "Mmm dd hh:mm:ss " */
