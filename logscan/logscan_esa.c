@@ -216,7 +216,7 @@ int mt_ls_esa_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 			ev->dir = MT_LS_DIR_IN;
 			ev->msgid = (struct mt_ls_str){s.p, n};
 			s = mt_ls_sub(s, n);
-			struct mt_ls_str ic = mt_ls_kv(s, "ICID ", ' ');
+			struct mt_ls_str ic = mt_ls_starts(s, " ICID ") ? mt_ls_word(mt_ls_sub(s, 6)) : mt_ls_kv(s, "ICID ", ' ');
 			if (!ic.n || !mt_ls_num(ic, &id))
 				return MT_LS_UNPARSED;
 			ev->connid = ic;
