@@ -58,7 +58,6 @@ for kind in $KINDS; do
 			if [ ! -s "$log" ]; then
 				echo "repeating $src to $MB MB..." >&2
 				want=$((MB * 1048576)) have=$(stat -c %s "$src")
-				: >"$log"
 				for _ in $(seq $(((want + have - 1) / have))); do cat "$src"; done >"$log"
 			fi ;;
 		*) echo "unknown kind $kind" >&2; exit 64 ;;

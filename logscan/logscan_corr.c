@@ -335,7 +335,7 @@ static void on_delivery(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 	} else {
 		struct mt_ls_conn *cn = mt_ls_tab_get(&c->conns, ev->conn);
 		/* Postfix/Sendmail: a TLS line for another peer belongs to an earlier session */
-		if (cn && ev->ip.n && cn->ip[0] && (strlen(cn->ip) != ev->ip.n || memcmp(cn->ip, ev->ip.p, ev->ip.n) != 0)) {
+		if (cn && !same_ip(cn, ev)) {
 			conn_close(c, ev->conn, cn);
 			cn = NULL;
 		}
@@ -415,7 +415,7 @@ static void on_reqfail(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 	struct mt_ls_conn *cn = ev->conn ? mt_ls_tab_get(&c->conns, ev->conn) : NULL;
 	/* Postfix logs a "not offered" deferral with no TLS line: the attempt was a connection */
 	if (ev->conn && ev->ip.n && ev->fmt == MT_LS_FMT_POSTFIX &&
-	    (!cn || (cn->ip[0] && (strlen(cn->ip) != ev->ip.n || memcmp(cn->ip, ev->ip.p, ev->ip.n) != 0)))) {
+	    (!cn || !same_ip(cn, ev))) {
 		if (cn)
 			conn_close(c, ev->conn, cn);
 		cn = conn_new(c, ev);

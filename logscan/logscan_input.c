@@ -1,6 +1,7 @@
 /* logscan_input.c — see logscan_input.h.  zlib's gzread reads non-gzip input unchanged, so
  * one code path serves plain files, .gz files and pipes. */
 #include "logscan_input.h"
+#include "logscan_parse.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,9 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 static mt_status reopen(struct mt_ls_reader *r, struct mt_err *err)
 {
@@ -151,13 +149,8 @@ size_t mt_ls_reader_lines(struct mt_ls_reader *r, struct mt_ls_line *out, size_t
 #ifdef __SSE2__
 	/* 64 bytes per step: a bit per newline, then one line per set bit (lines are ~100
 	 * bytes, so a memchr call per line spent more on its setup than on the search) */
-	const __m128i nl = _mm_set1_epi8('\n');
 	for (; pos + 64 <= end; pos += 64) {
-		const __m128i *v = (const __m128i *)(const void *)(buf + pos);
-		uint64_t m = (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(v), nl)) |
-			     (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(v + 1), nl)) << 16 |
-			     (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(v + 2), nl)) << 32 |
-			     (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(v + 3), nl)) << 48;
+		uint64_t m = mt_ls_mask64(buf + pos, '\n');
 		while (m) {
 			size_t at = pos + (size_t)__builtin_ctzll(m);
 			out[k].p = buf + start;

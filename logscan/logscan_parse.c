@@ -502,20 +502,7 @@ static int fmt_of_tag(struct mt_ls_hdr *h)
 	return MT_LS_FMT_UNKNOWN;
 }
 
-/* After the timestamp: [host] tag message.  Up to two words may precede the tag (host, and
- * a level word some collectors add); a tag-less line is not ours. */
 #ifdef __SSE2__
-/* Bit i set where p[i] == c, for the 64 bytes at p. */
-static inline uint64_t mask64(const char *p, char c)
-{
-	const __m128i k = _mm_set1_epi8(c);
-	const __m128i *v = (const __m128i *)(const void *)p;
-	return (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(v), k)) |
-	       (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(v + 1), k)) << 16 |
-	       (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(v + 2), k)) << 32 |
-	       (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(v + 3), k)) << 48;
-}
-
 /* The common shape "host tag[pid]: msg" (or "host tag: msg") within the first 64 bytes, from
  * one pass of byte masks instead of two scans and their branches.  false: not that shape,
  * and nothing is set (after_ts then takes the general path, which gives the same answer
@@ -524,7 +511,7 @@ static bool host_tag_fast(struct mt_ls_str s, struct mt_ls_hdr *h)
 {
 	if (s.n < 64 || s.p[0] == ' ')
 		return false;
-	uint64_t sp = mask64(s.p, ' '), stop = sp | mask64(s.p, '[') | mask64(s.p, ':');
+	uint64_t sp = mt_ls_mask64(s.p, ' '), stop = sp | mt_ls_mask64(s.p, '[') | mt_ls_mask64(s.p, ':');
 	if (!stop)
 		return false;
 	unsigned i = (unsigned)__builtin_ctzll(stop); /* end of the host word */
@@ -561,6 +548,8 @@ static bool host_tag_fast(struct mt_ls_str s, struct mt_ls_hdr *h)
 }
 #endif
 
+/* After the timestamp: [host] tag message.  Up to two words may precede the tag (host, and
+ * a level word some collectors add); a tag-less line is not ours. */
 static bool after_ts(struct mt_ls_str s, struct mt_ls_hdr *h)
 {
 #ifdef __SSE2__

@@ -132,6 +132,19 @@ static inline void mt_ls_zero(void *p, size_t n)
 		d[i] = 0;
 }
 
+#ifdef __SSE2__
+/* Bit i set where p[i] == c, for the 64 bytes at p (all readable). */
+static inline uint64_t mt_ls_mask64(const char *p, char c)
+{
+	const __m128i k = _mm_set1_epi8(c);
+	const __m128i *v = (const __m128i *)(const void *)p;
+	return (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(v), k)) |
+	       (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(v + 1), k)) << 16 |
+	       (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(v + 2), k)) << 32 |
+	       (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(v + 3), k)) << 48;
+}
+#endif
+
 /* Character classes for the per-byte loops (one table load instead of several compares). */
 enum { MT_LS_CC_ALNUM = 1, MT_LS_CC_TAGSTOP = 2 /* ' ' '[' ':' */, MT_LS_CC_UHEX = 4 /* 0-9 A-F */, MT_LS_CC_DIGIT = 8 };
 extern const unsigned char mt_ls_cc[256];

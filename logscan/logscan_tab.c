@@ -2,7 +2,6 @@
  * backward-shift deletion, so lookups never walk tombstones. */
 #include "logscan_tab.h"
 
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,14 +132,14 @@ void mt_ls_tab_del(struct mt_ls_tab *t, uint64_t key)
 		del_slot(t, s);
 }
 
-/* Double the slot array (at most to max_mask + 1 slots); false when out of memory (the
- * table then stays at its size: the load factor grows, lookups stay correct). */
-static bool grow(struct mt_ls_tab *t)
+/* Double the slot array (at most to max_mask + 1 slots).  Out of memory, the table keeps
+ * its size: the load factor grows, lookups stay correct. */
+static void grow(struct mt_ls_tab *t)
 {
 	uint32_t ns = (t->mask + 1) * 2;
 	struct mt_ls_tab_slot *sl = malloc((size_t)ns * sizeof *sl);
 	if (!sl)
-		return false;
+		return;
 	for (uint32_t i = 0; i < ns; i++)
 		sl[i] = (struct mt_ls_tab_slot){0, NIL, 0};
 	struct mt_ls_tab_slot *old = t->slots;
@@ -156,7 +155,6 @@ static bool grow(struct mt_ls_tab *t)
 		sl[s] = old[i];
 	}
 	free(old);
-	return true;
 }
 
 void *mt_ls_tab_put(struct mt_ls_tab *t, uint64_t key, void (*evict)(void *ctx, void *entry), void *ctx)
