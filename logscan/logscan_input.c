@@ -53,7 +53,7 @@ mt_status mt_ls_reader_open(struct mt_ls_reader *r, const char *path, size_t buf
 	r->cap = bufsize < 4096 ? 4096 : bufsize;
 	r->soft = r->cap >= 2 * (size_t)MT_LS_READ_MAX ? MT_LS_READ_MAX : r->cap;
 	r->path = mt_strdup(path);
-	r->buf = malloc(r->cap);
+	r->buf = calloc(1, r->cap + MT_LS_PAD);
 	if (!r->path || !r->buf) {
 		mt_ls_reader_close(r);
 		return mt_err_set(err, MT_ERR_NOMEM, "out of memory");

@@ -16,6 +16,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* Every reader buffer (the reader's own and those swapped in, mt_ls_reader_swap) is
+ * allocated MT_LS_PAD bytes longer than its capacity, zeroed: the bytes up to MT_LS_PAD past
+ * the end of any line handed out are readable, so a parser may load 64 bytes at once from a
+ * short line (struct mt_ls_parse_opts.padded) and mask off what lies past its end. */
+#define MT_LS_PAD 64
+
 struct mt_ls_reader {
 	void *gz; /* gzFile */
 	int fd;

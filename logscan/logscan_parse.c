@@ -503,26 +503,34 @@ static int fmt_of_tag(struct mt_ls_hdr *h)
 }
 
 #ifdef __SSE2__
-/* The common shape "host tag[pid]: msg" (or "host tag: msg") within the first 64 bytes, from
- * one pass of byte masks instead of two scans and their branches.  false: not that shape,
- * and nothing is set (after_ts then takes the general path, which gives the same answer
- * on every line this accepts). */
-static bool host_tag_fast(struct mt_ls_str s, struct mt_ls_hdr *h)
+/* Bits of the 32 bytes at p: *stop where ' ', '[' or ':', return value where '/'. */
+static inline uint32_t tag_masks32(const char *p, uint32_t *stop)
 {
-	if (s.n < 64 || s.p[0] == ' ')
+	const __m128i sp = _mm_set1_epi8(' '), lb = _mm_set1_epi8('['), co = _mm_set1_epi8(':'), sl = _mm_set1_epi8('/');
+	const __m128i a = _mm_loadu_si128((const __m128i *)(const void *)p);
+	const __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+	*stop = (uint32_t)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(a, sp), _mm_cmpeq_epi8(a, lb)), _mm_cmpeq_epi8(a, co))) |
+		(uint32_t)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(b, sp), _mm_cmpeq_epi8(b, lb)), _mm_cmpeq_epi8(b, co))) << 16;
+	return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a, sl)) | (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, sl)) << 16;
+}
+
+/* The tag "name[pid]: " or "name: " at the start of s, its name within 32 bytes, from one
+ * pass of byte masks; a Postfix tag's service (after its last '/') from the same pass.
+ * padded: the 32 bytes at s.p are readable even when s is shorter (bits past its end are
+ * masked off).  false: not that shape, and nothing is set (the general path then gives the
+ * same answer on every line this accepts). */
+static bool tag_fast(struct mt_ls_str s, struct mt_ls_hdr *h, bool padded)
+{
+	if ((s.n < 32 && !padded) || !s.n)
 		return false;
-	uint64_t sp = mt_ls_mask64(s.p, ' '), stop = sp | mt_ls_mask64(s.p, '[') | mt_ls_mask64(s.p, ':');
+	uint32_t stop;
+	uint32_t slash = tag_masks32(s.p, &stop);
+	if (s.n < 32)
+		stop &= ((uint32_t)1 << s.n) - 1;
 	if (!stop)
 		return false;
-	unsigned i = (unsigned)__builtin_ctzll(stop); /* end of the host word */
-	if (!(sp >> i & 1) || i + 2 >= 64)
-		return false;
-	unsigned t0 = i + 1;
-	uint64_t rest = stop >> t0;
-	if (!rest)
-		return false;
-	unsigned j = t0 + (unsigned)__builtin_ctzll(rest); /* end of the tag's name */
-	if (j == t0 || s.p[j] == ' ')
+	unsigned j = (unsigned)__builtin_ctz(stop); /* end of the tag's name */
+	if (j == 0 || s.p[j] == ' ')
 		return false;
 	size_t k = j;
 	long pid = 0;
@@ -534,27 +542,66 @@ static bool host_tag_fast(struct mt_ls_str s, struct mt_ls_hdr *h)
 			return false;
 		k++;
 	}
-	if (s.p[k] != ':')
+	if (k >= s.n || s.p[k] != ':')
 		return false;
 	k++;
 	if (k < s.n && s.p[k] == ' ')
 		k++;
-	h->host = (struct mt_ls_str){s.p, i};
-	h->tag = (struct mt_ls_str){s.p + t0, j - t0};
+	h->tag = (struct mt_ls_str){s.p, j};
 	h->pid = pid;
 	h->msg = mt_ls_sub(s, k);
+	uint64_t w, p8;
+	if (j >= 8) { /* j < s.n: the 8 bytes are inside the line */
+		memcpy(&w, s.p, 8);
+		memcpy(&p8, "postfix", 8);
+		if (((w ^ p8) & 0x00ffffffffffffffULL) == 0) {
+			/* a Postfix tag: the service follows its last '/' (at 7 or later) */
+			slash &= (((uint32_t)1 << j) - 1) & ~(uint32_t)0x7f;
+			if (!slash) {
+				h->fmt = MT_LS_FMT_UNKNOWN;
+				return true;
+			}
+			unsigned l = 31 - (unsigned)__builtin_clz(slash);
+			h->service = (struct mt_ls_str){s.p + l + 1, j - l - 1};
+			h->fmt = MT_LS_FMT_POSTFIX;
+			return true;
+		}
+	}
 	h->fmt = fmt_of_tag(h);
+	return true;
+}
+
+/* "host tag...": the host word ends at the first ' ' (before any '[' or ':') within the
+ * first 32 bytes, then tag_fast. */
+static bool host_tag_fast(struct mt_ls_str s, struct mt_ls_hdr *h, bool padded)
+{
+	if ((s.n < 64 && !padded) || s.n < 3 || s.p[0] == ' ')
+		return false;
+	uint32_t stop;
+	(void)tag_masks32(s.p, &stop);
+	if (s.n < 32)
+		stop &= ((uint32_t)1 << s.n) - 1;
+	if (!stop)
+		return false;
+	unsigned i = (unsigned)__builtin_ctz(stop);
+	if (s.p[i] != ' ' || i + 2 >= s.n)
+		return false;
+	if (!tag_fast(mt_ls_sub(s, i + 1), h, padded))
+		return false;
+	h->host = (struct mt_ls_str){s.p, i};
 	return true;
 }
 #endif
 
 /* After the timestamp: [host] tag message.  Up to two words may precede the tag (host, and
  * a level word some collectors add); a tag-less line is not ours. */
-static bool after_ts(struct mt_ls_str s, struct mt_ls_hdr *h)
+static bool after_ts(struct mt_ls_str s, struct mt_ls_hdr *h, bool padded)
 {
 #ifdef __SSE2__
-	if (host_tag_fast(s, h))
+	if (host_tag_fast(s, h, padded))
 		return true;
+#else
+	(void)padded;
 #endif
 	for (int w = 0; w < 3; w++) {
 		while (s.n && s.p[0] == ' ')
@@ -621,10 +668,49 @@ bool mt_ls_parse_hdr(const char *line, size_t len, const struct mt_ls_parse_opts
  * consecutive lines nearly always share it, and a line that starts with the same bytes has
  * the same shape and time, so one compare replaces the checks below. */
 static _Thread_local struct {
-	char txt[25];
+	char txt[32];
 	bool ok;
 	time_t ts;
 } g_native;
+
+#ifdef __SSE2__
+/* The last syslog line's prefix up to its tag ("[<pri>]Mmm dd hh:mm:ss host ", at most 32
+ * bytes), with its time and host: consecutive lines nearly always share it, and a line
+ * that starts with the same bytes has the same time and host, so one 32-byte compare
+ * replaces the timestamp and host parsing (read with padding only). */
+static _Thread_local struct {
+	char txt[32];
+	unsigned n, hoff, hn; /* prefix length (0 = none), host offset and length */
+	int year;
+	time_t ts;
+} g_sys;
+
+static inline bool sys_prefix_eq(const char *line)
+{
+	const __m128i a = _mm_loadu_si128((const __m128i *)(const void *)line);
+	const __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(line + 16));
+	uint32_t eq = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a, _mm_loadu_si128((const __m128i *)(const void *)g_sys.txt))) |
+		      (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, _mm_loadu_si128((const __m128i *)(const void *)(g_sys.txt + 16)))) << 16;
+	uint32_t want = g_sys.n >= 32 ? UINT32_MAX : ((uint32_t)1 << g_sys.n) - 1;
+	return (eq & want) == want;
+}
+
+/* Remember the prefix of a line whose header the general path just read (padded only). */
+static void sys_prefix_keep(const char *line, size_t len, int year, const struct mt_ls_hdr *h)
+{
+	size_t n = (size_t)(h->tag.p - line);
+	if (!h->host.n || h->host.p + h->host.n + 1 != h->tag.p || n > 32 || n >= len) {
+		g_sys.n = 0;
+		return;
+	}
+	memcpy(g_sys.txt, line, n);
+	g_sys.n = (unsigned)n;
+	g_sys.hoff = (unsigned)(h->host.p - line);
+	g_sys.hn = (unsigned)h->host.n;
+	g_sys.year = year;
+	g_sys.ts = h->ts;
+}
+#endif
 
 static bool parse_hdr1(const char *line, size_t len, const struct mt_ls_parse_opts *o, struct mt_ls_hdr *h)
 {
@@ -636,6 +722,7 @@ static bool parse_hdr1(const char *line, size_t len, const struct mt_ls_parse_op
 		h->msg = mt_ls_sub(s, 25);
 		return true;
 	}
+	const int year = o && o->year ? o->year : 1970;
 	/* syslog priority "<166>" */
 	if (s.n > 2 && s.p[0] == '<') {
 		size_t i = 1;
@@ -666,10 +753,16 @@ static bool parse_hdr1(const char *line, size_t len, const struct mt_ls_parse_op
 	/* BSD syslog: "Mmm dd hh:mm:ss " */
 	if (s.p[15] == ' ' && s.p[3] == ' ' && s.p[9] == ':') {
 		time_t ts;
-		if (!syslog_ts(s.p, o && o->year ? o->year : 1970, &ts))
+		if (!syslog_ts(s.p, year, &ts))
 			return false;
 		h->ts = ts;
-		return after_ts(mt_ls_sub(s, 16), h);
+		if (!after_ts(mt_ls_sub(s, 16), h, o && o->padded))
+			return false;
+#ifdef __SSE2__
+		if (o && o->padded)
+			sys_prefix_keep(line, len, year, h);
+#endif
+		return true;
 	}
 	if (dig(s.p[0])) {
 		bool sp;
@@ -679,7 +772,7 @@ static bool parse_hdr1(const char *line, size_t len, const struct mt_ls_parse_op
 			return exim_rest(s, h);
 		if (n) {
 			h->ts = ts;
-			return after_ts(mt_ls_sub(s, n), h);
+			return after_ts(mt_ls_sub(s, n), h, o && o->padded);
 		}
 		return false;
 	}
@@ -701,6 +794,20 @@ tagonly:;
 	return h->fmt != MT_LS_FMT_UNKNOWN;
 }
 
+/* line starts with the cached native header (len >= 25): two overlapping 16-byte compares */
+static inline bool native_eq(const char *line)
+{
+#ifdef __SSE2__
+	const __m128i a = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)line),
+					 _mm_loadu_si128((const __m128i *)(const void *)g_native.txt));
+	const __m128i b = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(line + 9)),
+					 _mm_loadu_si128((const __m128i *)(const void *)(g_native.txt + 9)));
+	return _mm_movemask_epi8(_mm_and_si128(a, b)) == 0xffff;
+#else
+	return memcmp(line, g_native.txt, 25) == 0;
+#endif
+}
+
 int mt_ls_parse_line(const char *line, size_t len, const struct mt_ls_parse_opts *o, struct mt_ls_event *ev)
 {
 	struct mt_ls_hdr h;
@@ -708,8 +815,26 @@ int mt_ls_parse_line(const char *line, size_t len, const struct mt_ls_parse_opts
 		len--;
 	if (!len)
 		return MT_LS_IGNORED;
+	/* the two cached shapes first, without the general path's calls (most lines) */
+	if (len >= 25 && g_native.ok && native_eq(line)) {
+		h = (struct mt_ls_hdr){.fmt = MT_LS_FMT_ESA, .ts = g_native.ts, .msg = {line + 25, len - 25}};
+		return mt_ls_esa_parse(&h, ev);
+	}
+#ifdef __SSE2__
+	if (o && o->padded && g_sys.n && len > g_sys.n && g_sys.year == (o->year ? o->year : 1970) && sys_prefix_eq(line)) {
+		h = (struct mt_ls_hdr){.fmt = MT_LS_FMT_UNKNOWN};
+		if (tag_fast((struct mt_ls_str){line + g_sys.n, len - g_sys.n}, &h, true)) {
+			h.ts = g_sys.ts;
+			h.host = (struct mt_ls_str){line + g_sys.hoff, g_sys.hn};
+			goto have_hdr;
+		}
+	}
+#endif
 	if (!mt_ls_parse_hdr(line, len, o, &h))
 		return MT_LS_UNPARSED;
+#ifdef __SSE2__
+have_hdr:
+#endif
 	if (h.fmt == MT_LS_FMT_UNKNOWN)
 		return MT_LS_IGNORED;
 	if (h.fmt == MT_LS_FMT_EXIM && h.tag.n == 0 && h.msg.n == 0)

@@ -90,6 +90,9 @@ struct mt_ls_hdr {
 
 struct mt_ls_parse_opts {
 	int year; /* for syslog timestamps, which carry none */
+	/* the 64 bytes after each line's end are readable (a reader buffer, MT_LS_PAD): short
+	 * lines take the same one-load header path as long ones */
+	bool padded;
 };
 
 enum mt_ls_result {

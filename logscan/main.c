@@ -359,7 +359,7 @@ static int run_all(struct run *R, const char *const *files, int nfiles, bool fol
 			goto out;
 	}
 	for (; R->npool < POOL_BUFS; R->npool++)
-		if (!(R->pool[R->npool] = malloc(bufsize)))
+		if (!(R->pool[R->npool] = calloc(1, bufsize + MT_LS_PAD)))
 			goto out;
 	/* LOGSCAN_THREADS=1 keeps everything in the main thread (also the case on one CPU) */
 	const char *env = getenv("LOGSCAN_THREADS");
@@ -536,6 +536,7 @@ int main(int argc, char **argv)
 
 	static struct run R;
 	R.po.year = (int)year;
+	R.po.padded = true; /* every line comes from a reader buffer */
 	R.verbose = verbose;
 	struct mt_ls_sink sink = mt_ls_out_sink(&out);
 	if (mt_ls_corr_init(&R.corr, (uint32_t)max_open, (uint32_t)max_msgs, &sink) != 0) {

@@ -143,7 +143,7 @@ static void test_set_control_bytes(void **state)
 static void test_ts_cache(void **state)
 {
 	(void)state;
-	struct mt_ls_parse_opts o24 = {2024}, o25 = {2025};
+	struct mt_ls_parse_opts o24 = {.year = 2024}, o25 = {.year = 2025};
 	struct mt_ls_hdr h;
 	const char *a = "Jan  1 00:00:05 mx postfix/smtpd[1]: connect from x[10.0.0.1]";
 	const char *b = "Jan  1 00:00:06 mx postfix/smtpd[1]: connect from x[10.0.0.1]";
@@ -223,12 +223,100 @@ static void test_hash_spread(void **state)
 	assert_int_not_equal(mt_ls_hash("a\0", 2, 0), mt_ls_hash("a", 1, 0));
 }
 
+/* Compare two events field by field (strings by content: the lines live in different buffers). */
+static int str_eq(struct mt_ls_str a, struct mt_ls_str b)
+{
+	return a.n == b.n && (!a.n || memcmp(a.p, b.p, a.n) == 0) && !a.p == !b.p;
+}
+
+static int ev_eq(const struct mt_ls_event *a, const struct mt_ls_event *b)
+{
+	return a->kind == b->kind && a->fmt == b->fmt && a->dir == b->dir && a->ts == b->ts && a->conn == b->conn &&
+	       a->tls == b->tls && a->bits == b->bits && a->cause == b->cause && a->local == b->local &&
+	       a->new_conn == b->new_conn && str_eq(a->connid, b->connid) && str_eq(a->msgid, b->msgid) &&
+	       str_eq(a->ip, b->ip) && str_eq(a->host, b->host) && str_eq(a->domain, b->domain) &&
+	       str_eq(a->rcpt_domain, b->rcpt_domain) && str_eq(a->proto, b->proto) && str_eq(a->cipher, b->cipher) &&
+	       str_eq(a->verify, b->verify) && str_eq(a->cert, b->cert) && str_eq(a->reason, b->reason) &&
+	       str_eq(a->status, b->status);
+}
+
+/* The padded paths (a line read from a reader buffer: the cached syslog prefix, the one-load
+ * host/tag masks on short lines) give what the unpadded general path gives, line by line,
+ * on header shapes near the edges: hosts and tags of every length around 32 bytes, prefixes
+ * that differ from the previous line's in one byte, priorities, malformed pids, no space
+ * after the colon.  The unpadded copy sits at the very end of its allocation (ASan). */
+static void test_padded_header(void **state)
+{
+	(void)state;
+	static const char *base[] = {
+	    "Jan  1 00:01:03 mx postfix/smtpd[20003]: connect from c1364.example.org[10.0.5.84]",
+	    "Jan  1 00:01:03 mx postfix/qmgr[7]: 0000000543: removed",
+	    "Jan  1 00:01:03 mx postfix/smtp[9]: Verified TLS connection established to a.example[10.0.0.2]:25: TLSv1.3 with cipher X (256/256 bits)",
+	    "Jan  1 00:01:03 mx postfix/smtp[9]: 0000000543: to=<u@d.example>, relay=a.example[10.0.0.2]:25, delay=1, dsn=2.0.0, status=sent (ok)",
+	    "Jan  1 00:01:03 mx postfix/postscreen[5]: PASS OLD [10.0.5.93]:41610",
+	    "Jan  1 00:01:03 mx postfix/submission/smtpd[44]: disconnect from x[10.0.0.9]",
+	    "Jan  1 00:01:03 mx postfix-out/smtp[45]: 0000000543: to=<u@d.example>, relay=b[10.0.0.3]:25, status=deferred (TLS is required, but was not offered by host b[10.0.0.3])",
+	    "Jan  1 00:01:03 mxmxmxmxmxmxmxmxmxmxmxmxmxmxmxmxmx postfix/smtpd[1]: connect from y[10.0.0.5]",
+	    "Jan  1 00:01:03 mx postfix/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa[1]: connect from y[10.0.0.5]",
+	    "Jan  1 00:01:03 mx postfix/smtpd: connect from y[10.0.0.5]",
+	    "Jan  1 00:01:03 mx postfix/smtpd[x1]: connect from y[10.0.0.5]",
+	    "Jan  1 00:01:03 mx postfix/smtpd[1]:connect from y[10.0.0.5]",
+	    "Jan  1 00:01:03 mx postfix[1]: connect from y[10.0.0.5]",
+	    "Jan  1 00:01:03 mx level postfix/smtpd[1]: connect from y[10.0.0.5]",
+	    "<22>Jan  1 00:01:03 mx postfix/smtpd[1]: connect from y[10.0.0.5]",
+	    "<166>Mar 17 18:24:37 esa1 mail_logs: Info: New SMTP ICID 5 interface Data 1 (192.0.2.1) address 10.0.0.7 reverse dns host a.example verified yes",
+	    "<166>Mar 17 18:24:37 esa1 mail_logs: Info: ICID 5 TLS success protocol TLSv1.2 cipher AES128-SHA",
+	    "Jan  1 00:01:03 mx sm-mta[77]: x1: from=<a@b>, relay=c [10.0.0.8], STARTTLS=server, version=TLSv1.3, verify=NO, cipher=X, bits=256/256",
+	    "Jan  1 00:01:03 mx exim[9]: 2024-01-01 00:01:03 1abcde-000001-AB <= a@b H=x [10.0.0.9] X=TLS1.3:X:256 CV=no",
+	    "Jan  1 00:01:03 mx dovecot: imap-login: Login",
+	    "Jan  1 00:01:03 mx",
+	    "Jan  1 00:01:03 mx ",
+	    "Jan  1 00:01:03 mx postfix/smtpd[1]",
+	    "Mon Jan  1 00:00:00 2024 Info: ICID 1 close",
+	};
+	const size_t nb = sizeof base / sizeof base[0];
+	const char alpha[] = " [:/]0a";
+	struct mt_ls_parse_opts op = {.year = 2024, .padded = true}, ou = {.year = 2024};
+	char *pad = calloc(1, 512 + 64);
+	char line[400];
+	for (int iter = 0; iter < 300000; iter++) {
+		const char *b = base[rnd() % nb];
+		size_t n = strlen(b);
+		memcpy(line, b, n);
+		int r = rnd() % 8;
+		if (r == 0 && n > 16) /* one byte in the prefix or the tag changed */
+			line[16 + rnd() % (n - 16 < 48 ? n - 16 : 48)] = alpha[rnd() % 7];
+		else if (r == 1 && n > 20) /* cut short */
+			n = 16 + rnd() % (n - 16);
+		else if (r == 2 && n + 8 < sizeof line && n > 19) { /* the host grows */
+			size_t k = 1 + rnd() % 8;
+			memmove(line + 19 + k, line + 19, n - 19);
+			memset(line + 19, 'h', k);
+			n += k;
+		}
+		memcpy(pad, line, n);
+		memset(pad + n, rnd() % 2 ? 0 : ':', 64); /* the pad may hold anything */
+		char *u = malloc(n ? n : 1);
+		memcpy(u, line, n);
+		struct mt_ls_event ep, eu;
+		memset(&ep, 0, sizeof ep);
+		memset(&eu, 0, sizeof eu);
+		int rp = mt_ls_parse_line(pad, n, &op, &ep);
+		int ru = mt_ls_parse_line(u, n, &ou, &eu);
+		if (rp != ru || (rp == MT_LS_EVENT && !ev_eq(&ep, &eu)))
+			fail_msg("padded and unpadded parses differ (%d vs %d) on: %.*s", rp, ru, (int)n, line);
+		free(u);
+	}
+	free(pad);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_findn_random),      cmocka_unit_test(test_kv_random),
 	    cmocka_unit_test(test_set_control_bytes), cmocka_unit_test(test_ts_cache),
 	    cmocka_unit_test(test_keytab_prefixes),   cmocka_unit_test(test_hash_spread),
+	    cmocka_unit_test(test_padded_header),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
