@@ -26,6 +26,21 @@ static void ev_init(struct mt_ls_event *ev, const struct mt_ls_hdr *h, int kind,
 static void tls_details(struct mt_ls_str s, struct mt_ls_event *ev)
 {
 	ev->proto = mt_ls_word(s);
+	/* the usual shape read in place: "P with cipher C (B/B bits)" (P and C have no spaces,
+	 * so the searches below would find the same fields) */
+	struct mt_ls_str r = mt_ls_sub(s, ev->proto.n);
+	if (ev->proto.n >= 3 && (memcmp(s.p, "TLS", 3) == 0 || memcmp(s.p, "SSL", 3) == 0) &&
+	    mt_ls_starts(r, " with cipher ")) {
+		struct mt_ls_str c = mt_ls_word(mt_ls_sub(r, 13));
+		struct mt_ls_str a = mt_ls_sub(r, 13 + c.n);
+		if (c.n && mt_ls_starts(a, " (")) {
+			ev->cipher = c;
+			uint64_t bits;
+			if (mt_ls_num(mt_ls_sub(a, 2), &bits))
+				ev->bits = (int)bits;
+			return;
+		}
+	}
 	struct mt_ls_str c = mt_ls_kv(s, "cipher ", ' ');
 	if (c.p)
 		ev->cipher = c;
@@ -54,11 +69,60 @@ static size_t queue_id(struct mt_ls_str s)
 	return i;
 }
 
+/* The value at v that ends at the first ", ", when it has no space of its own: the ','.
+ * NULL otherwise (or when no ", " follows). */
+static const char *field_end(const char *v, const char *end)
+{
+	const char *c = memchr(v, ',', (size_t)(end - v));
+	while (c && c + 1 < end && c[1] != ' ')
+		c = memchr(c + 1, ',', (size_t)(end - c - 1));
+	if (!c || c + 1 >= end || memchr(v, ' ', (size_t)(c - v)))
+		return NULL;
+	return c;
+}
+
+/* s starts with "to=".  The usual shape "to=<a>, [orig_to=<b>, ]relay=R, ... status=S ..."
+ * read in order; since to, orig_to and relay hold no space, no field can start inside them,
+ * and the first field-start "status=" is the first " status=" after relay: the same fields
+ * the key searches find.  false: another shape (the caller searches). */
+static bool delivery_fields(struct mt_ls_str s, struct mt_ls_str *to, struct mt_ls_str *relay, struct mt_ls_str *status)
+{
+	const char *end = s.p + s.n, *v = s.p + 3;
+	const char *e = field_end(v, end);
+	if (!e)
+		return false;
+	const char *q = e + 2;
+	if (end - q > 8 && memcmp(q, "orig_to=", 8) == 0) {
+		const char *e2 = field_end(q + 8, end);
+		if (!e2)
+			return false;
+		q = e2 + 2;
+	}
+	if (end - q < 6 || memcmp(q, "relay=", 6) != 0)
+		return false;
+	const char *e3 = field_end(q + 6, end);
+	if (!e3)
+		return false;
+	struct mt_ls_str rest = {e3 + 1, (size_t)(end - e3 - 1)};
+	long st = mt_ls_find(rest, " status=");
+	if (st < 0)
+		return false;
+	const char *sv = rest.p + st + 8;
+	const char *se = memchr(sv, ' ', (size_t)(end - sv));
+	*to = (struct mt_ls_str){v, (size_t)(e - v)};
+	*relay = (struct mt_ls_str){q + 6, (size_t)(e3 - q - 6)};
+	*status = (struct mt_ls_str){sv, se ? (size_t)(se - sv) : (size_t)(end - sv)};
+	return true;
+}
+
 static int delivery(const struct mt_ls_hdr *h, struct mt_ls_str qid, struct mt_ls_str s, int dir, struct mt_ls_event *ev)
 {
-	struct mt_ls_str to = mt_ls_kv(s, "to=", ',');
-	struct mt_ls_str relay = mt_ls_kv(s, "relay=", ',');
-	struct mt_ls_str status = mt_ls_kv(s, "status=", ' ');
+	struct mt_ls_str to, relay, status;
+	if (!delivery_fields(s, &to, &relay, &status)) {
+		to = mt_ls_kv(s, "to=", ',');
+		relay = mt_ls_kv(s, "relay=", ',');
+		status = mt_ls_kv(s, "status=", ' ');
+	}
 	if (!to.p || !status.p)
 		return MT_LS_IGNORED;
 	struct mt_ls_str text = mt_ls_sub(s, (size_t)(status.p - s.p) + status.n);
@@ -176,8 +240,17 @@ int mt_ls_postfix_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 	case 'U':
 	case 'T':
 	case 'V':
-		/* "<Trust> TLS connection established from|to host[ip](:port): details" */
-		p = mt_ls_find(s, " TLS connection established ");
+		/* "<Trust> TLS connection established from|to host[ip](:port): details"; the four
+		 * trust words Postfix writes compared in place (the search finds the same: the
+		 * literal starts at the first space) */
+		if (mt_ls_starts(s, "Anonymous TLS connection established ") || mt_ls_starts(s, "Untrusted TLS connection established "))
+			p = 9;
+		else if (mt_ls_starts(s, "Verified TLS connection established "))
+			p = 8;
+		else if (mt_ls_starts(s, "Trusted TLS connection established "))
+			p = 7;
+		else
+			p = mt_ls_find(s, " TLS connection established ");
 		if (p < 0 || p > 10)
 			return MT_LS_IGNORED;
 		{

@@ -20,10 +20,14 @@ static int kt_init(struct mt_ls_keytab *t, uint32_t max_keys)
 	return 0;
 }
 
-static void kt_free(struct mt_ls_keytab *t)
+void mt_ls_keytab_free(struct mt_ls_keytab *t)
 {
-	for (uint32_t i = 0; i < t->n; i++)
-		free(t->ents[i].key);
+	for (char *c = t->arena; c;) {
+		char *prev;
+		memcpy(&prev, c, sizeof prev);
+		free(c);
+		c = prev;
+	}
 	free(t->ents);
 	free(t->slots);
 	memset(t, 0, sizeof *t);
@@ -91,9 +95,20 @@ static struct mt_ls_kent *keytab_get_h(struct mt_ls_keytab *t, const char *key, 
 		t->ents = ne;
 		t->cap_ents = nc;
 	}
-	char *k = malloc(n + 1);
-	if (!k)
-		return NULL;
+	/* keys live in 64 KiB chunks: one malloc per key cost more than the lookup */
+	if (t->arena_left < n + 1) {
+		size_t sz = n + 1 + sizeof(char *) > 65536 ? n + 1 + sizeof(char *) : 65536;
+		char *c = malloc(sz);
+		if (!c)
+			return NULL;
+		memcpy(c, &t->arena, sizeof t->arena);
+		t->arena = c;
+		t->arena_next = c + sizeof(char *);
+		t->arena_left = sz - sizeof(char *);
+	}
+	char *k = t->arena_next;
+	t->arena_next += n + 1;
+	t->arena_left -= n + 1;
 	memcpy(k, key, n);
 	k[n] = '\0';
 	struct mt_ls_kent *e = &t->ents[t->n];
@@ -182,12 +197,12 @@ int mt_ls_sum_init(struct mt_ls_sum *s, int by, uint32_t max_keys)
 
 void mt_ls_sum_free(struct mt_ls_sum *s)
 {
-	kt_free(&s->proto);
-	kt_free(&s->cipher);
-	kt_free(&s->domain);
-	kt_free(&s->ip);
-	kt_free(&s->reason);
-	kt_free(&s->bucket);
+	mt_ls_keytab_free(&s->proto);
+	mt_ls_keytab_free(&s->cipher);
+	mt_ls_keytab_free(&s->domain);
+	mt_ls_keytab_free(&s->ip);
+	mt_ls_keytab_free(&s->reason);
+	mt_ls_keytab_free(&s->bucket);
 }
 
 int mt_ls_proto_deprecated(const char *p)
@@ -316,9 +331,17 @@ static void count(struct mt_ls_count *c, int tls)
 		c->none++;
 }
 
+/* Count key.  The entry found last is tried first: protocols, ciphers and peer domains
+ * repeat from one connection to the next far more often than not. */
 static void kcount(struct mt_ls_keytab *t, const char *key, int tls)
 {
-	struct mt_ls_kent *e = mt_ls_keytab_get(t, key, strlen(key));
+	size_t n = strlen(key);
+	struct mt_ls_kent *e = t->last ? &t->ents[t->last - 1] : NULL;
+	if (!e || e->len != n || memcmp(e->key, key, n) != 0) {
+		e = mt_ls_keytab_get(t, key, n);
+		if (e)
+			t->last = (uint32_t)(e - t->ents) + 1;
+	}
 	count(e ? &e->c : &t->other, tls);
 }
 

@@ -30,6 +30,10 @@ struct mt_ls_keytab {
 	uint32_t mask;
 	struct mt_ls_count other; /* keys beyond max_keys */
 	uint64_t other_keys;	  /* how many distinct keys went to "(other)" (approximate) */
+	char *arena;		  /* the keys' text, in chunks (the first word of each links the previous) */
+	char *arena_next;	  /* free space in the newest chunk: arena_left bytes */
+	size_t arena_left;
+	uint32_t last;		  /* index of the last entry found + 1 (0 = none): kcount tries it first */
 };
 
 enum { MT_LS_BY_NONE = 0, MT_LS_BY_HOUR, MT_LS_BY_DAY };
@@ -62,6 +66,8 @@ void mt_ls_sum_reqfail(struct mt_ls_sum *s, const struct mt_ls_reqfail *r);
 
 /* Entry for key (created when absent, or NULL when the table is full). */
 struct mt_ls_kent *mt_ls_keytab_get(struct mt_ls_keytab *t, const char *key, size_t n);
+/* Free the entries, their keys and the slots (not the table itself, nor aux). */
+void mt_ls_keytab_free(struct mt_ls_keytab *t);
 /* Entries sorted by total descending (by_key: ascending key); array owned by caller (free). */
 struct mt_ls_kent **mt_ls_keytab_sorted(const struct mt_ls_keytab *t, int by_key);
 /* The first limit entries of that order (limit 0 = all); *count says how many. */

@@ -55,12 +55,9 @@ void mt_ls_rpt_free(struct mt_ls_rpt *r)
 {
 	if (!r)
 		return;
-	for (uint32_t i = 0; i < r->t.n; i++) {
-		free(r->t.ents[i].key);
+	for (uint32_t i = 0; i < r->t.n; i++)
 		free((void *)(uintptr_t)r->t.ents[i].aux);
-	}
-	free(r->t.ents);
-	free(r->t.slots);
+	mt_ls_keytab_free(&r->t);
 	free(r);
 }
 

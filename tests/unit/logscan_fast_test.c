@@ -310,13 +310,72 @@ static void test_padded_header(void **state)
 	free(pad);
 }
 
+/* Postfix delivery lines: the in-order read of to=, orig_to=, relay= and status= finds the
+ * fields the key searches find, on shapes built from pieces that break it (spaces and
+ * commas inside values, keys inside values, missing fields, other orders). */
+static void test_postfix_delivery_fields(void **state)
+{
+	(void)state;
+	static const char *tos[] = {"<u@d.example>", "<a,b@d.example>", "<\"a b\"@d.example>", "<status=x@d.example>",
+				    "<u@relay=d.example>", "<u@d.example>,", "", "<x relay=y@z>"};
+	static const char *origs[] = {"", "orig_to=<o@e.example>, ", "orig_to=<o p@e.example>, ", "orig_to=, "};
+	static const char *relays[] = {"mx.d.example[10.0.0.1]:25", "none", "a b[10.0.0.2]:25", "x[10.0.0.3]:25,y",
+				       "", "status=z[10.0.0.4]:25"};
+	static const char *mids[] = {", delay=1, delays=0/0/0/0, dsn=2.0.0, ", ", ", ", xstatus=q, ", " ",
+				     ", conn_use=2, delay=1, "};
+	static const char *stats[] = {"status=sent (250 ok)", "status=deferred (TLS is required, but was not offered by host x[10.0.0.9])",
+				      "status=bounced", "status=", "sent (250 ok)"};
+	struct mt_ls_parse_opts o = {.year = 2024};
+	char line[512];
+	for (int iter = 0; iter < 100000; iter++) {
+		const char *to = tos[rnd() % 8], *orig = origs[rnd() % 4], *relay = relays[rnd() % 6], *mid = mids[rnd() % 5],
+			   *st = stats[rnd() % 5];
+		int n;
+		if (rnd() % 4)
+			n = snprintf(line, sizeof line, "Jan  1 00:00:01 mx postfix/smtp[9]: 0A1B2C3D4E: to=%s, %srelay=%s%s%s", to,
+				     orig, relay, mid, st);
+		else /* relay before to: the searches only */
+			n = snprintf(line, sizeof line, "Jan  1 00:00:01 mx postfix/smtp[9]: 0A1B2C3D4E: to=%s, relay=%s, %s%s", to,
+				     relay, orig, st);
+		char *u = malloc((size_t)n);
+		memcpy(u, line, (size_t)n);
+		struct mt_ls_event ev;
+		memset(&ev, 0, sizeof ev);
+		int r = mt_ls_parse_line(u, (size_t)n, &o, &ev);
+		/* the reference: the three key searches over the text after "QUEUEID: " */
+		const char *body = strstr(u, "to=");
+		struct mt_ls_str b = {body, (size_t)(u + n - body)};
+		struct mt_ls_str kto = mt_ls_kvn(b, "to=", 3, ','), krelay = mt_ls_kvn(b, "relay=", 6, ','),
+				 kst = mt_ls_kvn(b, "status=", 7, ' ');
+		if (!kto.p || !kst.p) {
+			assert_int_equal(r, MT_LS_IGNORED);
+		} else if (r == MT_LS_EVENT && ev.kind == MT_LS_EV_DELIVERY) {
+			struct mt_ls_str d = mt_ls_addr_domain(kto);
+			if (!str_eq(ev.status, kst) || !str_eq(ev.rcpt_domain, d))
+				fail_msg("fields differ on: %s", line);
+			struct mt_ls_str host, ip;
+			assert_true(krelay.p && mt_ls_host_ip(krelay, &host, &ip));
+			if (!str_eq(ev.host, host) || !str_eq(ev.ip, ip))
+				fail_msg("relay differs on: %s", line);
+		} else if (r == MT_LS_EVENT && ev.kind == MT_LS_EV_REQFAIL) {
+			if (!str_eq(ev.rcpt_domain, mt_ls_addr_domain(kto)))
+				fail_msg("reqfail domain differs on: %s", line);
+		} else {
+			/* ignored: no relay with an address, or not sent over the network */
+			assert_int_equal(r, MT_LS_IGNORED);
+			assert_true(!krelay.p || !memchr(krelay.p, '[', krelay.n) || (krelay.n >= 4 && !memcmp(krelay.p, "none", 4)));
+		}
+		free(u);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_findn_random),      cmocka_unit_test(test_kv_random),
 	    cmocka_unit_test(test_set_control_bytes), cmocka_unit_test(test_ts_cache),
 	    cmocka_unit_test(test_keytab_prefixes),   cmocka_unit_test(test_hash_spread),
-	    cmocka_unit_test(test_padded_header),
+	    cmocka_unit_test(test_padded_header),     cmocka_unit_test(test_postfix_delivery_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
