@@ -408,9 +408,22 @@ static bool syslog_ts1(const char *p, int year, time_t *ts)
 }
 
 /* "yyyy-mm-dd" then 'T' or ' ' then "hh:mm:ss"; returns bytes consumed including fraction and zone. */
+static _Thread_local struct {
+	char txt[19]; /* the last "yyyy-mm-ddThh:mm:ss" read, and its time (zones are not applied) */
+	bool ok;
+	time_t ts;
+} g_iso;
+
 static size_t iso_ts(const char *p, size_t n, bool *space_sep, time_t *ts)
 {
-	if (n < 19 || !dig(p[0]) || !dig(p[1]) || !dig(p[2]) || !dig(p[3]) || p[4] != '-' || !dig(p[5]) || !dig(p[6]) ||
+	if (n < 19)
+		return 0;
+	if (g_iso.ok && memcmp(p, g_iso.txt, 19) == 0) { /* the same second as the last line's */
+		*space_sep = p[10] == ' ';
+		*ts = g_iso.ts;
+		goto fraction;
+	}
+	if (!dig(p[0]) || !dig(p[1]) || !dig(p[2]) || !dig(p[3]) || p[4] != '-' || !dig(p[5]) || !dig(p[6]) ||
 	    p[7] != '-' || !dig(p[8]) || !dig(p[9]) || (p[10] != 'T' && p[10] != ' '))
 		return 0;
 	int h, mi, s;
@@ -418,6 +431,15 @@ static size_t iso_ts(const char *p, size_t n, bool *space_sep, time_t *ts)
 		return 0;
 	*space_sep = p[10] == ' ';
 	*ts = mk(d2(p) * 100 + d2(p + 2), d2(p + 5), d2(p + 8), h, mi, s);
+	memcpy(g_iso.txt, p, 19);
+	g_iso.ts = *ts;
+	g_iso.ok = true;
+fraction:;
+	/* the usual rsyslog shape ".dddddd+hh:mm" then a space, checked in place */
+	if (n > 32 && p[19] == '.' && dig(p[20]) && dig(p[21]) && dig(p[22]) && dig(p[23]) && dig(p[24]) && dig(p[25]) &&
+	    (p[26] == '+' || p[26] == '-') && !*space_sep && dig(p[27]) && dig(p[28]) && p[29] == ':' && dig(p[30]) &&
+	    dig(p[31]) && p[32] == ' ')
+		return 32;
 	size_t i = 19;
 	if (i < n && (p[i] == '.' || p[i] == ','))
 		for (i++; i < n && dig(p[i]); i++)
@@ -514,6 +536,24 @@ static inline uint32_t tag_masks32(const char *p, uint32_t *stop)
 	return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a, sl)) | (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, sl)) << 16;
 }
 
+/* The number written by the d (1..8) decimal digits at p (8 bytes readable there), in one
+ * word: false when one of them is not a digit. */
+static inline bool digits8(const char *p, unsigned d, long *out)
+{
+	uint64_t w;
+	memcpy(&w, p, 8);
+	/* little-endian: the first digit is the low byte; shifting left drops the bytes after
+	 * the digits and leaves zeros (leading zero digits) below them.  A borrow from a byte
+	 * below '0' only runs upwards, past a byte that is caught anyway. */
+	w = (w - 0x3030303030303030ULL) << (8 * (8 - d));
+	if ((w | (w + 0x7676767676767676ULL)) & 0x8080808080808080ULL)
+		return false;
+	w = w * 10 + (w >> 8);
+	w = ((w & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32)) + ((w >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32))) >> 32;
+	*out = (long)w;
+	return true;
+}
+
 /* The tag "name[pid]: " or "name: " at the start of s, its name within 32 bytes, from one
  * pass of byte masks; a Postfix tag's service (after its last '/') from the same pass.
  * padded: the 32 bytes at s.p are readable even when s is shorter (bits past its end are
@@ -535,11 +575,18 @@ static bool tag_fast(struct mt_ls_str s, struct mt_ls_hdr *h, bool padded)
 	size_t k = j;
 	long pid = 0;
 	if (s.p[j] == '[') {
-		size_t st = ++k;
-		for (unsigned d; k < s.n && (d = (unsigned)(unsigned char)s.p[k] - '0') <= 9; k++)
-			pid = pid * 10 + (long)d;
-		if (k == st || k + 1 >= s.n || s.p[k] != ']')
-			return false;
+		/* "[digits]:": the ':' is the next stop; up to 8 digits converted at once */
+		uint32_t after = stop >> (j + 1);
+		unsigned c = after ? j + 1 + (unsigned)__builtin_ctz(after) : 0, d = c - j - 2;
+		if (c && s.p[c - 1] == ']' && d - 1 < 8 && (padded || j + 9 <= s.n) && digits8(s.p + j + 1, d, &pid)) {
+			k = c - 1;
+		} else {
+			size_t st = ++k;
+			for (unsigned dg; k < s.n && (dg = (unsigned)(unsigned char)s.p[k] - '0') <= 9; k++)
+				pid = pid * 10 + (long)dg;
+			if (k == st || k + 1 >= s.n || s.p[k] != ']')
+				return false;
+		}
 		k++;
 	}
 	if (k >= s.n || s.p[k] != ':')
@@ -772,6 +819,8 @@ static bool parse_hdr1(const char *line, size_t len, const struct mt_ls_parse_op
 			return exim_rest(s, h);
 		if (n) {
 			h->ts = ts;
+			if (n < s.n && s.p[n] == ' ') /* after_ts skips it too: this lets its fast path match */
+				n++;
 			return after_ts(mt_ls_sub(s, n), h, o && o->padded);
 		}
 		return false;

@@ -170,6 +170,23 @@ static void test_ts_cache(void **state)
 		assert_int_equal(t[4], 1735689605);
 		assert_int_equal(t[5], t[0]);
 	}
+	/* RFC 3339 stamps (rsyslog): the per-second cache and the in-place fraction; lines that
+	 * differ from the previous one only in the second, the day or the year */
+	const char *iso[] = {"2023-03-14T00:00:31.185246+01:00 helga postfix/smtpd[1]: connect from x[10.0.0.1]",
+			     "2023-03-14T00:00:32.000001+01:00 helga postfix/smtpd[1]: connect from x[10.0.0.1]",
+			     "2023-03-15T00:00:31.185246+01:00 helga postfix/smtpd[1]: connect from x[10.0.0.1]",
+			     "2024-03-14T00:00:31Z helga postfix/smtpd[1]: connect from x[10.0.0.1]",
+			     "2023-03-14T00:00:31.1+01:00 helga postfix/smtpd[1]: connect from x[10.0.0.1]"};
+	const time_t want[] = {1678752031, 1678752032, 1678838431, 1710374431, 1678752031};
+	for (int round = 0; round < 3; round++)
+		for (int i = 0; i < 5; i++) {
+			int k = round == 1 ? 4 - i : i;
+			assert_true(mt_ls_parse_hdr(iso[k], strlen(iso[k]), &o24, &h));
+			assert_int_equal(h.ts, want[k]);
+			assert_int_equal(h.host.n, 5);
+			assert_int_equal(h.pid, 1);
+			assert_int_equal(h.msg.n, strlen("connect from x[10.0.0.1]"));
+		}
 	/* a malformed clock is refused even right after a good one with the same text around it */
 	const char *bad = "Jan  1 00:0x:05 mx postfix/smtpd[1]: connect from x[10.0.0.1]";
 	assert_false(mt_ls_parse_hdr(bad, strlen(bad), &o24, &h) && h.ts == t[0]);
@@ -273,9 +290,22 @@ static void test_padded_header(void **state)
 	    "Jan  1 00:01:03 mx ",
 	    "Jan  1 00:01:03 mx postfix/smtpd[1]",
 	    "Mon Jan  1 00:00:00 2024 Info: ICID 1 close",
+	    "2023-03-14T00:00:31.185246+01:00 helga postfix/postscreen[3163107]: PASS OLD [185.48.118.128]:36942",
+	    "2023-03-14T00:00:31.296623+01:00 helga postfix/smtpd[297535]: connect from host1.uhu-banane.de[185.48.118.128]",
+	    "2023-03-14T00:00:31.296623+01:00  helga postfix/smtpd[297535]: connect from h[10.0.0.1]",
+	    "2023-03-14T00:00:31.29+01:00 helga postfix/smtpd[12345678]: connect from h[10.0.0.1]",
+	    "2023-03-14T00:00:31Z helga postfix/smtpd[123456789]: connect from h[10.0.0.1]",
+	    "2023-03-14T00:00:31.296623-05:00 helga postfix/smtpd[1a]: connect from h[10.0.0.1]",
+	    "2023-03-14T00:00:31.296623+01:00 helga postfix/smtpd[12 3]: connect from h[10.0.0.1]",
+	    "2023-03-14T00:00:31.296623+01:00 helga postfix/smtpd[]: connect from h[10.0.0.1]",
+	    "2023-03-14T00:00:31.296623+01:00 helga postfix/smtpd[0]: connect from h[10.0.0.1]",
+	    "2023-03-14 00:00:31.296623+01:00 helga postfix/smtpd[7]: connect from h[10.0.0.1]",
+	    "2024-01-01 00:01:03 1abcde-000001-AB <= a@b H=x [10.0.0.9] X=TLS1.3:X:256 CV=no",
 	};
 	const size_t nb = sizeof base / sizeof base[0];
 	const char alpha[] = " [:/]0a";
+	/* ISO (rsyslog RFC 3339) stamps: the per-second cache and the in-place fraction check;
+	 * pids of 1 to 9 digits: the one-word conversion and its fallback */
 	struct mt_ls_parse_opts op = {.year = 2024, .padded = true}, ou = {.year = 2024};
 	char *pad = calloc(1, 512 + 64);
 	char line[400];
@@ -286,6 +316,8 @@ static void test_padded_header(void **state)
 		int r = rnd() % 8;
 		if (r == 0 && n > 16) /* one byte in the prefix or the tag changed */
 			line[16 + rnd() % (n - 16 < 48 ? n - 16 : 48)] = alpha[rnd() % 7];
+		else if (r == 3 && n > 40) /* a digit or a separator anywhere in the first 40 bytes */
+			line[rnd() % 40] = "0123456789 :.+-T]["[rnd() % 18];
 		else if (r == 1 && n > 20) /* cut short */
 			n = 16 + rnd() % (n - 16);
 		else if (r == 2 && n + 8 < sizeof line && n > 19) { /* the host grows */
