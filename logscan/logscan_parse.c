@@ -721,32 +721,49 @@ static _Thread_local struct {
 } g_native;
 
 #ifdef __SSE2__
-/* The last syslog line's prefix up to its tag ("[<pri>]Mmm dd hh:mm:ss host ", at most 32
- * bytes), with its time and host: consecutive lines nearly always share it, and a line
- * that starts with the same bytes has the same time and host, so one 32-byte compare
- * replaces the timestamp and host parsing (read with padding only). */
+/* The last syslog line's prefix up to its tag ("[<pri>]Mmm dd hh:mm:ss host " or
+ * "yyyy-mm-ddThh:mm:ss.dddddd+hh:mm host ", at most 64 bytes), with its time and host:
+ * consecutive lines nearly always share it, and a line that starts with the same bytes has
+ * the same time and host, so one 64-byte compare replaces the timestamp and host parsing
+ * (read with padding only).  In the RFC 3339 shape the six fraction digits may differ (they
+ * do on every line): they are only checked to be digits, which is all the parse asks of
+ * them. */
 static _Thread_local struct {
-	char txt[32];
+	char txt[64];
 	unsigned n, hoff, hn; /* prefix length (0 = none), host offset and length */
+	uint64_t eqmask;      /* the bytes that must be equal */
+	bool frac;	      /* bytes 20..25 are a fraction: digits, not compared */
 	int year;
 	time_t ts;
 } g_sys;
 
 static inline bool sys_prefix_eq(const char *line)
 {
-	const __m128i a = _mm_loadu_si128((const __m128i *)(const void *)line);
-	const __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(line + 16));
-	uint32_t eq = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a, _mm_loadu_si128((const __m128i *)(const void *)g_sys.txt))) |
-		      (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, _mm_loadu_si128((const __m128i *)(const void *)(g_sys.txt + 16)))) << 16;
-	uint32_t want = g_sys.n >= 32 ? UINT32_MAX : ((uint32_t)1 << g_sys.n) - 1;
-	return (eq & want) == want;
+#define SYS_EQ16(i)                                                                                              \
+	((uint64_t)(uint32_t)_mm_movemask_epi8(                                                                  \
+	     _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(line + 16 * (i))),                   \
+			    _mm_loadu_si128((const __m128i *)(const void *)(g_sys.txt + 16 * (i))))) << (16 * (i)))
+	uint64_t eq = SYS_EQ16(0) | SYS_EQ16(1);
+	if (g_sys.n > 32) /* the same for consecutive lines: predictable */
+		eq |= SYS_EQ16(2) | SYS_EQ16(3);
+#undef SYS_EQ16
+	if ((eq & g_sys.eqmask) != g_sys.eqmask)
+		return false;
+	if (g_sys.frac) {
+		uint64_t w;
+		memcpy(&w, line + 20, 8);
+		w = (w - 0x3030303030303030ULL) << 16; /* the six bytes 20..25 */
+		if ((w | (w + 0x7676767676767676ULL)) & 0x8080808080808080ULL)
+			return false;
+	}
+	return true;
 }
 
 /* Remember the prefix of a line whose header the general path just read (padded only). */
 static void sys_prefix_keep(const char *line, size_t len, int year, const struct mt_ls_hdr *h)
 {
 	size_t n = (size_t)(h->tag.p - line);
-	if (!h->host.n || h->host.p + h->host.n + 1 != h->tag.p || n > 32 || n >= len) {
+	if (!h->host.n || h->host.p + h->host.n + 1 != h->tag.p || n > 64 || n >= len) {
 		g_sys.n = 0;
 		return;
 	}
@@ -756,6 +773,13 @@ static void sys_prefix_keep(const char *line, size_t len, int year, const struct
 	g_sys.hn = (unsigned)h->host.n;
 	g_sys.year = year;
 	g_sys.ts = h->ts;
+	g_sys.eqmask = n >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1; /* the prefix's bytes */
+	/* the in-place RFC 3339 shape iso_ts reads (from the line's first byte): its fraction
+	 * digits are not part of the key */
+	g_sys.frac = n > 33 && dig(line[0]) && line[10] == 'T' && line[19] == '.' && (line[26] == '+' || line[26] == '-') &&
+		     line[32] == ' ' && h->host.p == line + 33;
+	if (g_sys.frac)
+		g_sys.eqmask &= ~((uint64_t)0x3f << 20);
 }
 #endif
 
@@ -821,7 +845,13 @@ static bool parse_hdr1(const char *line, size_t len, const struct mt_ls_parse_op
 			h->ts = ts;
 			if (n < s.n && s.p[n] == ' ') /* after_ts skips it too: this lets its fast path match */
 				n++;
-			return after_ts(mt_ls_sub(s, n), h, o && o->padded);
+			if (!after_ts(mt_ls_sub(s, n), h, o && o->padded))
+				return false;
+#ifdef __SSE2__
+			if (o && o->padded)
+				sys_prefix_keep(line, len, year, h);
+#endif
+			return true;
 		}
 		return false;
 	}
