@@ -100,38 +100,6 @@ uint64_t mt_ls_hash(const void *p, size_t n, uint64_t seed)
 	return mix64(h);
 }
 
-/* Nearly every line of a log names the same host: remember the last host's hash per
- * direction (Postfix interleaves smtpd and smtp lines), per thread (both parsing threads
- * compute keys). */
-struct host_cache {
-	uint64_t seed, h;
-	size_t n;
-	char txt[32];
-};
-static _Thread_local struct host_cache g_host_cache[4] = {
-    {.seed = UINT64_MAX}, {.seed = UINT64_MAX}, {.seed = UINT64_MAX}, {.seed = UINT64_MAX}};
-
-uint64_t mt_ls_conn_key(int fmt, int dir, struct mt_ls_str host, uint64_t id)
-{
-	uint64_t seed = ((uint64_t)fmt << 8) | (uint64_t)dir, k;
-	struct host_cache *c = &g_host_cache[dir & 3];
-	if (c->seed == seed && c->n == host.n && (host.n == 0 || memcmp(c->txt, host.p, host.n) == 0)) {
-		k = c->h;
-	} else {
-		k = mt_ls_hash(host.p, host.n, seed);
-		if (host.n <= sizeof c->txt) {
-			c->seed = seed;
-			c->n = host.n;
-			if (host.n)
-				memcpy(c->txt, host.p, host.n);
-			c->h = k;
-		}
-	}
-	k ^= id * 0x9e3779b97f4a7c15ULL;
-	k ^= k >> 29;
-	return k ? k : 1;
-}
-
 /* a == b for n bytes; needles are short, so two overlapping loads instead of a memcmp call */
 static inline bool eq_short(const char *a, const char *b, size_t n)
 {
@@ -154,6 +122,38 @@ static inline bool eq_short(const char *a, const char *b, size_t n)
 		return ((x0 ^ y0) | (x1 ^ y1)) == 0;
 	}
 	return n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
+}
+
+/* Nearly every line of a log names the same host: remember the last host's hash per
+ * direction (Postfix interleaves smtpd and smtp lines), per thread (both parsing threads
+ * compute keys). */
+struct host_cache {
+	uint64_t seed, h;
+	size_t n;
+	char txt[32];
+};
+static _Thread_local struct host_cache g_host_cache[4] = {
+    {.seed = UINT64_MAX}, {.seed = UINT64_MAX}, {.seed = UINT64_MAX}, {.seed = UINT64_MAX}};
+
+uint64_t mt_ls_conn_key(int fmt, int dir, struct mt_ls_str host, uint64_t id)
+{
+	uint64_t seed = ((uint64_t)fmt << 8) | (uint64_t)dir, k;
+	struct host_cache *c = &g_host_cache[dir & 3];
+	if (c->seed == seed && c->n == host.n && eq_short(c->txt, host.p, host.n)) {
+		k = c->h;
+	} else {
+		k = mt_ls_hash(host.p, host.n, seed);
+		if (host.n <= sizeof c->txt) {
+			c->seed = seed;
+			c->n = host.n;
+			if (host.n)
+				memcpy(c->txt, host.p, host.n);
+			c->h = k;
+		}
+	}
+	k ^= id * 0x9e3779b97f4a7c15ULL;
+	k ^= k >> 29;
+	return k ? k : 1;
 }
 
 long mt_ls_findn(struct mt_ls_str s, const char *lit, size_t n)
@@ -732,12 +732,17 @@ static _Thread_local struct {
 	char txt[64];
 	unsigned n, hoff, hn; /* prefix length (0 = none), host offset and length */
 	uint64_t eqmask;      /* the bytes that must be equal */
+	uint64_t eqmask_tod;  /* the same without the clock's digits */
+	unsigned tod;	      /* offset of "hh:mm:ss" (0 = not used) */
 	bool frac;	      /* bytes 20..25 are a fraction: digits, not compared */
 	int year;
-	time_t ts;
+	time_t ts, day; /* the line's time, and the time at 00:00:00 of its day */
 } g_sys;
 
-static inline bool sys_prefix_eq(const char *line)
+/* Does the line start with the cached prefix?  *ts gets its time.  A prefix that differs
+ * only in the clock's digits (the next second) matches too: its time is the cached day plus
+ * the new clock, as mk() would compute it, and the cache takes the new clock. */
+static inline bool sys_prefix_eq(const char *line, time_t *ts)
 {
 #define SYS_EQ16(i)                                                                                              \
 	((uint64_t)(uint32_t)_mm_movemask_epi8(                                                                  \
@@ -747,7 +752,8 @@ static inline bool sys_prefix_eq(const char *line)
 	if (g_sys.n > 32) /* the same for consecutive lines: predictable */
 		eq |= SYS_EQ16(2) | SYS_EQ16(3);
 #undef SYS_EQ16
-	if ((eq & g_sys.eqmask) != g_sys.eqmask)
+	bool same = (eq & g_sys.eqmask) == g_sys.eqmask;
+	if (!same && (!g_sys.tod || (eq & g_sys.eqmask_tod) != g_sys.eqmask_tod))
 		return false;
 	if (g_sys.frac) {
 		uint64_t w;
@@ -756,11 +762,22 @@ static inline bool sys_prefix_eq(const char *line)
 		if ((w | (w + 0x7676767676767676ULL)) & 0x8080808080808080ULL)
 			return false;
 	}
+	if (same) {
+		*ts = g_sys.ts;
+		return true;
+	}
+	int h, mi, sec;
+	if (!hms(line + g_sys.tod, &h, &mi, &sec))
+		return false; /* the general path refuses the line */
+	*ts = h > 23 || mi > 59 || sec > 60 ? 0 : g_sys.day + h * 3600 + mi * 60 + sec;
+	memcpy(g_sys.txt + g_sys.tod, line + g_sys.tod, 8);
+	g_sys.ts = *ts;
 	return true;
 }
 
-/* Remember the prefix of a line whose header the general path just read (padded only). */
-static void sys_prefix_keep(const char *line, size_t len, int year, const struct mt_ls_hdr *h)
+/* Remember the prefix of a line whose header the general path just read (padded only);
+ * its timestamp starts at tsoff, BSD ("Mmm dd hh:mm:ss") or RFC 3339 (iso). */
+static void sys_prefix_keep(const char *line, size_t len, int year, const struct mt_ls_hdr *h, size_t tsoff, bool iso)
 {
 	size_t n = (size_t)(h->tag.p - line);
 	if (!h->host.n || h->host.p + h->host.n + 1 != h->tag.p || n > 64 || n >= len) {
@@ -776,10 +793,19 @@ static void sys_prefix_keep(const char *line, size_t len, int year, const struct
 	g_sys.eqmask = n >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1; /* the prefix's bytes */
 	/* the in-place RFC 3339 shape iso_ts reads (from the line's first byte): its fraction
 	 * digits are not part of the key */
-	g_sys.frac = n > 33 && dig(line[0]) && line[10] == 'T' && line[19] == '.' && (line[26] == '+' || line[26] == '-') &&
+	g_sys.frac = iso && tsoff == 0 && n > 33 && line[19] == '.' && (line[26] == '+' || line[26] == '-') &&
 		     line[32] == ' ' && h->host.p == line + 33;
 	if (g_sys.frac)
 		g_sys.eqmask &= ~((uint64_t)0x3f << 20);
+	/* the clock: a valid time gives the day's start, and the next second's line matches */
+	size_t tod = tsoff + (iso ? 11 : 7);
+	int hh, mm, ss;
+	g_sys.tod = 0;
+	if (h->ts && tod + 8 <= n && hms(line + tod, &hh, &mm, &ss) && hh <= 23 && mm <= 59 && ss <= 60) {
+		g_sys.tod = (unsigned)tod;
+		g_sys.day = h->ts - (hh * 3600 + mm * 60 + ss);
+		g_sys.eqmask_tod = g_sys.eqmask & ~((uint64_t)0xdb << tod); /* digits, not the colons */
+	}
 }
 #endif
 
@@ -831,7 +857,7 @@ static bool parse_hdr1(const char *line, size_t len, const struct mt_ls_parse_op
 			return false;
 #ifdef __SSE2__
 		if (o && o->padded)
-			sys_prefix_keep(line, len, year, h);
+			sys_prefix_keep(line, len, year, h, (size_t)(s.p - line), false);
 #endif
 		return true;
 	}
@@ -849,7 +875,7 @@ static bool parse_hdr1(const char *line, size_t len, const struct mt_ls_parse_op
 				return false;
 #ifdef __SSE2__
 			if (o && o->padded)
-				sys_prefix_keep(line, len, year, h);
+				sys_prefix_keep(line, len, year, h, (size_t)(s.p - line), true);
 #endif
 			return true;
 		}
@@ -900,10 +926,11 @@ int mt_ls_parse_line(const char *line, size_t len, const struct mt_ls_parse_opts
 		return mt_ls_esa_parse(&h, ev);
 	}
 #ifdef __SSE2__
-	if (o && o->padded && g_sys.n && len > g_sys.n && g_sys.year == (o->year ? o->year : 1970) && sys_prefix_eq(line)) {
+	time_t ts;
+	if (o && o->padded && g_sys.n && len > g_sys.n && g_sys.year == (o->year ? o->year : 1970) && sys_prefix_eq(line, &ts)) {
 		h = (struct mt_ls_hdr){.fmt = MT_LS_FMT_UNKNOWN};
 		if (tag_fast((struct mt_ls_str){line + g_sys.n, len - g_sys.n}, &h, true)) {
-			h.ts = g_sys.ts;
+			h.ts = ts;
 			h.host = (struct mt_ls_str){line + g_sys.hoff, g_sys.hn};
 			goto have_hdr;
 		}

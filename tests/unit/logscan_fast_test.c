@@ -302,6 +302,27 @@ static void test_padded_header(void **state)
 	    "2023-03-14 00:00:31.296623+01:00 helga postfix/smtpd[7]: connect from h[10.0.0.1]",
 	    "2024-01-01 00:01:03 1abcde-000001-AB <= a@b H=x [10.0.0.9] X=TLS1.3:X:256 CV=no",
 	};
+	/* the clock changing under a cached prefix: next second, minute, hour, leap second,
+	 * out-of-range and non-digit clocks, BSD and RFC 3339 */
+	static const char *clocks[] = {"23:59:58", "23:59:59", "23:59:60", "23:59:61", "24:00:00", "00:00:00", "09:59:59",
+				       "10:00:00", "1x:00:00", "10:60:00", "10:00:01", "10:00:01"};
+	const char *shapes[] = {"Jan  1 %s mx postfix/smtpd[1]: connect from y[10.0.0.5]",
+				"2023-03-14T%s.185246+01:00 helga postfix/smtpd[1]: connect from y[10.0.0.5]"};
+	for (int sh = 0; sh < 2; sh++)
+		for (int pass = 0; pass < 2; pass++)
+			for (size_t c = 0; c < sizeof clocks / sizeof clocks[0]; c++) {
+				struct mt_ls_parse_opts op1 = {.year = 2024, .padded = true}, ou1 = {.year = 2024};
+				char buf[200 + 64];
+				memset(buf, 0, sizeof buf);
+				int n = snprintf(buf, 200, shapes[sh], clocks[pass ? sizeof clocks / sizeof clocks[0] - 1 - c : c]);
+				struct mt_ls_event ep, eu;
+				memset(&ep, 0, sizeof ep);
+				memset(&eu, 0, sizeof eu);
+				int rp = mt_ls_parse_line(buf, (size_t)n, &op1, &ep), ru = mt_ls_parse_line(buf, (size_t)n, &ou1, &eu);
+				if (rp != ru || ep.ts != eu.ts)
+					fail_msg("clock: padded %d ts %lld, unpadded %d ts %lld on: %s", rp, (long long)ep.ts, ru,
+						 (long long)eu.ts, buf);
+			}
 	const size_t nb = sizeof base / sizeof base[0];
 	const char alpha[] = " [:/]0a";
 	/* ISO (rsyslog RFC 3339) stamps: the per-second cache and the in-place fraction check;
