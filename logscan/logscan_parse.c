@@ -716,8 +716,8 @@ bool mt_ls_parse_hdr(const char *line, size_t len, const struct mt_ls_parse_opts
  * the same shape and time, so one compare replaces the checks below. */
 static _Thread_local struct {
 	char txt[32];
-	bool ok;
-	time_t ts;
+	bool ok, day_ok; /* day_ok: ts is valid, and day its day's 00:00:00 */
+	time_t ts, day;
 } g_native;
 
 #ifdef __SSE2__
@@ -844,6 +844,10 @@ static bool parse_hdr1(const char *line, size_t len, const struct mt_ls_parse_op
 			memcpy(g_native.txt, line, 25);
 			g_native.ts = ts;
 			g_native.ok = true;
+			int hh, mm, ss;
+			g_native.day_ok = ts && hms(line + 11, &hh, &mm, &ss);
+			if (g_native.day_ok)
+				g_native.day = ts - (hh * 3600 + mm * 60 + ss);
 		}
 		return true;
 	}
@@ -899,16 +903,33 @@ tagonly:;
 	return h->fmt != MT_LS_FMT_UNKNOWN;
 }
 
-/* line starts with the cached native header (len >= 25): two overlapping 16-byte compares */
-static inline bool native_eq(const char *line)
+/* Does the line (len >= 25) start with the cached native header?  *ts gets its time.  A
+ * header that differs only in the clock's digits (the next second) matches too: its time is
+ * the cached day plus the new clock (mk()'s range rules), and the cache takes the new clock. */
+static inline bool native_eq(const char *line, time_t *ts)
 {
 #ifdef __SSE2__
-	const __m128i a = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)line),
-					 _mm_loadu_si128((const __m128i *)(const void *)g_native.txt));
-	const __m128i b = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(line + 9)),
-					 _mm_loadu_si128((const __m128i *)(const void *)(g_native.txt + 9)));
-	return _mm_movemask_epi8(_mm_and_si128(a, b)) == 0xffff;
+	const uint32_t a = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)line),
+								       _mm_loadu_si128((const __m128i *)(const void *)g_native.txt)));
+	const uint32_t b = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(line + 9)),
+								       _mm_loadu_si128((const __m128i *)(const void *)(g_native.txt + 9))));
+	const uint32_t all = 0x1ffffff, eq = (a | b << 9) & all;
+	if (eq == all) {
+		*ts = g_native.ts;
+		return true;
+	}
+	/* "Www Mmm dd hh:mm:ss yyyy ": the clock's digits are bytes 11, 12, 14, 15, 17, 18 */
+	if (!g_native.day_ok || (eq | (uint32_t)0xdb << 11) != all)
+		return false;
+	int h, mi, sec;
+	if (!hms(line + 11, &h, &mi, &sec))
+		return false; /* the general path refuses the line */
+	*ts = h > 23 || mi > 59 || sec > 60 ? 0 : g_native.day + h * 3600 + mi * 60 + sec;
+	memcpy(g_native.txt + 11, line + 11, 8);
+	g_native.ts = *ts;
+	return true;
 #else
+	*ts = g_native.ts;
 	return memcmp(line, g_native.txt, 25) == 0;
 #endif
 }
@@ -921,12 +942,12 @@ int mt_ls_parse_line(const char *line, size_t len, const struct mt_ls_parse_opts
 	if (!len)
 		return MT_LS_IGNORED;
 	/* the two cached shapes first, without the general path's calls (most lines) */
-	if (len >= 25 && g_native.ok && native_eq(line)) {
-		h = (struct mt_ls_hdr){.fmt = MT_LS_FMT_ESA, .ts = g_native.ts, .msg = {line + 25, len - 25}};
+	time_t ts;
+	if (len >= 25 && g_native.ok && native_eq(line, &ts)) {
+		h = (struct mt_ls_hdr){.fmt = MT_LS_FMT_ESA, .ts = ts, .msg = {line + 25, len - 25}};
 		return mt_ls_esa_parse(&h, ev);
 	}
 #ifdef __SSE2__
-	time_t ts;
 	if (o && o->padded && g_sys.n && len > g_sys.n && g_sys.year == (o->year ? o->year : 1970) && sys_prefix_eq(line, &ts)) {
 		h = (struct mt_ls_hdr){.fmt = MT_LS_FMT_UNKNOWN};
 		if (tag_fast((struct mt_ls_str){line + g_sys.n, len - g_sys.n}, &h, true)) {

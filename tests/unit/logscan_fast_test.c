@@ -187,6 +187,29 @@ static void test_ts_cache(void **state)
 			assert_int_equal(h.pid, 1);
 			assert_int_equal(h.msg.n, strlen("connect from x[10.0.0.1]"));
 		}
+	/* AsyncOS native headers whose clock changes under the cached header: the time against
+	 * timegm(), 0 for an out-of-range clock (as for any header), refused when not digits */
+	static const char *nclk[] = {"23:59:58", "23:59:59", "23:59:60", "23:59:61", "24:00:00", "00:00:00", "09:59:59",
+				     "10:00:00", "1x:00:00", "10:60:00", "10:00:01", "10:00:01", "10:00:02"};
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t c = 0; c < sizeof nclk / sizeof nclk[0]; c++) {
+			const char *ck = nclk[pass ? sizeof nclk / sizeof nclk[0] - 1 - c : c];
+			char ln[80];
+			int n = snprintf(ln, sizeof ln, "Mon Jan  1 %s 2024 Info: ICID 7 close", ck);
+			struct mt_ls_event ev;
+			memset(&ev, 0, sizeof ev);
+			int r = mt_ls_parse_line(ln, (size_t)n, &o24, &ev);
+			int hh = (ck[0] - '0') * 10 + (ck[1] - '0'), mm = (ck[3] - '0') * 10 + (ck[4] - '0'),
+			    ss = (ck[6] - '0') * 10 + (ck[7] - '0');
+			if (ck[1] == 'x') {
+				assert_int_equal(r, MT_LS_UNPARSED);
+				continue;
+			}
+			assert_int_equal(r, MT_LS_EVENT);
+			time_t exp = hh > 23 || mm > 59 || ss > 60 ? 0 : 1704067200 + hh * 3600 + mm * 60 + ss;
+			if (ev.ts != exp)
+				fail_msg("native clock %s: ts %lld, want %lld", ck, (long long)ev.ts, (long long)exp);
+		}
 	/* a malformed clock is refused even right after a good one with the same text around it */
 	const char *bad = "Jan  1 00:0x:05 mx postfix/smtpd[1]: connect from x[10.0.0.1]";
 	assert_false(mt_ls_parse_hdr(bad, strlen(bad), &o24, &h) && h.ts == t[0]);
