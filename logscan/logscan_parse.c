@@ -536,21 +536,18 @@ static inline uint32_t tag_masks32(const char *p, uint32_t *stop)
 	return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a, sl)) | (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, sl)) << 16;
 }
 
-/* The number written by the d (1..8) decimal digits at p (8 bytes readable there), in one
- * word: false when one of them is not a digit. */
+/* The number written by the d (1..8) decimal digits at p (8 bytes readable there): false
+ * when one of them is not a digit. */
 static inline bool digits8(const char *p, unsigned d, long *out)
 {
 	uint64_t w;
 	memcpy(&w, p, 8);
-	/* little-endian: the first digit is the low byte; shifting left drops the bytes after
-	 * the digits and leaves zeros (leading zero digits) below them.  A borrow from a byte
-	 * below '0' only runs upwards, past a byte that is caught anyway. */
+	/* the d digits moved to the top bytes, as mt_ls_digits8 does; a borrow from a byte
+	 * below '0' only runs upwards, past a byte that is caught anyway */
 	w = (w - 0x3030303030303030ULL) << (8 * (8 - d));
 	if ((w | (w + 0x7676767676767676ULL)) & 0x8080808080808080ULL)
 		return false;
-	w = w * 10 + (w >> 8);
-	w = ((w & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32)) + ((w >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32))) >> 32;
-	*out = (long)w;
+	*out = (long)mt_ls_digits8(p, d);
 	return true;
 }
 

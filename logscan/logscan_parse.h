@@ -171,8 +171,36 @@ static inline struct mt_ls_str mt_ls_sub(struct mt_ls_str s, size_t off)
 	return (struct mt_ls_str){s.p + off, s.n - off};
 }
 /* Read a decimal number at s; returns digits consumed (0 = none). */
+/* The value of the d (1..8) decimal digits at p (8 bytes readable there), all known to be
+ * digits: one word, no loop. */
+static inline uint64_t mt_ls_digits8(const char *p, unsigned d)
+{
+	uint64_t w;
+	memcpy(&w, p, 8);
+	/* little-endian: the first digit is the low byte; shifting left drops the bytes after
+	 * the digits and leaves zeros (leading zero digits) below them */
+	w = (w - 0x3030303030303030ULL) << (8 * (8 - d));
+	w = w * 10 + (w >> 8);
+	return ((w & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32)) +
+		((w >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32))) >> 32;
+}
+
 static inline size_t mt_ls_num(struct mt_ls_str s, uint64_t *v)
 {
+#ifdef __SSE2__
+	/* ids are 1..16 digits: find where the digits end in one 16-byte step */
+	if (s.n >= 16) {
+		const __m128i x = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(const void *)s.p), _mm_set1_epi8('0'));
+		const __m128i nine = _mm_set1_epi8(9);
+		unsigned dig = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(x, nine), nine));
+		unsigned k = (unsigned)__builtin_ctz(~dig); /* ~dig has bit 16 and up set */
+		if (k < 16) {
+			if (v)
+				*v = k == 0 ? 0 : k <= 8 ? mt_ls_digits8(s.p, k) : mt_ls_digits8(s.p, k - 8) * 100000000ULL + mt_ls_digits8(s.p + k - 8, 8);
+			return k;
+		}
+	}
+#endif
 	uint64_t x = 0;
 	size_t i = 0, lim = s.n < 19 ? s.n : 19;
 	for (unsigned d; i < lim && (d = (unsigned)(unsigned char)s.p[i] - '0') <= 9; i++)

@@ -445,6 +445,32 @@ static void test_postfix_delivery_fields(void **state)
 	}
 }
 
+/* mt_ls_num's 16-byte path against a digit loop: every length of digits 0..20, followed by
+ * the bytes just outside '0'..'9' and high bytes, at every length of the string around 16. */
+static void test_num_random(void **state)
+{
+	(void)state;
+	const char stops[] = {'/', ':', ' ', (char)0xb0, (char)0x80, 'a', '\0'};
+	char *buf = malloc(64);
+	for (int iter = 0; iter < 200000; iter++) {
+		size_t n = rnd() % 40, nd = rnd() % 21;
+		char *p = buf + 64 - n; /* at the end of the allocation: ASan sees a read past it */
+		for (size_t i = 0; i < n; i++)
+			p[i] = i < nd ? (char)('0' + rnd() % 10) : stops[rnd() % 7];
+		uint64_t ref = 0;
+		size_t k = 0;
+		while (k < n && k < 19 && p[k] >= '0' && p[k] <= '9')
+			ref = ref * 10 + (uint64_t)(p[k++] - '0');
+		uint64_t v = 12345;
+		size_t got = mt_ls_num((struct mt_ls_str){p, n}, &v);
+		if (got != k || v != ref)
+			fail_msg("mt_ls_num: %zu digits value %llu, want %zu / %llu (n %zu)", got, (unsigned long long)v, k,
+				 (unsigned long long)ref, n);
+		assert_int_equal(mt_ls_num((struct mt_ls_str){p, n}, NULL), k);
+	}
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -452,6 +478,7 @@ int main(void)
 	    cmocka_unit_test(test_set_control_bytes), cmocka_unit_test(test_ts_cache),
 	    cmocka_unit_test(test_keytab_prefixes),   cmocka_unit_test(test_hash_spread),
 	    cmocka_unit_test(test_padded_header),     cmocka_unit_test(test_postfix_delivery_fields),
+	    cmocka_unit_test(test_num_random),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
