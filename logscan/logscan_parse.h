@@ -158,7 +158,36 @@ extern const unsigned char mt_ls_cc[256];
 uint64_t mt_ls_hash(const void *p, size_t n, uint64_t seed);
 static inline bool mt_ls_startsn(struct mt_ls_str s, const char *lit, size_t n)
 {
-	return s.n >= n && memcmp(s.p, lit, n) == 0;
+	if (s.n < n)
+		return false;
+	/* n is a literal's length (a constant after inlining): two overlapping loads of 16, 8
+	 * or 4 bytes instead of a memcmp call (GCC calls it above a few bytes) */
+#ifdef __SSE2__
+	if (n >= 16 && n <= 32) {
+		const __m128i a = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)s.p),
+						 _mm_loadu_si128((const __m128i *)(const void *)lit));
+		const __m128i b = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s.p + n - 16)),
+						 _mm_loadu_si128((const __m128i *)(const void *)(lit + n - 16)));
+		return _mm_movemask_epi8(_mm_and_si128(a, b)) == 0xffff;
+	}
+#endif
+	if (n >= 8 && n < 16) {
+		uint64_t x0, y0, x1, y1;
+		memcpy(&x0, s.p, 8);
+		memcpy(&y0, lit, 8);
+		memcpy(&x1, s.p + n - 8, 8);
+		memcpy(&y1, lit + n - 8, 8);
+		return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+	}
+	if (n >= 4 && n < 8) {
+		uint32_t x0, y0, x1, y1;
+		memcpy(&x0, s.p, 4);
+		memcpy(&y0, lit, 4);
+		memcpy(&x1, s.p + n - 4, 4);
+		memcpy(&y1, lit + n - 4, 4);
+		return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+	}
+	return memcmp(s.p, lit, n) == 0;
 }
 #define mt_ls_starts(s, lit) mt_ls_startsn((s), (lit), strlen(lit))
 /* Find lit (n bytes) in s; returns offset or -1. */

@@ -471,6 +471,35 @@ static void test_num_random(void **state)
 	free(buf);
 }
 
+/* mt_ls_addr_domain (last '@', then up to '>', ',', ' ' or '"') against byte loops. */
+static void test_addr_domain_random(void **state)
+{
+	(void)state;
+	const char alpha[] = "a.@>, \"x";
+	char *buf = malloc(80);
+	for (int iter = 0; iter < 200000; iter++) {
+		size_t n = rnd() % 60;
+		char *p = buf + 80 - n;
+		for (size_t i = 0; i < n; i++)
+			p[i] = rnd() % 3 ? 'a' + (char)(rnd() % 3) : alpha[rnd() % 8];
+		const char *at = NULL;
+		for (size_t i = 0; i < n; i++)
+			if (p[i] == '@')
+				at = p + i;
+		struct mt_ls_str got = mt_ls_addr_domain((struct mt_ls_str){p, n});
+		if (!at) {
+			assert_null(got.p);
+			continue;
+		}
+		size_t k = 0, rest = n - (size_t)(at + 1 - p);
+		while (k < rest && at[1 + k] != '>' && at[1 + k] != ',' && at[1 + k] != ' ' && at[1 + k] != '"')
+			k++;
+		if (got.p != at + 1 || got.n != k)
+			fail_msg("addr_domain of %.*s: %zu bytes, want %zu", (int)n, p, got.n, k);
+	}
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -478,7 +507,7 @@ int main(void)
 	    cmocka_unit_test(test_set_control_bytes), cmocka_unit_test(test_ts_cache),
 	    cmocka_unit_test(test_keytab_prefixes),   cmocka_unit_test(test_hash_spread),
 	    cmocka_unit_test(test_padded_header),     cmocka_unit_test(test_postfix_delivery_fields),
-	    cmocka_unit_test(test_num_random),
+	    cmocka_unit_test(test_num_random),        cmocka_unit_test(test_addr_domain_random),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
