@@ -583,7 +583,7 @@ static bool tag_fast(struct mt_ls_str s, struct mt_ls_hdr *h, bool padded)
 	long pid = 0;
 	if (s.p[j] == '[') {
 		/* "[digits]:": the ':' is the next stop; up to 8 digits converted at once */
-		uint32_t after = stop >> (j + 1);
+		uint32_t after = j < 31 ? stop >> (j + 1) : 0; /* j may be 31: no shift by 32 */
 		unsigned c = after ? j + 1 + (unsigned)__builtin_ctz(after) : 0, d = c - j - 2;
 		if (c && s.p[c - 1] == ']' && d - 1 < 8 && (padded || j + 9 <= s.n) && digits8(s.p + j + 1, d, &pid)) {
 			k = c - 1;

@@ -55,6 +55,29 @@ static void tls_details(struct mt_ls_str s, struct mt_ls_event *ev)
 /* Queue ids: hex (short) or the long form [0-9A-Za-z]{10,}; followed by ": ". */
 static size_t queue_id(struct mt_ls_str s)
 {
+#ifdef __SSE2__
+	/* the usual id of up to 15 characters: where the leading run of letters and digits
+	 * ends, and whether it is all upper-case hex, from one 16-byte step */
+	if (s.n >= 16) {
+		const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s.p);
+		const __m128i k9 = _mm_set1_epi8(9), k25 = _mm_set1_epi8(25), k5 = _mm_set1_epi8(5);
+		const __m128i d = _mm_sub_epi8(v, _mm_set1_epi8('0')), u = _mm_sub_epi8(v, _mm_set1_epi8('A')),
+			      l = _mm_sub_epi8(v, _mm_set1_epi8('a'));
+		const __m128i dig = _mm_cmpeq_epi8(_mm_max_epu8(d, k9), k9);
+		const __m128i hex = _mm_or_si128(dig, _mm_cmpeq_epi8(_mm_max_epu8(u, k5), k5));
+		const __m128i aln = _mm_or_si128(dig, _mm_or_si128(_mm_cmpeq_epi8(_mm_max_epu8(u, k25), k25),
+								     _mm_cmpeq_epi8(_mm_max_epu8(l, k25), k25)));
+		unsigned am = (unsigned)_mm_movemask_epi8(aln);
+		unsigned i = (unsigned)__builtin_ctz(~am); /* bit 16 and up of ~am are set */
+		if (i < 16) {
+			if (i < 5 || i + 1 >= s.n || s.p[i] != ':' || s.p[i + 1] != ' ')
+				return 0;
+			if (i < 12 && (~(unsigned)_mm_movemask_epi8(hex) & ((1u << i) - 1)))
+				return 0;
+			return i;
+		}
+	}
+#endif
 	size_t i = 0, lim = s.n < 20 ? s.n : 20;
 	while (i < lim && MT_LS_CC(s.p[i], MT_LS_CC_ALNUM))
 		i++;

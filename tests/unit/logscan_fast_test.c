@@ -419,7 +419,7 @@ static void test_postfix_delivery_fields(void **state)
 		memset(&ev, 0, sizeof ev);
 		int r = mt_ls_parse_line(u, (size_t)n, &o, &ev);
 		/* the reference: the three key searches over the text after "QUEUEID: " */
-		const char *body = strstr(u, "to=");
+		const char *body = memmem(u, (size_t)n, "to=", 3); /* u is not terminated */
 		struct mt_ls_str b = {body, (size_t)(u + n - body)};
 		struct mt_ls_str kto = mt_ls_kvn(b, "to=", 3, ','), krelay = mt_ls_kvn(b, "relay=", 6, ','),
 				 kst = mt_ls_kvn(b, "status=", 7, ' ');
@@ -500,6 +500,54 @@ static void test_addr_domain_random(void **state)
 	free(buf);
 }
 
+/* Postfix queue ids (the one-step class masks) against the rule written as loops: a leading
+ * run of 5..20 letters and digits ending in ": ", all upper-case hex when shorter than 12. */
+static size_t ref_qid(const char *p, size_t n)
+{
+	size_t i = 0, lim = n < 20 ? n : 20;
+	while (i < lim && ((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= 'a' && p[i] <= 'z')))
+		i++;
+	if (i < 5 || i + 1 >= n || p[i] != ':' || p[i + 1] != ' ')
+		return 0;
+	for (size_t k = 0; i < 12 && k < i; k++)
+		if (!((p[k] >= '0' && p[k] <= '9') || (p[k] >= 'A' && p[k] <= 'F')))
+			return 0;
+	return i;
+}
+
+static void test_postfix_queue_id(void **state)
+{
+	(void)state;
+	const char alpha[] = "0123456789ABCDEFGZafz:@/` [{";
+	const char *tails[] = {"removed", "removed x", "", "r"};
+	struct mt_ls_parse_opts o = {.year = 2024};
+	char line[128];
+	for (int iter = 0; iter < 200000; iter++) {
+		size_t q = rnd() % 23, pre = (size_t)snprintf(line, sizeof line, "Jan  1 00:00:01 mx postfix/qmgr[7]: ");
+		for (size_t i = 0; i < q; i++)
+			line[pre + i] = rnd() % 4 ? "0123456789ABCDEF"[rnd() % 16] : alpha[rnd() % (sizeof alpha - 1)];
+		size_t n = pre + q;
+		if (rnd() % 4) {
+			line[n++] = ':';
+			line[n++] = ' ';
+		}
+		const char *t = tails[rnd() % 4];
+		memcpy(line + n, t, strlen(t));
+		n += strlen(t);
+		char *u = malloc(n);
+		memcpy(u, line, n);
+		struct mt_ls_event ev;
+		memset(&ev, 0, sizeof ev);
+		int r = mt_ls_parse_line(u, n, &o, &ev);
+		const char *m = u + pre;
+		size_t mn = n - pre, want = mn >= 8 ? ref_qid(m, mn) : 0;
+		bool done = want && mn - want - 2 >= 7 && memcmp(m + want + 2, "removed", 7) == 0;
+		if (done != (r == MT_LS_EVENT && ev.kind == MT_LS_EV_MSG_DONE) || (done && (ev.msgid.p != m || ev.msgid.n != want)))
+			fail_msg("queue id of %.*s: result %d, want id length %zu", (int)mn, m, r, want);
+		free(u);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -508,6 +556,7 @@ int main(void)
 	    cmocka_unit_test(test_keytab_prefixes),   cmocka_unit_test(test_hash_spread),
 	    cmocka_unit_test(test_padded_header),     cmocka_unit_test(test_postfix_delivery_fields),
 	    cmocka_unit_test(test_num_random),        cmocka_unit_test(test_addr_domain_random),
+	    cmocka_unit_test(test_postfix_queue_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
