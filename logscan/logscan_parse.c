@@ -100,30 +100,6 @@ uint64_t mt_ls_hash(const void *p, size_t n, uint64_t seed)
 	return mix64(h);
 }
 
-/* a == b for n bytes; needles are short, so two overlapping loads instead of a memcmp call */
-static inline bool eq_short(const char *a, const char *b, size_t n)
-{
-	if (n > 16)
-		return memcmp(a, b, n) == 0;
-	if (n >= 8) {
-		uint64_t x0, y0, x1, y1;
-		memcpy(&x0, a, 8);
-		memcpy(&y0, b, 8);
-		memcpy(&x1, a + n - 8, 8);
-		memcpy(&y1, b + n - 8, 8);
-		return ((x0 ^ y0) | (x1 ^ y1)) == 0;
-	}
-	if (n >= 4) {
-		uint32_t x0, y0, x1, y1;
-		memcpy(&x0, a, 4);
-		memcpy(&y0, b, 4);
-		memcpy(&x1, a + n - 4, 4);
-		memcpy(&y1, b + n - 4, 4);
-		return ((x0 ^ y0) | (x1 ^ y1)) == 0;
-	}
-	return n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
-}
-
 /* Nearly every line of a log names the same host: remember the last host's hash per
  * direction (Postfix interleaves smtpd and smtp lines), per thread (both parsing threads
  * compute keys). */
@@ -139,7 +115,7 @@ uint64_t mt_ls_conn_key(int fmt, int dir, struct mt_ls_str host, uint64_t id)
 {
 	uint64_t seed = ((uint64_t)fmt << 8) | (uint64_t)dir, k;
 	struct host_cache *c = &g_host_cache[dir & 3];
-	if (c->seed == seed && c->n == host.n && eq_short(c->txt, host.p, host.n)) {
+	if (c->seed == seed && c->n == host.n && mt_ls_eqn(c->txt, host.p, host.n)) {
 		k = c->h;
 	} else {
 		k = mt_ls_hash(host.p, host.n, seed);
@@ -174,7 +150,7 @@ long mt_ls_findn(struct mt_ls_str s, const char *lit, size_t n)
 			unsigned m = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, first), _mm_cmpeq_epi8(b, last)));
 			while (m) {
 				unsigned k = (unsigned)__builtin_ctz(m);
-				if (eq_short(p + i + k + 1, lit + 1, n - 2))
+				if (mt_ls_eqn(p + i + k + 1, lit + 1, n - 2))
 					return (long)(i + k);
 				m &= m - 1;
 			}
@@ -189,7 +165,7 @@ long mt_ls_findn(struct mt_ls_str s, const char *lit, size_t n)
 			m &= ~0u << (i - j);
 			while (m) {
 				unsigned k = (unsigned)__builtin_ctz(m);
-				if (eq_short(p + j + k + 1, lit + 1, n - 2))
+				if (mt_ls_eqn(p + j + k + 1, lit + 1, n - 2))
 					return (long)(j + k);
 				m &= m - 1;
 			}
@@ -200,7 +176,7 @@ long mt_ls_findn(struct mt_ls_str s, const char *lit, size_t n)
 	if (n >= 2 && s.n < 32) {
 		/* short: a byte loop beats a memchr call per candidate */
 		for (size_t k = 0; k + n <= s.n; k++)
-			if (p[k] == lit[0] && eq_short(p + k + 1, lit + 1, n - 1))
+			if (p[k] == lit[0] && mt_ls_eqn(p + k + 1, lit + 1, n - 1))
 				return (long)k;
 		return -1;
 	}
@@ -210,7 +186,7 @@ long mt_ls_findn(struct mt_ls_str s, const char *lit, size_t n)
 		q = memchr(q, c0, (size_t)(end - q) + 1);
 		if (!q)
 			return -1;
-		if (eq_short(q + 1, lit + 1, n - 1))
+		if (mt_ls_eqn(q + 1, lit + 1, n - 1))
 			return (long)(q - p);
 		q++;
 	}
@@ -417,13 +393,13 @@ static bool syslog_ts1(const char *p, int year, time_t *ts)
 	return true;
 }
 
-/* "yyyy-mm-dd" then 'T' or ' ' then "hh:mm:ss"; returns bytes consumed including fraction and zone. */
 static _Thread_local struct {
 	char txt[19]; /* the last "yyyy-mm-ddThh:mm:ss" read, and its time (zones are not applied) */
 	bool ok;
 	time_t ts;
 } g_iso;
 
+/* "yyyy-mm-dd" then 'T' or ' ' then "hh:mm:ss"; returns bytes consumed including fraction and zone. */
 static size_t iso_ts(const char *p, size_t n, bool *space_sep, time_t *ts)
 {
 	if (n < 19)
@@ -550,12 +526,7 @@ static inline uint32_t tag_masks32(const char *p, uint32_t *stop)
  * when one of them is not a digit. */
 static inline bool digits8(const char *p, unsigned d, long *out)
 {
-	uint64_t w;
-	memcpy(&w, p, 8);
-	/* the d digits moved to the top bytes, as mt_ls_digits8 does; a borrow from a byte
-	 * below '0' only runs upwards, past a byte that is caught anyway */
-	w = (w - 0x3030303030303030ULL) << (8 * (8 - d));
-	if ((w | (w + 0x7676767676767676ULL)) & 0x8080808080808080ULL)
+	if (!mt_ls_digits_ok(p, d))
 		return false;
 	*out = (long)mt_ls_digits8(p, d);
 	return true;
@@ -718,6 +689,17 @@ bool mt_ls_parse_hdr(const char *line, size_t len, const struct mt_ls_parse_opts
 	return false;
 }
 
+/* The time of the "hh:mm:ss" at p on the day that starts at day, with mk()'s range rules
+ * (0 when out of range); false when the clock is not of that shape. */
+static bool clock_ts(const char *p, time_t day, time_t *ts)
+{
+	int h, mi, sec;
+	if (!hms(p, &h, &mi, &sec))
+		return false;
+	*ts = h > 23 || mi > 59 || sec > 60 ? 0 : day + h * 3600 + mi * 60 + sec;
+	return true;
+}
+
 /* The last AsyncOS native header ("Tue Apr 17 00:57:53 2018 ", 25 bytes) and its time:
  * consecutive lines nearly always share it, and a line that starts with the same bytes has
  * the same shape and time, so one compare replaces the checks below. */
@@ -762,21 +744,14 @@ static inline bool sys_prefix_eq(const char *line, time_t *ts)
 	bool same = (eq & g_sys.eqmask) == g_sys.eqmask;
 	if (!same && (!g_sys.tod || (eq & g_sys.eqmask_tod) != g_sys.eqmask_tod))
 		return false;
-	if (g_sys.frac) {
-		uint64_t w;
-		memcpy(&w, line + 20, 8);
-		w = (w - 0x3030303030303030ULL) << 16; /* the six bytes 20..25 */
-		if ((w | (w + 0x7676767676767676ULL)) & 0x8080808080808080ULL)
-			return false;
-	}
+	if (g_sys.frac && !mt_ls_digits_ok(line + 20, 6)) /* the six fraction digits */
+		return false;
 	if (same) {
 		*ts = g_sys.ts;
 		return true;
 	}
-	int h, mi, sec;
-	if (!hms(line + g_sys.tod, &h, &mi, &sec))
+	if (!clock_ts(line + g_sys.tod, g_sys.day, ts))
 		return false; /* the general path refuses the line */
-	*ts = h > 23 || mi > 59 || sec > 60 ? 0 : g_sys.day + h * 3600 + mi * 60 + sec;
 	memcpy(g_sys.txt + g_sys.tod, line + g_sys.tod, 8);
 	g_sys.ts = *ts;
 	return true;
@@ -816,12 +791,42 @@ static void sys_prefix_keep(const char *line, size_t len, int year, const struct
 }
 #endif
 
+/* Does the line (len >= 25) start with the cached native header?  *ts gets its time.  A
+ * header that differs only in the clock's digits (the next second) matches too: its time is
+ * the cached day plus the new clock (mk()'s range rules), and the cache takes the new clock. */
+static inline bool native_eq(const char *line, time_t *ts)
+{
+#ifdef __SSE2__
+	const uint32_t a = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)line),
+								       _mm_loadu_si128((const __m128i *)(const void *)g_native.txt)));
+	const uint32_t b = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(line + 9)),
+								       _mm_loadu_si128((const __m128i *)(const void *)(g_native.txt + 9))));
+	const uint32_t all = 0x1ffffff, eq = (a | b << 9) & all;
+	if (eq == all) {
+		*ts = g_native.ts;
+		return true;
+	}
+	/* "Www Mmm dd hh:mm:ss yyyy ": the clock's digits are bytes 11, 12, 14, 15, 17, 18 */
+	if (!g_native.day_ok || (eq | (uint32_t)0xdb << 11) != all)
+		return false;
+	if (!clock_ts(line + 11, g_native.day, ts))
+		return false; /* the general path refuses the line */
+	memcpy(g_native.txt + 11, line + 11, 8);
+	g_native.ts = *ts;
+	return true;
+#else
+	*ts = g_native.ts;
+	return memcmp(line, g_native.txt, 25) == 0;
+#endif
+}
+
 static bool parse_hdr1(const char *line, size_t len, const struct mt_ls_parse_opts *o, struct mt_ls_hdr *h)
 {
 	mt_ls_zero(h, sizeof *h);
 	struct mt_ls_str s = {line, len};
-	if (len >= 25 && g_native.ok && memcmp(line, g_native.txt, 25) == 0) {
-		h->ts = g_native.ts;
+	time_t nts;
+	if (len >= 25 && g_native.ok && native_eq(line, &nts)) {
+		h->ts = nts;
 		h->fmt = MT_LS_FMT_ESA;
 		h->msg = mt_ls_sub(s, 25);
 		return true;
@@ -908,37 +913,6 @@ tagonly:;
 		h->tag = tag;
 	}
 	return h->fmt != MT_LS_FMT_UNKNOWN;
-}
-
-/* Does the line (len >= 25) start with the cached native header?  *ts gets its time.  A
- * header that differs only in the clock's digits (the next second) matches too: its time is
- * the cached day plus the new clock (mk()'s range rules), and the cache takes the new clock. */
-static inline bool native_eq(const char *line, time_t *ts)
-{
-#ifdef __SSE2__
-	const uint32_t a = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)line),
-								       _mm_loadu_si128((const __m128i *)(const void *)g_native.txt)));
-	const uint32_t b = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(line + 9)),
-								       _mm_loadu_si128((const __m128i *)(const void *)(g_native.txt + 9))));
-	const uint32_t all = 0x1ffffff, eq = (a | b << 9) & all;
-	if (eq == all) {
-		*ts = g_native.ts;
-		return true;
-	}
-	/* "Www Mmm dd hh:mm:ss yyyy ": the clock's digits are bytes 11, 12, 14, 15, 17, 18 */
-	if (!g_native.day_ok || (eq | (uint32_t)0xdb << 11) != all)
-		return false;
-	int h, mi, sec;
-	if (!hms(line + 11, &h, &mi, &sec))
-		return false; /* the general path refuses the line */
-	*ts = h > 23 || mi > 59 || sec > 60 ? 0 : g_native.day + h * 3600 + mi * 60 + sec;
-	memcpy(g_native.txt + 11, line + 11, 8);
-	g_native.ts = *ts;
-	return true;
-#else
-	*ts = g_native.ts;
-	return memcmp(line, g_native.txt, 25) == 0;
-#endif
 }
 
 int mt_ls_parse_line(const char *line, size_t len, const struct mt_ls_parse_opts *o, struct mt_ls_event *ev)

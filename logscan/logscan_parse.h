@@ -156,38 +156,43 @@ extern const unsigned char mt_ls_cc[256];
 /* Helpers shared by the parsers (logscan_parse.c).  The small ones are inline: they run
  * several times per line, and inlining lets the compiler fold strlen() of literals. */
 uint64_t mt_ls_hash(const void *p, size_t n, uint64_t seed);
-static inline bool mt_ls_startsn(struct mt_ls_str s, const char *lit, size_t n)
+/* a == b for n bytes.  Literals and ids are short: two overlapping loads of 16, 8 or 4
+ * bytes instead of a memcmp call (GCC calls it above a few bytes); reads stay inside both. */
+static inline bool mt_ls_eqn(const char *a, const char *b, size_t n)
 {
-	if (s.n < n)
-		return false;
-	/* n is a literal's length (a constant after inlining): two overlapping loads of 16, 8
-	 * or 4 bytes instead of a memcmp call (GCC calls it above a few bytes) */
 #ifdef __SSE2__
 	if (n >= 16 && n <= 32) {
-		const __m128i a = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)s.p),
-						 _mm_loadu_si128((const __m128i *)(const void *)lit));
-		const __m128i b = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s.p + n - 16)),
-						 _mm_loadu_si128((const __m128i *)(const void *)(lit + n - 16)));
-		return _mm_movemask_epi8(_mm_and_si128(a, b)) == 0xffff;
+		const __m128i x = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)a),
+						 _mm_loadu_si128((const __m128i *)(const void *)b));
+		const __m128i y = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(a + n - 16)),
+						 _mm_loadu_si128((const __m128i *)(const void *)(b + n - 16)));
+		return _mm_movemask_epi8(_mm_and_si128(x, y)) == 0xffff;
 	}
 #endif
-	if (n >= 8 && n < 16) {
+	if (n >= 16)
+		return memcmp(a, b, n) == 0;
+	if (n >= 8) {
 		uint64_t x0, y0, x1, y1;
-		memcpy(&x0, s.p, 8);
-		memcpy(&y0, lit, 8);
-		memcpy(&x1, s.p + n - 8, 8);
-		memcpy(&y1, lit + n - 8, 8);
+		memcpy(&x0, a, 8);
+		memcpy(&y0, b, 8);
+		memcpy(&x1, a + n - 8, 8);
+		memcpy(&y1, b + n - 8, 8);
 		return ((x0 ^ y0) | (x1 ^ y1)) == 0;
 	}
-	if (n >= 4 && n < 8) {
+	if (n >= 4) {
 		uint32_t x0, y0, x1, y1;
-		memcpy(&x0, s.p, 4);
-		memcpy(&y0, lit, 4);
-		memcpy(&x1, s.p + n - 4, 4);
-		memcpy(&y1, lit + n - 4, 4);
+		memcpy(&x0, a, 4);
+		memcpy(&y0, b, 4);
+		memcpy(&x1, a + n - 4, 4);
+		memcpy(&y1, b + n - 4, 4);
 		return ((x0 ^ y0) | (x1 ^ y1)) == 0;
 	}
-	return memcmp(s.p, lit, n) == 0;
+	return n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
+}
+
+static inline bool mt_ls_startsn(struct mt_ls_str s, const char *lit, size_t n)
+{
+	return s.n >= n && mt_ls_eqn(s.p, lit, n); /* n a literal's length: the branches fold */
 }
 #define mt_ls_starts(s, lit) mt_ls_startsn((s), (lit), strlen(lit))
 /* Find lit (n bytes) in s; returns offset or -1. */
@@ -212,6 +217,17 @@ static inline uint64_t mt_ls_digits8(const char *p, unsigned d)
 	w = w * 10 + (w >> 8);
 	return ((w & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32)) +
 		((w >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32))) >> 32;
+}
+
+/* Are the d (1..8) bytes at p all decimal digits?  (8 bytes readable at p.) */
+static inline bool mt_ls_digits_ok(const char *p, unsigned d)
+{
+	uint64_t w;
+	memcpy(&w, p, 8);
+	/* the d bytes moved to the top (little-endian); a borrow from a byte below '0' only
+	 * runs upwards, past a byte that is caught anyway */
+	w = (w - 0x3030303030303030ULL) << (8 * (8 - d));
+	return ((w | (w + 0x7676767676767676ULL)) & 0x8080808080808080ULL) == 0;
 }
 
 static inline size_t mt_ls_num(struct mt_ls_str s, uint64_t *v)
