@@ -700,6 +700,89 @@ static bool clock_ts(const char *p, time_t day, time_t *ts)
 	return true;
 }
 
+#ifdef __SSE2__
+/* Tags read lately ("postfix/smtpd[20003]: " with its pid, service and format), by a hash of
+ * their first bytes and the 8 before their first ':': a Postfix log has a few dozen processes
+ * writing at a time, so most lines repeat a recent tag, and a line whose bytes up to the end
+ * of a cached tag (the space after its colon included) are the same has that tag: tag_fast
+ * reads nothing past them.  One 32-byte compare then replaces its work (padded lines only). */
+struct tag_ent {
+	__m128i a, b;	     /* the tag's bytes (32; those past k are don't-care) */
+	uint32_t mask;	     /* bits of the k bytes that must match */
+	uint8_t c, k;	     /* first ':' and the message's offset (0 = empty slot) */
+	uint8_t tagn, fmt;   /* tag name's length, format */
+	uint8_t svco, svcn;  /* Postfix service offset and length (svco 0xff: none) */
+	long pid;
+};
+#define TAG_SLOTS 256
+static _Thread_local struct tag_ent g_tags[TAG_SLOTS];
+
+/* The slot for the tag at t (32 bytes readable), and in *c its first ':' (false: none in
+ * the first 32 bytes, or before byte 8: not cached). */
+static inline bool tag_slot(const char *t, __m128i a, __m128i b, unsigned *c, unsigned *slot)
+{
+	const __m128i co = _mm_set1_epi8(':');
+	uint32_t m = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a, co)) | (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, co)) << 16;
+	if (!m)
+		return false;
+	*c = (unsigned)__builtin_ctz(m);
+	if (*c < 8)
+		return false;
+	uint64_t w0, w1;
+	memcpy(&w0, t, 8);
+	memcpy(&w1, t + *c - 8, 8);
+	*slot = (unsigned)(((w0 ^ (w1 * 0x9E3779B97F4A7C15ULL)) * 0xD6E8FEB86659FD93ULL) >> 56);
+	return true;
+}
+
+/* The header's tag, pid, service, format and message from the cached tag the n bytes at t
+ * start with; false: none. */
+static inline bool tag_cached(const char *t, size_t n, struct mt_ls_hdr *h, unsigned *slot)
+{
+	const __m128i a = _mm_loadu_si128((const __m128i *)(const void *)t);
+	const __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(t + 16));
+	unsigned c;
+	if (!tag_slot(t, a, b, &c, slot)) {
+		*slot = TAG_SLOTS;
+		return false;
+	}
+	const struct tag_ent *e = &g_tags[*slot];
+	if (e->c != c || e->k > n)
+		return false;
+	uint32_t eq = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a, e->a)) | (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, e->b)) << 16;
+	if ((eq & e->mask) != e->mask)
+		return false;
+	h->tag = (struct mt_ls_str){t, e->tagn};
+	h->pid = e->pid;
+	h->service = e->svco == 0xff ? (struct mt_ls_str){NULL, 0} : (struct mt_ls_str){t + e->svco, e->svcn};
+	h->msg = (struct mt_ls_str){t + e->k, n - e->k};
+	h->fmt = e->fmt;
+	return true;
+}
+
+/* Remember the tag tag_fast just read at t into slot. */
+static void tag_keep(const char *t, const struct mt_ls_hdr *h, unsigned slot)
+{
+	size_t k = (size_t)(h->msg.p - t);
+	/* only "...: ": without the space, the next line's byte after the colon would decide */
+	if (slot >= TAG_SLOTS || h->tag.p != t || k > 32 || k < 2 || t[k - 1] != ' ' || t[k - 2] != ':' ||
+	    (h->service.p && (h->service.p < t || h->service.p + h->service.n > t + k)))
+		return;
+	struct tag_ent *e = &g_tags[slot];
+	unsigned c = (unsigned)((const char *)memchr(t, ':', k) - t);
+	e->a = _mm_loadu_si128((const __m128i *)(const void *)t);
+	e->b = _mm_loadu_si128((const __m128i *)(const void *)(t + 16));
+	e->mask = k >= 32 ? ~(uint32_t)0 : ((uint32_t)1 << k) - 1;
+	e->c = (uint8_t)c;
+	e->k = (uint8_t)k;
+	e->tagn = (uint8_t)h->tag.n;
+	e->fmt = (uint8_t)h->fmt;
+	e->svco = h->service.p ? (uint8_t)(h->service.p - t) : 0xff;
+	e->svcn = (uint8_t)h->service.n;
+	e->pid = h->pid;
+}
+#endif
+
 /* The last AsyncOS native header ("Tue Apr 17 00:57:53 2018 ", 25 bytes) and its time:
  * consecutive lines nearly always share it, and a line that starts with the same bytes has
  * the same shape and time, so one compare replaces the checks below. */
@@ -931,7 +1014,10 @@ int mt_ls_parse_line(const char *line, size_t len, const struct mt_ls_parse_opts
 #ifdef __SSE2__
 	if (o && o->padded && g_sys.n && len > g_sys.n && g_sys.year == (o->year ? o->year : 1970) && sys_prefix_eq(line, &ts)) {
 		h = (struct mt_ls_hdr){.fmt = MT_LS_FMT_UNKNOWN};
-		if (tag_fast((struct mt_ls_str){line + g_sys.n, len - g_sys.n}, &h, true)) {
+		const char *t = line + g_sys.n;
+		unsigned slot;
+		if (tag_cached(t, len - g_sys.n, &h, &slot) ||
+		    (tag_fast((struct mt_ls_str){t, len - g_sys.n}, &h, true) && (tag_keep(t, &h, slot), true))) {
 			h.ts = ts;
 			h.host = (struct mt_ls_str){line + g_sys.hoff, g_sys.hn};
 			goto have_hdr;
