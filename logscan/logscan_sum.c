@@ -79,8 +79,8 @@ static struct mt_ls_kent *keytab_get_h(struct mt_ls_keytab *t, const char *key, 
 		if ((uint32_t)(sv >> 32) != h)
 			continue;
 		const struct mt_ls_kent *e = &t->ents[i];
-		if (e->len == n && memcmp(e->pfx, key, n < sizeof e->pfx ? n : sizeof e->pfx) == 0 &&
-		    (n <= sizeof e->pfx || memcmp(e->key, key, n) == 0))
+		if (e->len == n && mt_ls_eqn(e->pfx, key, n < sizeof e->pfx ? n : sizeof e->pfx) &&
+		    (n <= sizeof e->pfx || mt_ls_eqn(e->key, key, n)))
 			return &t->ents[i];
 	}
 	if (t->n >= t->max_keys) {
@@ -239,65 +239,89 @@ static void cpy(char *out, size_t size, const char *in)
 	out[n] = '\0';
 }
 
-void mt_ls_host_domain(const char *host, char *out, size_t size)
+/* Copy n bytes lowercased (ASCII): eight at a time, the upper-case letters found with word
+ * arithmetic (domains are compared and counted in lower case). */
+static void lower_cpy(char *out, const char *in, size_t n)
 {
-	size_t n = strlen(host);
+	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, in + i, 8);
+		uint64_t low7 = w & ~high;
+		uint64_t ge_a = low7 + ones * (0x80 - 'A'); /* high bit: byte >= 'A' */
+		uint64_t gt_z = low7 + ones * (0x7f - 'Z'); /* high bit: byte > 'Z' */
+		w |= ((ge_a ^ gt_z) & ~w & high) >> 2;	    /* 'A'..'Z' (ASCII only): add 0x20 */
+		memcpy(out + i, &w, 8);
+	}
+	for (; i < n; i++) {
+		char ch = in[i];
+		out[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+	}
+}
+
+static size_t unknown_domain(char *out, size_t size)
+{
+	cpy(out, size, "(unknown)");
+	return strlen(out);
+}
+
+size_t mt_ls_host_domain_n(const char *host, size_t n, char *out, size_t size)
+{
 	while (n && host[n - 1] == '.')
 		n--;
-	if (!n) {
-		cpy(out, size, "(unknown)");
-		return;
-	}
+	if (!n)
+		return unknown_domain(out, size);
 	/* an address literal is not a domain: a name has a letter and no ':' (the letter is
-	 * nearly always the first byte, so this rarely reads the whole name twice) */
-	int alpha = 0;
-	if (!memchr(host, ':', n))
-		for (size_t i = 0; i < n && !alpha; i++)
-			alpha = (host[i] >= 'a' && host[i] <= 'z') || (host[i] >= 'A' && host[i] <= 'Z');
-	if (!alpha) {
-		cpy(out, size, "(unknown)");
-		return;
-	}
+	 * nearly always the first byte) */
+	bool alpha = ((unsigned)(unsigned char)host[0] | 0x20u) - 'a' < 26u;
+	for (size_t i = 1; i < n && !alpha; i++)
+		alpha = ((unsigned)(unsigned char)host[i] | 0x20u) - 'a' < 26u;
+	if (!alpha || memchr(host, ':', n))
+		return unknown_domain(out, size);
+	/* the last two labels; three when the second-level label is short (3 bytes at most)
+	 * under a two-letter top-level one: co.uk, com.au */
 	size_t cut = 0;
-	int seen = 0;
-	size_t last_dot = n;
-	for (size_t i = n; i-- > 0;) {
-		if (host[i] == '.') {
-			seen++;
-			if (seen == 2) {
-				/* co.uk, com.au: a short label under a two-letter TLD takes one more */
-				size_t sld = last_dot - i - 1;
-				size_t tld = n - last_dot - 1;
-				if (tld == 2 && sld <= 3) {
-					last_dot = i;
-					continue;
-				}
-				cut = i + 1;
-				break;
+	const char *d1 = memrchr(host, '.', n);
+	if (d1) {
+		const char *d2 = memrchr(host, '.', (size_t)(d1 - host));
+		if (d2) {
+			size_t tld = n - (size_t)(d1 - host) - 1, sld = (size_t)(d1 - d2) - 1;
+			if (tld == 2 && sld <= 3) {
+				const char *d3 = memrchr(host, '.', (size_t)(d2 - host));
+				cut = d3 ? (size_t)(d3 - host) + 1 : 0;
+			} else {
+				cut = (size_t)(d2 - host) + 1;
 			}
-			last_dot = i;
 		}
 	}
 	size_t len = n - cut;
 	if (len >= size)
 		len = size - 1;
-	for (size_t i = 0; i < len; i++) {
-		char ch = host[cut + i];
-		out[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
-	}
+	lower_cpy(out, host + cut, len);
 	out[len] = '\0';
+	return len;
+}
+
+void mt_ls_host_domain(const char *host, char *out, size_t size)
+{
+	(void)mt_ls_host_domain_n(host, strlen(host), out, size);
+}
+
+size_t mt_ls_conn_domain_n(const struct mt_ls_conn *c, char *out, size_t size)
+{
+	if (c->dir == MT_LS_DIR_OUT && c->domain[0]) {
+		size_t n = strnlen(c->domain, size - 1);
+		lower_cpy(out, c->domain, n);
+		out[n] = '\0';
+		return n;
+	}
+	return mt_ls_host_domain_n(c->host, strlen(c->host), out, size);
 }
 
 void mt_ls_conn_domain(const struct mt_ls_conn *c, char *out, size_t size)
 {
-	if (c->dir == MT_LS_DIR_OUT && c->domain[0]) {
-		cpy(out, size, c->domain);
-		for (char *p = out; *p; p++)
-			if (*p >= 'A' && *p <= 'Z')
-				*p = (char)(*p + 32);
-		return;
-	}
-	mt_ls_host_domain(c->host, out, size);
+	(void)mt_ls_conn_domain_n(c, out, size);
 }
 
 void mt_ls_time_str(time_t t, char *out, size_t size)
@@ -334,20 +358,24 @@ static void count(struct mt_ls_count *c, int tls)
 /* Count key.  A small cache of entries found, picked by a few of the key's bytes, is tried
  * first: protocols, ciphers and peer domains have few values that recur from one connection
  * to the next, and a hit costs less than hashing the key. */
-static void kcount(struct mt_ls_keytab *t, const char *key, int tls)
+static void kcountn(struct mt_ls_keytab *t, const char *key, size_t n, int tls)
 {
-	size_t n = strlen(key);
 	unsigned pick = n ? ((unsigned char)key[0] + 3u * (unsigned char)key[n / 2] + 5u * (unsigned char)key[n - 1] +
 			     7u * (unsigned char)key[n > 1 ? 1 : 0] + 11u * (unsigned)n) & 15
 			  : 0;
 	uint32_t r = t->recent[pick];
 	struct mt_ls_kent *e = r ? &t->ents[r - 1] : NULL;
-	if (!e || e->len != n || memcmp(e->key, key, n) != 0) {
+	if (!e || e->len != n || !mt_ls_eqn(e->key, key, n)) {
 		e = mt_ls_keytab_get(t, key, n);
 		if (e)
 			t->recent[pick] = (uint32_t)(e - t->ents) + 1;
 	}
 	count(e ? &e->c : &t->other, tls);
+}
+
+static void kcount(struct mt_ls_keytab *t, const char *key, int tls)
+{
+	kcountn(t, key, strlen(key), tls);
 }
 
 static void span(struct mt_ls_sum *s, time_t t)
@@ -385,12 +413,15 @@ void mt_ls_sum_conn(struct mt_ls_sum *s, const struct mt_ls_conn *c)
 	span(s, c->t_open);
 	char buf[128];
 	if (c->tls == MT_LS_TLS_OK) {
-		mt_ls_proto_norm(c->proto[0] ? c->proto : "(not logged)", buf, sizeof buf);
-		kcount(&s->proto, buf, c->tls);
+		if (c->proto[0] == 'T' && c->proto[1] == 'L' && c->proto[2] == 'S' && c->proto[3] != '1') {
+			kcount(&s->proto, c->proto, c->tls); /* already normal: "TLSv1.3" */
+		} else {
+			mt_ls_proto_norm(c->proto[0] ? c->proto : "(not logged)", buf, sizeof buf);
+			kcount(&s->proto, buf, c->tls);
+		}
 		kcount(&s->cipher, c->cipher[0] ? c->cipher : "(not logged)", c->tls);
 	}
-	mt_ls_conn_domain(c, buf, sizeof buf);
-	kcount(&s->domain, buf, c->tls);
+	kcountn(&s->domain, buf, mt_ls_conn_domain_n(c, buf, sizeof buf), c->tls);
 	if (c->tls == MT_LS_TLS_FAILED)
 		kcount(&s->reason, c->reason[0] ? c->reason : "(not logged)", c->tls);
 	if (s->by && c->t_open) {

@@ -79,8 +79,11 @@ int mt_ls_proto_deprecated(const char *proto);
 void mt_ls_proto_norm(const char *in, char *out, size_t size);
 /* Registrable-looking domain of a host name (last two labels, three under short ccSLDs). */
 void mt_ls_host_domain(const char *host, char *out, size_t size);
+/* The same for the n bytes at host; returns the length written. */
+size_t mt_ls_host_domain_n(const char *host, size_t n, char *out, size_t size);
 /* The peer domain a connection is summarised under. */
 void mt_ls_conn_domain(const struct mt_ls_conn *c, char *out, size_t size);
+size_t mt_ls_conn_domain_n(const struct mt_ls_conn *c, char *out, size_t size);
 /* Time bucket key for t. */
 void mt_ls_bucket(time_t t, int by, char *out, size_t size);
 /* ISO 8601 "YYYY-MM-DDTHH:MM:SS" in log time. */

@@ -557,6 +557,78 @@ static void test_postfix_queue_id(void **state)
 	}
 }
 
+/* The peer domain a host is counted under: the table (registrable-looking part, lower case,
+ * address literals and empty names as "(unknown)"), then random names against a plain
+ * per-byte lowercase of the same cut (the word-at-a-time lowercase). */
+static void test_host_domain(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *host, *want;
+	} rows[] = {
+	    {"mail.example.co.uk", "example.co.uk"},
+	    {"a.b.mail.example.co.uk", "example.co.uk"},
+	    {"example.co.uk", "example.co.uk"},
+	    {"co.uk", "co.uk"},
+	    {"mx.x.com.au", "x.com.au"},
+	    {"mail.google.de", "google.de"},
+	    {"a.b.example.com", "example.com"},
+	    {"Mail.Example.COM.", "example.com"},
+	    {"MX1.SUB.EXAMPLE.ORG", "example.org"},
+	    {"localhost", "localhost"},
+	    {"LocalHost", "localhost"},
+	    {"10.0.0.1", "(unknown)"},
+	    {"2001:db8::1", "(unknown)"},
+	    {"mail:example.com", "(unknown)"},
+	    {"", "(unknown)"},
+	    {"....", "(unknown)"},
+	    {"\xc3\x84X.Example.Com", "example.com"},
+	    {"\xc3\x84\xc3\x96.DE", "\xc3\x84\xc3\x96.de"},
+	};
+	char out[128];
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		mt_ls_host_domain(rows[i].host, out, sizeof out);
+		if (strcmp(out, rows[i].want) != 0)
+			fail_msg("host_domain(%s) = %s, want %s", rows[i].host, out, rows[i].want);
+	}
+	/* a short output buffer cuts, never overflows */
+	char small[6];
+	size_t n = mt_ls_host_domain_n("mx.example.org", 14, small, sizeof small);
+	assert_int_equal(n, 5);
+	assert_string_equal(small, "examp");
+	/* every byte value through the lowercase, at every length */
+	for (int iter = 0; iter < 20000; iter++) {
+		char host[64];
+		size_t len = 1 + rnd() % 40;
+		for (size_t k = 0; k < len; k++)
+			host[k] = (char)(rnd() % 4 == 0 ? '.' : rnd() % 2 ? 'A' + rnd() % 26 : (int)(rnd() % 256));
+		host[0] = 'Q'; /* a letter: a name */
+		host[len] = '\0';
+		for (size_t k = 0; k < len; k++)
+			if (host[k] == ':' || host[k] == '\0')
+				host[k] = 'z';
+		size_t got = mt_ls_host_domain_n(host, len, out, sizeof out);
+		/* the cut: after the second-last dot, or the third-last under a short ccSLD */
+		size_t m = len;
+		while (m && host[m - 1] == '.')
+			m--;
+		size_t cut = 0, dots[3], nd = 0;
+		for (size_t k = m; k-- > 0 && nd < 3;)
+			if (host[k] == '.')
+				dots[nd++] = k;
+		if (nd >= 2) {
+			bool cc = m - dots[0] - 1 == 2 && dots[0] - dots[1] - 1 <= 3;
+			cut = !cc ? dots[1] + 1 : nd == 3 ? dots[2] + 1 : 0;
+		}
+		char want[64];
+		for (size_t k = cut; k < m; k++)
+			want[k - cut] = host[k] >= 'A' && host[k] <= 'Z' ? (char)(host[k] + 32) : host[k];
+		want[m - cut] = '\0';
+		if (got != m - cut || strcmp(out, want) != 0)
+			fail_msg("host_domain(%s) = %s, want %s", host, out, want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -565,7 +637,7 @@ int main(void)
 	    cmocka_unit_test(test_keytab_prefixes),   cmocka_unit_test(test_hash_spread),
 	    cmocka_unit_test(test_padded_header),     cmocka_unit_test(test_postfix_delivery_fields),
 	    cmocka_unit_test(test_num_random),        cmocka_unit_test(test_addr_domain_random),
-	    cmocka_unit_test(test_postfix_queue_id),
+	    cmocka_unit_test(test_postfix_queue_id),  cmocka_unit_test(test_host_domain),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
