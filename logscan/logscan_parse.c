@@ -1013,11 +1013,12 @@ int mt_ls_parse_line(const char *line, size_t len, const struct mt_ls_parse_opts
 	}
 #ifdef __SSE2__
 	if (o && o->padded && g_sys.n && len > g_sys.n && g_sys.year == (o->year ? o->year : 1970) && sys_prefix_eq(line, &ts)) {
-		h = (struct mt_ls_hdr){.fmt = MT_LS_FMT_UNKNOWN};
 		const char *t = line + g_sys.n;
 		unsigned slot;
+		/* a cache hit sets every field but ts and host; tag_fast expects them cleared */
 		if (tag_cached(t, len - g_sys.n, &h, &slot) ||
-		    (tag_fast((struct mt_ls_str){t, len - g_sys.n}, &h, true) && (tag_keep(t, &h, slot), true))) {
+		    ((h = (struct mt_ls_hdr){.fmt = MT_LS_FMT_UNKNOWN}, tag_fast((struct mt_ls_str){t, len - g_sys.n}, &h, true)) &&
+		     (tag_keep(t, &h, slot), true))) {
 			h.ts = ts;
 			h.host = (struct mt_ls_str){line + g_sys.hoff, g_sys.hn};
 			goto have_hdr;
