@@ -32,7 +32,7 @@ static size_t idnum(struct mt_ls_str s, uint64_t *id, struct mt_ls_str *txt)
 
 static uint64_t esa_key(int dir, uint64_t id, const struct mt_ls_hdr *h)
 {
-	return mt_ls_conn_key(MT_LS_FMT_ESA, dir, h->host, id);
+	return mt_ls_hdr_conn_key(h, MT_LS_FMT_ESA, dir, id);
 }
 
 /* "protocol P cipher C CN: <x>" (any subset, any order) after "TLS success". */

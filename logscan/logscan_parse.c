@@ -100,36 +100,33 @@ uint64_t mt_ls_hash(const void *p, size_t n, uint64_t seed)
 	return mix64(h);
 }
 
-/* Nearly every line of a log names the same host: remember the last host's hash per
- * direction (Postfix interleaves smtpd and smtp lines), per thread (both parsing threads
- * compute keys). */
-struct host_cache {
-	uint64_t seed, h;
+/* Nearly every line of a log names the same host: remember the last one's hash, per thread
+ * (both parsing threads compute keys). */
+static _Thread_local struct {
+	uint64_t h;
 	size_t n;
 	char txt[32];
-};
-static _Thread_local struct host_cache g_host_cache[4] = {
-    {.seed = UINT64_MAX}, {.seed = UINT64_MAX}, {.seed = UINT64_MAX}, {.seed = UINT64_MAX}};
+} g_host_cache;
+
+uint64_t mt_ls_host_hash(struct mt_ls_str host)
+{
+	if (!host.n)
+		return MT_LS_NOHOST_HASH;
+	if (g_host_cache.h && g_host_cache.n == host.n && mt_ls_eqn(g_host_cache.txt, host.p, host.n))
+		return g_host_cache.h;
+	uint64_t k = mt_ls_hash(host.p, host.n, 0x686f7374);
+	k = k ? k : 1;
+	if (host.n <= sizeof g_host_cache.txt) {
+		g_host_cache.n = host.n;
+		memcpy(g_host_cache.txt, host.p, host.n);
+		g_host_cache.h = k;
+	}
+	return k;
+}
 
 uint64_t mt_ls_conn_key(int fmt, int dir, struct mt_ls_str host, uint64_t id)
 {
-	uint64_t seed = ((uint64_t)fmt << 8) | (uint64_t)dir, k;
-	struct host_cache *c = &g_host_cache[dir & 3];
-	if (c->seed == seed && c->n == host.n && mt_ls_eqn(c->txt, host.p, host.n)) {
-		k = c->h;
-	} else {
-		k = mt_ls_hash(host.p, host.n, seed);
-		if (host.n <= sizeof c->txt) {
-			c->seed = seed;
-			c->n = host.n;
-			if (host.n)
-				memcpy(c->txt, host.p, host.n);
-			c->h = k;
-		}
-	}
-	k ^= id * 0x9e3779b97f4a7c15ULL;
-	k ^= k >> 29;
-	return k ? k : 1;
+	return mt_ls_conn_key_h(fmt, dir, mt_ls_host_hash(host), id);
 }
 
 long mt_ls_findn(struct mt_ls_str s, const char *lit, size_t n)
@@ -809,6 +806,7 @@ static _Thread_local struct {
 	bool frac;	      /* bytes 20..25 are a fraction: digits, not compared */
 	int year;
 	time_t ts, day; /* the line's time, and the time at 00:00:00 of its day */
+	uint64_t hh;	/* the host's mt_ls_host_hash */
 } g_sys;
 
 /* Does the line start with the cached prefix?  *ts gets its time.  A prefix that differs
@@ -853,6 +851,7 @@ static void sys_prefix_keep(const char *line, size_t len, int year, const struct
 	g_sys.n = (unsigned)n;
 	g_sys.hoff = (unsigned)(h->host.p - line);
 	g_sys.hn = (unsigned)h->host.n;
+	g_sys.hh = mt_ls_host_hash(h->host);
 	g_sys.year = year;
 	g_sys.ts = h->ts;
 	g_sys.eqmask = n >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1; /* the prefix's bytes */
@@ -1008,7 +1007,7 @@ int mt_ls_parse_line(const char *line, size_t len, const struct mt_ls_parse_opts
 	/* the two cached shapes first, without the general path's calls (most lines) */
 	time_t ts;
 	if (len >= 25 && g_native.ok && native_eq(line, &ts)) {
-		h = (struct mt_ls_hdr){.fmt = MT_LS_FMT_ESA, .ts = ts, .msg = {line + 25, len - 25}};
+		h = (struct mt_ls_hdr){.fmt = MT_LS_FMT_ESA, .ts = ts, .msg = {line + 25, len - 25}, .hosth = MT_LS_NOHOST_HASH};
 		return mt_ls_esa_parse(&h, ev);
 	}
 #ifdef __SSE2__
@@ -1021,6 +1020,7 @@ int mt_ls_parse_line(const char *line, size_t len, const struct mt_ls_parse_opts
 		     (tag_keep(t, &h, slot), true))) {
 			h.ts = ts;
 			h.host = (struct mt_ls_str){line + g_sys.hoff, g_sys.hn};
+			h.hosth = g_sys.hh;
 			goto have_hdr;
 		}
 	}

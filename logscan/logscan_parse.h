@@ -86,6 +86,7 @@ struct mt_ls_hdr {
 	struct mt_ls_str host, tag, service; /* service: Postfix "smtpd" from "postfix/submission/smtpd" */
 	long pid;
 	struct mt_ls_str msg; /* the rest of the line */
+	uint64_t hosth;	      /* mt_ls_host_hash(host), 0 = not computed yet */
 };
 
 struct mt_ls_parse_opts {
@@ -269,7 +270,24 @@ struct mt_ls_str mt_ls_kvn(struct mt_ls_str s, const char *key, size_t kn, char 
 #define mt_ls_kv(s, key, stop) mt_ls_kvn((s), (key), strlen(key), (stop))
 /* Classify a free-text failure into a cause. */
 int mt_ls_cause_from_text(struct mt_ls_str s);
+/* A host name's hash for connection keys (never 0; the empty name has MT_LS_NOHOST_HASH). */
+uint64_t mt_ls_host_hash(struct mt_ls_str host);
+#define MT_LS_NOHOST_HASH 0x6e6f686f7374ULL
+/* The connection key of (format, direction, host hash, id), never 0. */
+static inline uint64_t mt_ls_conn_key_h(int fmt, int dir, uint64_t hosth, uint64_t id)
+{
+	uint64_t k = hosth ^ (((uint64_t)fmt << 8 | (uint64_t)dir) + 1) * 0xff51afd7ed558ccdULL;
+	k ^= id * 0x9e3779b97f4a7c15ULL;
+	k ^= k >> 29;
+	return k ? k : 1;
+}
 /* A connection key from parts, never 0. */
 uint64_t mt_ls_conn_key(int fmt, int dir, struct mt_ls_str host, uint64_t id);
+/* The key of connection id on the line whose header is h: its host hash computed once per
+ * header shape (the cached syslog prefix carries it). */
+static inline uint64_t mt_ls_hdr_conn_key(const struct mt_ls_hdr *h, int fmt, int dir, uint64_t id)
+{
+	return mt_ls_conn_key_h(fmt, dir, h->hosth ? h->hosth : mt_ls_host_hash(h->host), id);
+}
 
 #endif

@@ -19,7 +19,7 @@ static void ev_init(struct mt_ls_event *ev, const struct mt_ls_hdr *h, int kind,
 	ev->fmt = MT_LS_FMT_POSTFIX;
 	ev->ts = h->ts;
 	ev->dir = dir;
-	ev->conn = mt_ls_conn_key(MT_LS_FMT_POSTFIX, dir, h->host, (uint64_t)h->pid);
+	ev->conn = mt_ls_hdr_conn_key(h, MT_LS_FMT_POSTFIX, dir, (uint64_t)h->pid);
 }
 
 /* "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) ..." */

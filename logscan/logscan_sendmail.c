@@ -17,7 +17,7 @@ static void ev_init(struct mt_ls_event *ev, const struct mt_ls_hdr *h, int kind,
 	ev->fmt = MT_LS_FMT_SENDMAIL;
 	ev->ts = h->ts;
 	ev->dir = dir;
-	ev->conn = mt_ls_conn_key(MT_LS_FMT_SENDMAIL, dir, h->host, (uint64_t)h->pid);
+	ev->conn = mt_ls_hdr_conn_key(h, MT_LS_FMT_SENDMAIL, dir, (uint64_t)h->pid);
 }
 
 /* "relay=host. [ip]" / "relay=[ip]" / "relay=host." ; trailing dot of FQDNs dropped. */
