@@ -52,17 +52,40 @@ static inline void st8(char *p, uint64_t w)
 	memcpy(p, &w, 8);
 }
 
+#ifdef __SSE2__
+/* Bit i set where byte i of x is below 0x20 or is 0x7f. */
+static inline unsigned ctl16(__m128i x)
+{
+	const __m128i k1f = _mm_set1_epi8(0x1f), k7f = _mm_set1_epi8(0x7f);
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(x, k1f), x), _mm_cmpeq_epi8(x, k7f)));
+}
+#endif
+
 void mt_ls_set(char *dst, size_t size, struct mt_ls_str s)
 {
 	size_t n = s.n < size - 1 ? s.n : size - 1;
 	if (!s.p)
 		n = 0;
 	/* Fields are short: overlapping fixed-size moves instead of a memcpy call.  Control
-	 * bytes from garbage input never reach a terminal or a report: the words just loaded
-	 * from the line are checked (a byte below 0x20, or 0x7f), not the copy, since reading
-	 * back the overlapping stores stalled on store forwarding; only a hit is fixed byte by
-	 * byte. */
+	 * bytes from garbage input never reach a terminal or a report: the bytes just loaded
+	 * from the line are checked (below 0x20, or 0x7f), not the copy, since reading back the
+	 * overlapping stores stalled on store forwarding; only a hit is fixed byte by byte. */
 	bool hit;
+#ifdef __SSE2__
+	if (n >= 16 && n <= 32) {
+		__m128i a = _mm_loadu_si128((const __m128i *)(const void *)s.p);
+		__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(s.p + n - 16));
+		_mm_storeu_si128((__m128i *)(void *)dst, a);
+		_mm_storeu_si128((__m128i *)(void *)(dst + n - 16), b);
+		hit = (ctl16(a) | ctl16(b)) != 0;
+	} else if (n >= 8 && n < 16) {
+		__m128i a = _mm_loadl_epi64((const __m128i *)(const void *)s.p);
+		__m128i b = _mm_loadl_epi64((const __m128i *)(const void *)(s.p + n - 8));
+		_mm_storel_epi64((__m128i *)(void *)dst, a);
+		_mm_storel_epi64((__m128i *)(void *)(dst + n - 8), b);
+		hit = ctl16(_mm_unpacklo_epi64(a, b)) != 0;
+	} else
+#endif
 	if (n >= 16 && n <= 32) {
 		uint64_t a0 = ld8(s.p), a1 = ld8(s.p + 8), b0 = ld8(s.p + n - 16), b1 = ld8(s.p + n - 8);
 		st8(dst, a0);
