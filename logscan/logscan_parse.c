@@ -709,6 +709,8 @@ struct tag_ent {
 	uint8_t c, k;	     /* first ':' and the message's offset (0 = empty slot) */
 	uint8_t tagn, fmt;   /* tag name's length, format */
 	uint8_t svco, svcn;  /* Postfix service offset and length (svco 0xff: none) */
+	bool ignored;	     /* every line with this tag is ignored (another program, or a
+			      * Postfix service whose lines are not read) */
 	long pid;
 };
 #define TAG_SLOTS 256
@@ -733,8 +735,9 @@ static inline bool tag_slot(const char *t, __m128i a, __m128i b, unsigned *c, un
 }
 
 /* The header's tag, pid, service, format and message from the cached tag the n bytes at t
- * start with; false: none. */
-static inline bool tag_cached(const char *t, size_t n, struct mt_ls_hdr *h, unsigned *slot)
+ * start with; false: none.  *ignored: the line is one every such tag's line is (nothing else
+ * is set then). */
+static inline bool tag_cached(const char *t, size_t n, struct mt_ls_hdr *h, unsigned *slot, bool *ignored)
 {
 	const __m128i a = _mm_loadu_si128((const __m128i *)(const void *)t);
 	const __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(t + 16));
@@ -749,6 +752,10 @@ static inline bool tag_cached(const char *t, size_t n, struct mt_ls_hdr *h, unsi
 	uint32_t eq = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a, e->a)) | (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, e->b)) << 16;
 	if ((eq & e->mask) != e->mask)
 		return false;
+	if (e->ignored) {
+		*ignored = true;
+		return true;
+	}
 	h->tag = (struct mt_ls_str){t, e->tagn};
 	h->pid = e->pid;
 	h->service = e->svco == 0xff ? (struct mt_ls_str){NULL, 0} : (struct mt_ls_str){t + e->svco, e->svcn};
@@ -777,6 +784,7 @@ static void tag_keep(const char *t, const struct mt_ls_hdr *h, unsigned slot)
 	e->svco = h->service.p ? (uint8_t)(h->service.p - t) : 0xff;
 	e->svcn = (uint8_t)h->service.n;
 	e->pid = h->pid;
+	e->ignored = h->fmt == MT_LS_FMT_UNKNOWN || (h->fmt == MT_LS_FMT_POSTFIX && mt_ls_postfix_service_dir(h->service) < 0);
 }
 #endif
 
@@ -1014,10 +1022,19 @@ int mt_ls_parse_line(const char *line, size_t len, const struct mt_ls_parse_opts
 	if (o && o->padded && g_sys.n && len > g_sys.n && g_sys.year == (o->year ? o->year : 1970) && sys_prefix_eq(line, &ts)) {
 		const char *t = line + g_sys.n;
 		unsigned slot;
+		bool ignored = false;
 		/* a cache hit sets every field but ts and host; tag_fast expects them cleared */
-		if (tag_cached(t, len - g_sys.n, &h, &slot) ||
-		    ((h = (struct mt_ls_hdr){.fmt = MT_LS_FMT_UNKNOWN}, tag_fast((struct mt_ls_str){t, len - g_sys.n}, &h, true)) &&
-		     (tag_keep(t, &h, slot), true))) {
+		if (tag_cached(t, len - g_sys.n, &h, &slot, &ignored)) {
+			if (ignored)
+				return MT_LS_IGNORED;
+			h.ts = ts;
+			h.host = (struct mt_ls_str){line + g_sys.hoff, g_sys.hn};
+			h.hosth = g_sys.hh;
+			goto have_hdr;
+		}
+		h = (struct mt_ls_hdr){.fmt = MT_LS_FMT_UNKNOWN};
+		if (tag_fast((struct mt_ls_str){t, len - g_sys.n}, &h, true)) {
+			tag_keep(t, &h, slot);
 			h.ts = ts;
 			h.host = (struct mt_ls_str){line + g_sys.hoff, g_sys.hn};
 			h.hosth = g_sys.hh;

@@ -182,19 +182,24 @@ static int delivery(const struct mt_ls_hdr *h, struct mt_ls_str qid, struct mt_l
 	return MT_LS_EVENT;
 }
 
+/* The direction of a Postfix service's lines; -1: a service whose lines are all ignored. */
+int mt_ls_postfix_service_dir(struct mt_ls_str svc)
+{
+	if (svc.n == 5 && memcmp(svc.p, "smtpd", 5) == 0)
+		return MT_LS_DIR_IN;
+	if ((svc.n == 4 && (memcmp(svc.p, "smtp", 4) == 0 || memcmp(svc.p, "lmtp", 4) == 0)))
+		return MT_LS_DIR_OUT;
+	if (svc.n == 5 && memcmp(svc.p, "error", 5) == 0)
+		return MT_LS_DIR_OUT;
+	if ((svc.n == 4 && memcmp(svc.p, "qmgr", 4) == 0) || (svc.n == 6 && memcmp(svc.p, "pickup", 6) == 0))
+		return MT_LS_DIR_NONE;
+	return -1;
+}
+
 int mt_ls_postfix_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 {
-	struct mt_ls_str svc = h->service;
-	int dir;
-	if (svc.n == 5 && memcmp(svc.p, "smtpd", 5) == 0)
-		dir = MT_LS_DIR_IN;
-	else if ((svc.n == 4 && (memcmp(svc.p, "smtp", 4) == 0 || memcmp(svc.p, "lmtp", 4) == 0)))
-		dir = MT_LS_DIR_OUT;
-	else if (svc.n == 5 && memcmp(svc.p, "error", 5) == 0)
-		dir = MT_LS_DIR_OUT;
-	else if ((svc.n == 4 && memcmp(svc.p, "qmgr", 4) == 0) || (svc.n == 6 && memcmp(svc.p, "pickup", 6) == 0))
-		dir = MT_LS_DIR_NONE;
-	else
+	int dir = mt_ls_postfix_service_dir(h->service);
+	if (dir < 0)
 		return MT_LS_IGNORED;
 	struct mt_ls_str s = h->msg;
 	if (s.n < 8)
