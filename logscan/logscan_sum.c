@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define NIL UINT32_MAX
 
@@ -308,8 +311,78 @@ void mt_ls_host_domain(const char *host, char *out, size_t size)
 	(void)mt_ls_host_domain_n(host, strlen(host), out, size);
 }
 
+#ifdef __SSE2__
+/* Store 16 bytes lowercased (ASCII). */
+static inline void lower16(char *out, const char *in)
+{
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)in);
+	__m128i t = _mm_sub_epi8(x, _mm_set1_epi8('A'));
+	__m128i up = _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8(25)), t); /* 'A'..'Z' */
+	_mm_storeu_si128((__m128i *)(void *)out, _mm_or_si128(x, _mm_and_si128(up, _mm_set1_epi8(0x20))));
+}
+
+static inline uint32_t mask32(__m128i a, __m128i b, char ch)
+{
+	const __m128i k = _mm_set1_epi8(ch);
+	return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a, k)) | (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, k)) << 16;
+}
+
+/* mt_ls_conn_domain_n for names under 32 bytes, from one pass of byte masks over the
+ * record's field (its 64 bytes are readable); false: not that case, nothing written. */
+static bool conn_domain_fast(const struct mt_ls_conn *c, char *out, size_t size, size_t *len)
+{
+	_Static_assert(sizeof c->host >= 64 && sizeof c->domain >= 64, "fields read 64 bytes");
+	if (size < 64)
+		return false;
+	bool dom = c->dir == MT_LS_DIR_OUT && c->domain[0];
+	const char *f = dom ? c->domain : c->host;
+	const __m128i a = _mm_loadu_si128((const __m128i *)(const void *)f);
+	const __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(f + 16));
+	uint32_t z = mask32(a, b, '\0');
+	if (!z)
+		return false;
+	unsigned n = (unsigned)__builtin_ctz(z);
+	unsigned cut = 0;
+	if (!dom) {
+		uint32_t in = ((uint32_t)1 << n) - 1; /* n < 32 */
+		uint32_t dots = mask32(a, b, '.') & in;
+		while (n && (dots >> (n - 1) & 1)) { /* trailing dots */
+			n--;
+			dots &= ~((uint32_t)1 << n);
+		}
+		in = ((uint32_t)1 << n) - 1;
+		if (!n || (mask32(a, b, ':') & in) || ((unsigned)(unsigned char)f[0] | 0x20u) - 'a' >= 26u)
+			return false; /* (unknown), or a name not starting with a letter: the general path */
+		if (dots) {
+			unsigned d1 = 31 - (unsigned)__builtin_clz(dots);
+			uint32_t rest = dots & ~((uint32_t)1 << d1);
+			if (rest) {
+				unsigned d2 = 31 - (unsigned)__builtin_clz(rest);
+				if (n - d1 - 1 == 2 && d1 - d2 - 1 <= 3) { /* co.uk: one more label */
+					rest &= ~((uint32_t)1 << d2);
+					cut = rest ? 32 - (unsigned)__builtin_clz(rest) : 0;
+				} else {
+					cut = d2 + 1;
+				}
+			}
+		}
+	}
+	/* whole 16-byte steps: reads stay inside the field, writes inside out (size >= 64) */
+	for (unsigned i = cut; i < n; i += 16)
+		lower16(out + (i - cut), f + i);
+	out[n - cut] = '\0';
+	*len = n - cut;
+	return true;
+}
+#endif
+
 size_t mt_ls_conn_domain_n(const struct mt_ls_conn *c, char *out, size_t size)
 {
+#ifdef __SSE2__
+	size_t fast;
+	if (conn_domain_fast(c, out, size, &fast))
+		return fast;
+#endif
 	if (c->dir == MT_LS_DIR_OUT && c->domain[0]) {
 		size_t n = strnlen(c->domain, size - 1);
 		lower_cpy(out, c->domain, n);

@@ -627,6 +627,34 @@ static void test_host_domain(void **state)
 		if (got != m - cut || strcmp(out, want) != 0)
 			fail_msg("host_domain(%s) = %s, want %s", host, out, want);
 	}
+	/* a connection's domain (the one-pass path for names under 32 bytes) against the
+	 * general functions, on names of every length around 32 with dots, colons, digits */
+	static const char alpha[] = "aZ.:9-x.";
+	for (int iter = 0; iter < 50000; iter++) {
+		struct mt_ls_conn c;
+		memset(&c, 'Q', sizeof c); /* bytes past the terminator are not zero */
+		c.dir = rnd() % 2 ? MT_LS_DIR_OUT : MT_LS_DIR_IN;
+		size_t hn = rnd() % 40, dn = rnd() % 3 == 0 ? 0 : rnd() % 40;
+		for (size_t k = 0; k < hn; k++)
+			c.host[k] = alpha[rnd() % 8];
+		c.host[hn] = '\0';
+		for (size_t k = 0; k < dn; k++)
+			c.domain[k] = alpha[rnd() % 8];
+		c.domain[dn] = '\0';
+		char want[128], got[128];
+		size_t wn;
+		if (c.dir == MT_LS_DIR_OUT && dn) {
+			for (size_t k = 0; k < dn; k++)
+				want[k] = c.domain[k] >= 'A' && c.domain[k] <= 'Z' ? (char)(c.domain[k] + 32) : c.domain[k];
+			want[dn] = '\0';
+			wn = dn;
+		} else {
+			wn = mt_ls_host_domain_n(c.host, hn, want, sizeof want);
+		}
+		size_t gn = mt_ls_conn_domain_n(&c, got, sizeof got);
+		if (gn != wn || strcmp(got, want) != 0)
+			fail_msg("conn_domain(host %s, domain %s, dir %d) = %s, want %s", c.host, c.domain, c.dir, got, want);
+	}
 }
 
 int main(void)
