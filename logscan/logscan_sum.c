@@ -434,7 +434,7 @@ static void count(struct mt_ls_count *c, int tls)
 static void kcountn(struct mt_ls_keytab *t, const char *key, size_t n, int tls)
 {
 	unsigned pick = n ? ((unsigned char)key[0] + 3u * (unsigned char)key[n / 2] + 5u * (unsigned char)key[n - 1] +
-			     7u * (unsigned char)key[n > 1 ? 1 : 0] + 11u * (unsigned)n) & 15
+			     7u * (unsigned char)key[n > 1 ? 1 : 0] + 11u * (unsigned)n) & 63
 			  : 0;
 	uint32_t r = t->recent[pick];
 	struct mt_ls_kent *e = r ? &t->ents[r - 1] : NULL;

@@ -33,7 +33,7 @@ struct mt_ls_keytab {
 	char *arena;		  /* the keys' text, in chunks (the first word of each links the previous) */
 	char *arena_next;	  /* free space in the newest chunk: arena_left bytes */
 	size_t arena_left;
-	uint32_t recent[16];	  /* entry index + 1 (0 = none) by a few of the key's bytes: kcount tries it first */
+	uint32_t recent[64];	  /* entry index + 1 (0 = none) by a few of the key's bytes: kcount tries it first */
 };
 
 enum { MT_LS_BY_NONE = 0, MT_LS_BY_HOUR, MT_LS_BY_DAY };
