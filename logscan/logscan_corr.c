@@ -61,7 +61,7 @@ static inline unsigned ctl16(__m128i x)
 }
 #endif
 
-void mt_ls_set(char *dst, size_t size, struct mt_ls_str s)
+static __attribute__((noinline)) void set_general(char *dst, size_t size, struct mt_ls_str s)
 {
 	size_t n = s.n < size - 1 ? s.n : size - 1;
 	if (!s.p)
@@ -129,6 +129,52 @@ void mt_ls_set(char *dst, size_t size, struct mt_ls_str s)
 				dst[i] = '?';
 	dst[n] = '\0';
 }
+
+/* The usual field, 4 to 32 bytes with no control byte, without a call or saved registers;
+ * everything else (and any hit) through set_general. */
+static inline void set_field(char *dst, size_t size, struct mt_ls_str s)
+{
+	size_t n = s.n < size - 1 ? s.n : size - 1;
+#ifdef __SSE2__
+	if (s.p && n >= 16 && n <= 32) {
+		__m128i a = _mm_loadu_si128((const __m128i *)(const void *)s.p);
+		__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(s.p + n - 16));
+		if (!(ctl16(a) | ctl16(b))) {
+			_mm_storeu_si128((__m128i *)(void *)dst, a);
+			_mm_storeu_si128((__m128i *)(void *)(dst + n - 16), b);
+			dst[n] = '\0';
+			return;
+		}
+	} else if (s.p && n >= 8 && n < 16) {
+		__m128i a = _mm_loadl_epi64((const __m128i *)(const void *)s.p);
+		__m128i b = _mm_loadl_epi64((const __m128i *)(const void *)(s.p + n - 8));
+		if (!ctl16(_mm_unpacklo_epi64(a, b))) {
+			_mm_storel_epi64((__m128i *)(void *)dst, a);
+			_mm_storel_epi64((__m128i *)(void *)(dst + n - 8), b);
+			dst[n] = '\0';
+			return;
+		}
+	} else if (s.p && n >= 4 && n < 8) {
+		uint32_t a, b;
+		memcpy(&a, s.p, 4);
+		memcpy(&b, s.p + n - 4, 4);
+		if (!ctl_word((uint64_t)a | (uint64_t)b << 32)) {
+			memcpy(dst, &a, 4);
+			memcpy(dst + n - 4, &b, 4);
+			dst[n] = '\0';
+			return;
+		}
+	}
+#endif
+	set_general(dst, size, s);
+}
+
+void mt_ls_set(char *dst, size_t size, struct mt_ls_str s)
+{
+	set_field(dst, size, s);
+}
+
+#define SET_FIELD(field, str) set_field((field), sizeof(field), (str))
 
 static uint64_t msg_key(int fmt, struct mt_ls_str id)
 {
@@ -232,13 +278,13 @@ void mt_ls_corr_free(struct mt_ls_corr *c)
 static void conn_fill(struct mt_ls_conn *cn, const struct mt_ls_event *ev)
 {
 	if (!cn->ip[0] && ev->ip.n)
-		MT_LS_SET(cn->ip, ev->ip);
+		SET_FIELD(cn->ip, ev->ip);
 	if (!cn->host[0] && ev->host.n)
-		MT_LS_SET(cn->host, ev->host);
+		SET_FIELD(cn->host, ev->host);
 	if (!cn->id[0] && ev->connid.n)
-		MT_LS_SET(cn->id, ev->connid);
+		SET_FIELD(cn->id, ev->connid);
 	if (!cn->domain[0] && ev->domain.n)
-		MT_LS_SET(cn->domain, ev->domain);
+		SET_FIELD(cn->domain, ev->domain);
 	if (ev->ts)
 		cn->t_last = ev->ts;
 }
@@ -275,23 +321,23 @@ static void conn_tls(struct mt_ls_conn *cn, const struct mt_ls_event *ev)
 		return;
 	cn->tls = (uint8_t)ev->tls;
 	if (ev->proto.n)
-		MT_LS_SET(cn->proto, ev->proto);
+		SET_FIELD(cn->proto, ev->proto);
 	if (ev->cipher.n)
-		MT_LS_SET(cn->cipher, ev->cipher);
+		SET_FIELD(cn->cipher, ev->cipher);
 	if (ev->verify.n)
-		MT_LS_SET(cn->verify, ev->verify);
+		SET_FIELD(cn->verify, ev->verify);
 	if (ev->cert.n)
-		MT_LS_SET(cn->cert, ev->cert);
+		SET_FIELD(cn->cert, ev->cert);
 	if (ev->reason.n) {
 		/* keep detail logged earlier (ESA "Connection Error ... details: 454-...") after the verdict */
 		char old[sizeof cn->reason];
 		memcpy(old, cn->reason, sizeof old);
-		MT_LS_SET(cn->reason, ev->reason);
+		SET_FIELD(cn->reason, ev->reason);
 		size_t have = strlen(cn->reason);
 		if (old[0] && have + 3 < sizeof cn->reason) {
 			cn->reason[have] = ';';
 			cn->reason[have + 1] = ' ';
-			mt_ls_set(cn->reason + have + 2, sizeof cn->reason - have - 2, (struct mt_ls_str){old, strlen(old)});
+			set_field(cn->reason + have + 2, sizeof cn->reason - have - 2, (struct mt_ls_str){old, strlen(old)});
 		}
 	}
 	if (ev->bits)
@@ -308,7 +354,7 @@ static void inline_conn(struct mt_ls_corr *c, const struct mt_ls_event *ev, stru
 	cn.t_open = cn.t_last = ev->ts;
 	conn_fill(&cn, ev);
 	if (!cn.domain[0] && domain.n)
-		MT_LS_SET(cn.domain, domain);
+		SET_FIELD(cn.domain, domain);
 	conn_tls(&cn, ev);
 	if (cn.tls == MT_LS_TLS_UNSTATED)
 		cn.tls = MT_LS_TLS_NONE;
@@ -333,7 +379,7 @@ static struct mt_ls_msg *msg_get(struct mt_ls_corr *c, const struct mt_ls_event 
 	m->peer[0] = m->rcpt_domain[0] = '\0';
 	m->fmt = (uint8_t)ev->fmt;
 	m->t = ev->ts;
-	MT_LS_SET(m->id, ev->msgid);
+	SET_FIELD(m->id, ev->msgid);
 	return m;
 }
 
@@ -349,7 +395,7 @@ static void on_delivery(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 {
 	struct mt_ls_msg *m = msg_get(c, ev, true);
 	if (ev->rcpt_domain.n && !m->rcpt_domain[0])
-		MT_LS_SET(m->rcpt_domain, ev->rcpt_domain);
+		SET_FIELD(m->rcpt_domain, ev->rcpt_domain);
 	int tls;
 	if (!ev->conn) {
 		if (ev->new_conn)
@@ -368,7 +414,7 @@ static void on_delivery(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 			conn_fill(cn, ev);
 		if (!cn->domain[0]) {
 			if (m->rcpt_domain[0])
-				mt_ls_set(cn->domain, sizeof cn->domain, (struct mt_ls_str){m->rcpt_domain, strlen(m->rcpt_domain)});
+				set_field(cn->domain, sizeof cn->domain, (struct mt_ls_str){m->rcpt_domain, strlen(m->rcpt_domain)});
 		}
 		cn->n_deliv++;
 		tls = cn->tls;
@@ -397,7 +443,7 @@ static void on_recv(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 	m->received = true;
 	m->t = ev->ts;
 	if (ev->ip.n)
-		MT_LS_SET(m->peer, ev->ip);
+		SET_FIELD(m->peer, ev->ip);
 	if (ev->local) {
 		m->in = MT_LS_IN_LOCAL;
 		return;
@@ -417,7 +463,7 @@ static void on_recv(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 	conn_fill(cn, ev);
 	cn->n_msgs++;
 	if (!m->peer[0] && cn->ip[0])
-		mt_ls_set(m->peer, sizeof m->peer, (struct mt_ls_str){cn->ip, strlen(cn->ip)});
+		set_field(m->peer, sizeof m->peer, (struct mt_ls_str){cn->ip, strlen(cn->ip)});
 	m->in = (cn->tls == MT_LS_TLS_OK || ev->tls == MT_LS_TLS_OK) ? MT_LS_IN_TLS : MT_LS_IN_CLEAR;
 }
 
@@ -429,12 +475,12 @@ static void on_reqfail(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 	r.dir = (uint8_t)ev->dir;
 	r.cause = (uint8_t)ev->cause;
 	r.t = ev->ts;
-	MT_LS_SET(r.connid, ev->connid);
-	MT_LS_SET(r.msgid, ev->msgid);
-	MT_LS_SET(r.ip, ev->ip);
-	MT_LS_SET(r.host, ev->host);
-	MT_LS_SET(r.domain, ev->domain.n ? ev->domain : ev->rcpt_domain);
-	MT_LS_SET(r.reason, ev->reason);
+	SET_FIELD(r.connid, ev->connid);
+	SET_FIELD(r.msgid, ev->msgid);
+	SET_FIELD(r.ip, ev->ip);
+	SET_FIELD(r.host, ev->host);
+	SET_FIELD(r.domain, ev->domain.n ? ev->domain : ev->rcpt_domain);
+	SET_FIELD(r.reason, ev->reason);
 	struct mt_ls_conn *cn = ev->conn ? mt_ls_tab_get(&c->conns, ev->conn) : NULL;
 	/* Postfix logs a "not offered" deferral with no TLS line: the attempt was a connection */
 	if (ev->conn && ev->ip.n && ev->fmt == MT_LS_FMT_POSTFIX &&
@@ -443,7 +489,7 @@ static void on_reqfail(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 			conn_close(c, ev->conn, cn);
 		cn = conn_new(c, ev);
 		if (ev->rcpt_domain.n)
-			MT_LS_SET(cn->domain, ev->rcpt_domain);
+			SET_FIELD(cn->domain, ev->rcpt_domain);
 	}
 	if (!ev->conn && ev->tls && ev->ip.n)
 		inline_conn(c, ev, r.domain[0] ? (struct mt_ls_str){r.domain, strlen(r.domain)} : ev->domain);
@@ -507,21 +553,21 @@ void mt_ls_corr_event(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 			break;
 		conn_fill(cn, ev);
 		if (ev->domain.n && !cn->domain[0])
-			MT_LS_SET(cn->domain, ev->domain);
+			SET_FIELD(cn->domain, ev->domain);
 		if (ev->verify.n)
-			MT_LS_SET(cn->verify, ev->verify);
+			SET_FIELD(cn->verify, ev->verify);
 		if (ev->cert.n && !cn->cert[0])
-			MT_LS_SET(cn->cert, ev->cert);
+			SET_FIELD(cn->cert, ev->cert);
 		if (ev->reason.n && !cn->detail_added) {
 			cn->detail_added = true;
 			size_t have = strlen(cn->reason);
 			if (!have) {
-				MT_LS_SET(cn->reason, ev->reason);
+				SET_FIELD(cn->reason, ev->reason);
 			} else if (have + 4 < sizeof cn->reason) {
 				char *d = cn->reason + have;
 				*d++ = ';';
 				*d++ = ' ';
-				mt_ls_set(d, sizeof cn->reason - have - 2, ev->reason);
+				set_field(d, sizeof cn->reason - have - 2, ev->reason);
 			}
 		}
 		break;
@@ -539,7 +585,7 @@ void mt_ls_corr_event(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 	case MT_LS_EV_MSG_RCPT: {
 		struct mt_ls_msg *m = msg_get(c, ev, true);
 		if (ev->rcpt_domain.n && !m->rcpt_domain[0])
-			MT_LS_SET(m->rcpt_domain, ev->rcpt_domain);
+			SET_FIELD(m->rcpt_domain, ev->rcpt_domain);
 		break;
 	}
 	case MT_LS_EV_DELIVERY:
