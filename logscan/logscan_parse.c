@@ -8,6 +8,7 @@
  */
 #include "logscan_parse.h"
 
+#include <limits.h>
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -98,6 +99,13 @@ uint64_t mt_ls_hash(const void *p, size_t n, uint64_t seed)
 		h ^= h >> 29;
 	}
 	return mix64(h);
+}
+
+/* A pid with its next digit: saturates at LONG_MAX instead of overflowing (a real pid has a
+ * few digits; a long run of them is garbage, and every path must read it alike). */
+static inline long pid_digit(long pid, unsigned d)
+{
+	return pid > (LONG_MAX - 9) / 10 ? LONG_MAX : pid * 10 + (long)d;
 }
 
 /* Nearly every line of a log names the same host: remember the last one's hash, per thread
@@ -465,7 +473,7 @@ found:
 		i++;
 		size_t st = i;
 		for (unsigned d; i < s.n && (d = (unsigned)(unsigned char)s.p[i] - '0') <= 9; i++)
-			pid = pid * 10 + (long)d;
+			pid = pid_digit(pid, d);
 		if (i == st || i >= s.n || s.p[i] != ']')
 			return false;
 		i++;
@@ -558,7 +566,7 @@ static bool tag_fast(struct mt_ls_str s, struct mt_ls_hdr *h, bool padded)
 		} else {
 			size_t st = ++k;
 			for (unsigned dg; k < s.n && (dg = (unsigned)(unsigned char)s.p[k] - '0') <= 9; k++)
-				pid = pid * 10 + (long)dg;
+				pid = pid_digit(pid, dg);
 			if (k == st || k + 1 >= s.n || s.p[k] != ']')
 				return false;
 		}
@@ -660,7 +668,7 @@ static bool exim_rest(struct mt_ls_str s, struct mt_ls_hdr *h)
 		size_t i = 1;
 		long pid = 0;
 		while (i < s.n && dig(s.p[i]))
-			pid = pid * 10 + (s.p[i++] - '0');
+			pid = pid_digit(pid, (unsigned)(s.p[i++] - '0'));
 		if (i < s.n && s.p[i] == ']') {
 			h->pid = pid;
 			s = mt_ls_sub(s, i + 1);

@@ -310,6 +310,10 @@ static void test_padded_header(void **state)
 	    "Jan  1 00:01:03 mx smtp[5]: 0000000543: to=<u@d.example>, relay=a.example[10.0.0.2]:25, status=sent (ok)",
 	    "Jan  1 00:01:03 mx postfix/submission/smtpd[123456]: disconnect from x[10.0.0.9]",
 	    "Jan  1 00:01:03 mx postfix/submission/smtpd[1234567]: disconnect from x[10.0.0.9]",
+	    /* pids too long for a long (the fuzzer's find: a signed overflow, now saturated) */
+	    "Jan  1 00:01:03 mx postfix/smtpd[777777777777777777777777]: connect from y[10.0.0.5]",
+	    "Jan  1 00:01:03 mx level postfix/smtpd[66666666666666666666666]: connect from y[10.0.0.5]",
+	    "2024-01-01 00:01:03 [99999999999999999999999] 1abcde-000001-AB <= a@b H=x [10.0.0.9] X=TLS1.3:X:256 CV=no",
 	    "Jan  1 00:01:03 mx postfix[1]: connect from y[10.0.0.5]",
 	    "Jan  1 00:01:03 mx level postfix/smtpd[1]: connect from y[10.0.0.5]",
 	    "<22>Jan  1 00:01:03 mx postfix/smtpd[1]: connect from y[10.0.0.5]",
