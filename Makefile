@@ -84,7 +84,7 @@ FUZZ_SECONDS ?= 20
 fuzz:
 	@for f in $(FUZZ_SRC); do \
 	  b=$${f%.c}; \
-	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Icore/include $(PKG_CFLAGS) \
+	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Icore/include $(PKG_CFLAGS) \
 	    -o $$b $$f $(filter-out %/main.c,$(CORE_SRC)) $(foreach p,$(PROGRAMS),$(filter-out $(p)/main.c,$(wildcard $(p)/*.c))) $(PKG_LIBS) -lpthread -lm || exit 1; \
 	  echo "fuzz: $$b for $(FUZZ_SECONDS)s"; \
 	  mkdir -p $${b}_corpus; \
