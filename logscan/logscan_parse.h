@@ -236,6 +236,20 @@ static inline bool mt_ls_digits_ok(const char *p, unsigned d)
 
 static inline size_t mt_ls_num(struct mt_ls_str s, uint64_t *v)
 {
+	/* most ids are under 8 digits: where they end, from one word (bytes below the first
+	 * non-digit are exact: a borrow or carry only starts at a non-digit and runs upwards) */
+	if (s.n >= 8) {
+		uint64_t w;
+		memcpy(&w, s.p, 8);
+		uint64_t t = w - 0x3030303030303030ULL;
+		uint64_t bad = (t | (t + 0x7676767676767676ULL)) & 0x8080808080808080ULL;
+		if (bad) {
+			unsigned k = (unsigned)__builtin_ctzll(bad) >> 3;
+			if (v)
+				*v = k ? mt_ls_digits8(s.p, k) : 0;
+			return k;
+		}
+	}
 #ifdef __SSE2__
 	/* ids are 1..16 digits: find where the digits end in one 16-byte step */
 	if (s.n >= 16) {
