@@ -120,7 +120,8 @@ uint64_t mt_ls_host_hash(struct mt_ls_str host)
 {
 	if (!host.n)
 		return MT_LS_NOHOST_HASH;
-	if (g_host_cache.h && g_host_cache.n == host.n && mt_ls_eqn(g_host_cache.txt, host.p, host.n))
+	if (g_host_cache.h && host.n <= sizeof g_host_cache.txt && g_host_cache.n == host.n &&
+	    mt_ls_eqn(g_host_cache.txt, host.p, host.n))
 		return g_host_cache.h;
 	uint64_t k = mt_ls_hash(host.p, host.n, 0x686f7374);
 	k = k ? k : 1;
