@@ -37,7 +37,7 @@ static void usage(FILE *f)
 		"  -c, --config FILE   configuration (default " DEFAULT_CONFIG " when it exists)\n"
 		"  -q, --queue DIR     queue directory (overrides queue_dir)\n"
 		"      --once          try every queued message once now, then exit\n"
-		"  -v, --verbose       more detail on stderr\n"
+		"  -v, --verbose       each delivery attempt's SMTP/TLS transcript on stderr\n"
 		"  -t                  read recipients from To:, Cc: and Bcc: (Bcc: is removed)\n"
 		"  -f ADDR             envelope sender for -t (default: you@hostname)\n"
 		"      --copies N      inject: queue the message N times (load tests)\n"

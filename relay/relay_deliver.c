@@ -24,6 +24,7 @@
 #include "mailtls/net.h"
 #include "mailtls/policy.h"
 #include "mailtls/probe.h"
+#include "mailtls/report.h"
 #include "relay_int.h"
 
 /* ---- per-destination connection limits ---- */
@@ -724,9 +725,33 @@ enum rl_result rl_deliver(struct rl_ctx *x, const struct rl_config *c, struct rl
 			po.deliver_next = next_delivery;
 			po.deliver_arg = &u;
 
+			/* -v: the attempt's transcript (CheckTLS style, the message itself only as
+			 * its size), collected and written to stderr in one piece, since workers
+			 * deliver at the same time */
+			char *vbuf = NULL;
+			size_t vlen = 0;
+			FILE *vf = c->verbose ? open_memstream(&vbuf, &vlen) : NULL;
+			struct mt_text_out vto = {.f = vf, .stamp = true};
+			if (vf) {
+				po.cb = mt_report_text_event;
+				po.cb_arg = &vto;
+			}
+
 			limit_acquire(x, domain, max_conn);
 			mt_probe_run(&po, &p);
 			limit_release(x, domain);
+			if (vf) {
+				fclose(vf);
+				flockfile(stderr);
+				fprintf(stderr,
+					"relay: DCID %" PRIu64 " MID %" PRIu64 " to %s: %s [%s]:%u, policy %s, DANE %s\n",
+					dcid, m->mid, domain, h->name, addr, h->port, rl_policy_label(&pol),
+					use_dane ? "on" : "off");
+				if (vbuf)
+					fwrite(vbuf, 1, vlen, stderr);
+				funlockfile(stderr);
+				free(vbuf);
+			}
 			close(d.body_fd);
 			tried_any = true;
 

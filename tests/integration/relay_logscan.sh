@@ -31,6 +31,7 @@ for d in good good f454 req clear; do
 done
 run_relay "$CONF" --once
 assert_exit 0
+grep -q '^relay: DCID' "$ERR" && fail_ "a transcript on stderr without -v" || ok_
 ATTEMPTS=$Q/attempts.jsonl
 LOG=$Q/mail.log
 
@@ -86,4 +87,18 @@ RC=$?
 assert_exit 0
 assert_line '^  outbound +5 +2 +1 +2 '
 assert_line '^  STARTTLS not advertised +1$'
+
+case_ "relay -v: each attempt's transcript on stderr, the message only as its size"
+TOKEN="ls-verbose-$RANDOM$RANDOM"
+inject "$CONF" "v@good.test.example" < <(mkmsg "$TOKEN")
+inject "$CONF" "v@clear.test.example" < <(mkmsg "$TOKEN")
+run_relay "$CONF" -v --once
+assert_exit 0
+[ "$(grep -cE '^relay: DCID [0-9]+ MID [0-9]+ to (good|clear)\.test\.example: [^ ]+ \[127\.0\.0\.1\]:'"$P"', policy [A-Za-z-]+, DANE (on|off)$' "$ERR")" = 2 ] &&
+	ok_ || fail_ "want two transcript headers: $(grep '^relay:' "$ERR")"
+grep -qE '^\[[0-9]+\.[0-9]{3}\] -->STARTTLS' "$ERR" && ok_ || fail_ "no timed STARTTLS line"
+grep -qE '^\[[0-9]+\.[0-9]{3}\]<-- 250' "$ERR" && ok_ || fail_ "no timed 250 reply"
+grep -qE 'TLSv1\.[23]' "$ERR" && ok_ || fail_ "no TLS version in the transcript"
+grep -qE 'message: [0-9]+ octets' "$ERR" && ok_ || fail_ "no message size line"
+grep -qF -- "$TOKEN" "$ERR" && fail_ "the message (its token) is in the transcript" || ok_
 finish
