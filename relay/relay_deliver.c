@@ -307,6 +307,8 @@ static const char *tls_cause(const struct mt_probe *p)
 		return "STARTTLS unexpected response";
 	if (mt_verify_has_fault(vr, MT_FAULT_HANDSHAKE))
 		return "TLS handshake failed";
+	if (mt_verify_has_fault(vr, MT_FAULT_STARTTLS_INJECTION))
+		return "bytes injected after the 220 to STARTTLS";
 	if (mt_verify_has_fault(vr, MT_FAULT_DANE_MISMATCH))
 		return "certificate verification failed: DANE mismatch";
 	return "certificate verification failed";
@@ -781,7 +783,24 @@ enum rl_result rl_deliver(struct rl_ctx *x, const struct rl_config *c, struct rl
 			bool tls_problem = d.held[0] || mt_verify_has_fault(&p.vr, MT_FAULT_HANDSHAKE);
 			if (tls_problem) {
 				const char *cause = tls_cause(&p);
-				if (mt_policy_tls_mandatory(&pol) || d.held[0]) {
+				/* a Preferred level (nor DANE nor the configured control made TLS
+				 * mandatory): TLS was not required, but the session may not carry the
+				 * message (an error after the 220 to STARTTLS does not fall back to
+				 * clear, the ESA guide's rule) */
+				bool preferred_hold = d.held[0] && pol.level == MT_LEVEL_MAY &&
+						      !mt_policy_tls_mandatory(&dest->policy);
+				if (preferred_hold) {
+					if (!(p.starttls_attempted && p.starttls_code && p.starttls_code != 220))
+						rl_maillog("Info",
+							   "Connection Error: DCID %" PRIu64 " domain: %s IP:%s "
+							   "port: %u details: %s interface: %s reason: message "
+							   "held under %s",
+							   dcid, domain, addr, h->port, cause, c->hostname,
+							   mt_policy_name(&pol));
+					rl_maillog("Info", "DCID %" PRIu64 " message held under %s (no fall back "
+							   "to clear after STARTTLS was accepted): %s",
+						   dcid, mt_policy_name(&pol), d.held);
+				} else if (mt_policy_tls_mandatory(&pol) || d.held[0]) {
 					/* name the destination on this connection (a 454 has already) */
 					if (!(p.starttls_attempted && p.starttls_code && p.starttls_code != 220))
 						rl_maillog("Info",

@@ -174,6 +174,10 @@ for pol in None Preferred Required Preferred-Verify Required-Verify; do
 			# no second connection in clear after the failed handshake
 			r=$(grep -lF -- "EHLO c-${pol,,}-$s.relay.test.example" "$REC"/hsfail.* 2>/dev/null | wc -l)
 			[ "$r" = 1 ] && ok_ || fail_ "$r connections for one attempt (a fall back to clear?)"
+			# TLS was not required: nothing says it was
+			if [[ $pol == Preferred* ]]; then
+				maillog_has "TLS was required" && fail_ "'TLS was required' logged under $pol" || ok_
+			fi
 			;;
 		esac
 		if [[ $pol == Required* && ${w[$i]} == queued ]]; then
@@ -220,9 +224,22 @@ for pol in Required Required-Verify; do
 done
 one bad-preferred-closehs "$DOM" Preferred "$BHS" queued "" no
 one bad-preferred-verify-closehs "$DOM" Preferred-Verify "$BHS" queued "" no
+# bytes injected after the 220 to STARTTLS: the session may not carry the message, under
+# Preferred too; the log says it was held, not that TLS was required
+start_bad inject --cert "$C/dest.chain.pem" --key "$C/dest.key"
+BINJ=$BAD_PORT
+for pol in Preferred Preferred-Verify; do
+	one "bad-${pol,,}-inject" "$DOM" "$pol" "$BINJ" queued "" no
+	[ "$(attempt_field "$MID" result)" = held ] && ok_ || fail_ "result $(attempt_field "$MID" result), want held"
+	maillog_has "message held under $pol (no fall back to clear after STARTTLS was accepted)" &&
+		ok_ || fail_ "no 'message held under $pol' line: $(grep DCID "$MAILLOG" | tail -3)"
+	maillog_has "TLS was required" && fail_ "'TLS was required' logged under $pol" || ok_
+	grep -qE "Connection Error: DCID [0-9]+ .* details: bytes injected after the 220 to STARTTLS .* reason: message held under $pol$" "$MAILLOG" &&
+		ok_ || fail_ "no Connection Error line naming the injection: $(grep 'Connection Error' "$MAILLOG")"
+done
 case_ "badsmtp: no MAIL FROM ever reached the misbehaving servers"
 grep -q '<- MAIL' "$T/badsmtp.log" && fail_ "MAIL sent: $(grep '<- MAIL' "$T/badsmtp.log" | head -3)" || ok_
-[ "$(grep -c '<- STARTTLS' "$T/badsmtp.log")" -ge 6 ] && ok_ || fail_ "STARTTLS not tried on the bad servers"
+[ "$(grep -c '<- STARTTLS' "$T/badsmtp.log")" -ge 8 ] && ok_ || fail_ "STARTTLS not tried on the bad servers"
 
 # --- Postfix listeners (good: mx.test.example chain; notls: no STARTTLS)
 if [ "$(id -u)" = 0 ] && command -v postfix >/dev/null; then
