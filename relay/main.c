@@ -518,8 +518,10 @@ int main(int argc, char **argv)
 		rc = die(RL_EXIT_USAGE, "%s", err.msg);
 		goto out;
 	}
-	if (qdir)
+	if (qdir) {
 		mt_strlcpy(c.queue_dir, qdir, sizeof c.queue_dir);
+		c.queue_dir_cli = true;
+	}
 	if (rl_config_finish(&c, &err) != MT_OK) {
 		rc = die(RL_EXIT_USAGE, "%s", err.msg);
 		goto out;
@@ -532,6 +534,15 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		rc = rl_run(&c, once);
+		if (rc == RL_RUN_RELOAD) {
+			/* SIGHUP: the same command line again, which reads the configuration anew
+			 * (the queue lock is close-on-exec, the pid stays the same) */
+			rl_config_free(&c);
+			free(rcpts);
+			execv("/proc/self/exe", argv);
+			fprintf(stderr, "relay: reload: cannot re-execute: %s\n", strerror(errno));
+			return RL_EXIT_SOFTWARE;
+		}
 	} else if (!strcmp(cmd, "inject")) {
 		if (optind < argc) {
 			rc = die(RL_EXIT_USAGE, "inject: unexpected argument '%s' (use --to ADDR)",

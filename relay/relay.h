@@ -63,6 +63,7 @@ struct rl_config {
 	struct rl_dest *dests; /* dests[0] is the default */
 	size_t ndests;
 	bool verbose;
+	bool queue_dir_cli; /* queue_dir came from -q (a reload keeps it) */
 };
 
 void rl_config_init(struct rl_config *c);
@@ -161,6 +162,9 @@ enum rl_result rl_deliver(struct rl_ctx *x, const struct rl_config *c, struct rl
 size_t rl_pickup(const struct rl_config *c);
 /* Run until SIGTERM (once=false) or until every queued message has been tried once. */
 int rl_run(struct rl_config *c, bool once);
+/* rl_run's return when SIGHUP asked for a reload and the configuration file checked out:
+ * every worker has stopped and the queue lock is released; the caller re-executes itself. */
+#define RL_RUN_RELOAD (-1)
 /* Build an RFC 3464 DSN for the failed recipients of m and queue it. */
 mt_status rl_dsn_queue(const struct rl_config *c, const struct rl_msg *m, struct mt_err *err);
 /* Queue a TLS alert about a destination. */

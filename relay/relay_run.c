@@ -3,7 +3,9 @@
  * on permanent failure or after the maximum queue lifetime, and sends the ESA's TLS alert.
  *
  * One runner per queue (flock on relay.lock). SIGTERM/SIGINT stop it after the deliveries
- * in flight; SIGUSR1 (relay flush) makes every message due now. A worker holds the message
+ * in flight; SIGHUP does the same when the configuration file reads back cleanly, and the
+ * caller then re-executes the relay (a reload); SIGUSR1 (relay flush) makes every message due
+ * now. A worker holds the message
  * file's flock while it delivers, so `relay delete` cannot remove a message in flight.
  */
 #include <errno.h>
@@ -20,12 +22,14 @@
 
 #include "relay_int.h"
 
-static volatile sig_atomic_t stop_flag, flush_flag, scan_flag;
+static volatile sig_atomic_t stop_flag, flush_flag, scan_flag, hup_flag;
 
 static void on_signal(int sig)
 {
 	if (sig == SIGUSR1)
 		flush_flag = 1;
+	else if (sig == SIGHUP)
+		hup_flag = 1;
 	else if (sig == SIGUSR2)
 		scan_flag = 1; /* new mail queued (relay inject) */
 	else
@@ -481,6 +485,35 @@ static mt_status rescan(struct runner *r, struct mt_err *err)
 	return MT_OK;
 }
 
+/* Does the configuration file read back cleanly, on the same queue?  (What the re-executed
+ * relay will load: a reload must not leave the queue without a runner.) */
+static bool reload_ok(const struct rl_config *c, char *why, size_t n)
+{
+	struct rl_config nc;
+	struct mt_err err;
+	rl_config_init(&nc);
+	bool ok = false;
+	if (c->path[0] && rl_config_load(&nc, c->path, &err) != MT_OK) {
+		snprintf(why, n, "%s", err.msg);
+		goto out;
+	}
+	if (c->queue_dir_cli || !c->path[0])
+		mt_strlcpy(nc.queue_dir, c->queue_dir, sizeof nc.queue_dir);
+	if (rl_config_finish(&nc, &err) != MT_OK) {
+		snprintf(why, n, "%s", err.msg);
+		goto out;
+	}
+	if (strcmp(nc.queue_dir, c->queue_dir) != 0) {
+		snprintf(why, n, "queue_dir changed to %s: a reload does not move the queue (restart the relay)",
+			 nc.queue_dir);
+		goto out;
+	}
+	ok = true;
+out:
+	rl_config_free(&nc);
+	return ok;
+}
+
 int rl_run(struct rl_config *c, bool once)
 {
 	struct mt_err err;
@@ -520,7 +553,9 @@ int rl_run(struct rl_config *c, bool once)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGUSR2, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	bool reload = false;
 
 	struct runner *r = calloc(1, sizeof *r);
 	if (!r) {
@@ -555,6 +590,22 @@ int rl_run(struct rl_config *c, bool once)
 	}
 	int64_t last_scan = -1000000;
 	while (!stop_flag) {
+		if (hup_flag) {
+			hup_flag = 0;
+			char why[700];
+			if (once) {
+				rl_maillog("Info", "SIGHUP ignored: a one-pass run has no configuration to reload");
+			} else if (reload_ok(c, why, sizeof why)) {
+				rl_maillog("Info", "relay reloading %s: finishing the deliveries in flight",
+					   c->path[0] ? c->path : "(no configuration file)");
+				reload = true;
+				break;
+			} else {
+				rl_maillog("Warning", "reload refused, running on with the configuration in force: %s",
+					   why);
+				fprintf(stderr, "relay: reload refused: %s\n", why);
+			}
+		}
 		bool flush = flush_flag;
 		flush_flag = 0;
 		if (flush || scan_flag || mt_now_ms() - last_scan >= 1000) {
@@ -645,5 +696,5 @@ int rl_run(struct rl_config *c, bool once)
 	free(r);
 	unlink(p);
 	close(lockfd);
-	return rc;
+	return reload && rc == RL_EXIT_OK ? RL_RUN_RELOAD : rc;
 }

@@ -191,6 +191,39 @@ CMD="runner after SIGTERM"
 assert_exit 0
 grep -q "relay stopped" "$Q/mail.log" && ok_ || fail_ "no 'relay stopped' line"
 
+case_ "SIGHUP reloads the configuration (same pid, new settings); a bad file is refused"
+HQ=$T/hupq
+HC=$T/hup.conf
+printf 'queue_dir = %s\nworkers = 2\nhostname = hup.relay.test.example\n' "$HQ" >"$HC"
+"$RELAY" -c "$HC" >"$T/hup.out" 2>&1 &
+HPID=$!
+BAD_PIDS+=($HPID)
+waitlog() { for _ in $(seq 100); do grep -qE -- "$1" "$HQ/mail.log" 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+waitlog "relay starting on $HQ \(2 workers\)" && ok_ || fail_ "runner did not start: $(cat "$T/hup.out")"
+printf 'queue_dir = %s\nworkers = 3\nhostname = hup.relay.test.example\n' "$HQ" >"$HC"
+kill -HUP $HPID
+waitlog "relay starting on $HQ \(3 workers\)" && ok_ || fail_ "new settings not in force: $(cat "$HQ/mail.log")"
+grep -qF "relay reloading $HC: finishing the deliveries in flight" "$HQ/mail.log" && ok_ || fail_ "no reloading line"
+kill -0 $HPID 2>/dev/null && ok_ || fail_ "runner gone after SIGHUP: $(cat "$T/hup.out")"
+[ "$(cat "$HQ/relay.pid" 2>/dev/null)" = "$HPID" ] && ok_ || fail_ "relay.pid '$(cat "$HQ/relay.pid" 2>/dev/null)', want $HPID"
+rl -c "$HC" flush
+assert_exit 0
+printf 'queue_dir = %s\nworkers = lots\n' "$HQ" >"$HC"
+kill -HUP $HPID
+waitlog "reload refused, running on with the configuration in force: .*workers" && ok_ ||
+	fail_ "no refusal line: $(tail -3 "$HQ/mail.log")"
+printf 'queue_dir = %s/elsewhere\n' "$T" >"$HC"
+kill -HUP $HPID
+waitlog "reload refused, .*queue_dir changed to $T/elsewhere" && ok_ || fail_ "a moved queue not refused: $(tail -3 "$HQ/mail.log")"
+sleep 0.3
+kill -0 $HPID 2>/dev/null && ok_ || fail_ "runner gone after a refused reload"
+[ "$(grep -c 'relay starting' "$HQ/mail.log")" = 2 ] && ok_ || fail_ "restarted on a refused file"
+kill -TERM $HPID
+wait $HPID
+RC=$?
+CMD="runner after SIGHUP and SIGTERM"
+assert_exit 0
+
 case_ "a stale relay.pid (runner killed) never gets a signal sent to that pid"
 sleep 60 &
 VICTIM=$!
