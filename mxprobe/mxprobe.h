@@ -66,6 +66,7 @@ struct mx_host {
 	char cname[300];	/* "a -> b" when the MX name is an alias (shown) */
 	char canon[256];	/* b: the alias's target, a second reference name; "" if none */
 	enum mt_dns_state a_state, aaaa_state, addr_state;
+	bool a_asked, aaaa_asked; /* the family was looked up (not left out by -4 / -6) */
 	char dns_error[640];
 	bool tlsa_asked;
 	enum mt_dns_state tlsa_state;

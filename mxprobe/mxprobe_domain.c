@@ -113,10 +113,13 @@ static void resolve_host(const struct mx_cfg *cfg, struct mt_dns *dns, struct mx
 			continue;
 		struct mt_dns_answer a;
 		mt_dns_query(dns, h->name, v6 ? MT_DNS_AAAA : MT_DNS_A, &a);
-		if (v6)
+		if (v6) {
 			h->aaaa_state = a.state;
-		else
+			h->aaaa_asked = true;
+		} else {
 			h->a_state = a.state;
+			h->a_asked = true;
+		}
 		if (a.state == MT_DNS_SECURE || a.state == MT_DNS_INSECURE) {
 			any_answer = true;
 			st = worse(st, a.state);

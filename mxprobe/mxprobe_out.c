@@ -142,6 +142,16 @@ void mx_out_matrix(FILE *f, const struct mx_domain *d, bool color, bool verbose)
 		const struct mx_host *h = &d->hosts[i];
 		if (h->cname[0])
 			fprintf(f, "  %s: CNAME %s\n", h->name, h->cname);
+		/* one family's lookup failed while the other gave addresses: the host is probed
+		 * on those, but counts as insecure (no DANE), and the failure must show */
+		if (h->naddrs)
+			for (int v6 = 0; v6 < 2; v6++) {
+				enum mt_dns_state st = v6 ? h->aaaa_state : h->a_state;
+				if ((v6 ? h->aaaa_asked : h->a_asked) && (st == MT_DNS_BOGUS || st == MT_DNS_TEMPFAIL))
+					fprintf(f, "  %s: %s lookup %s%s%s; the host counts as DNSSEC-insecure (no DANE)\n",
+						h->name, v6 ? "AAAA" : "A", mt_dns_state_name(st),
+						h->dns_error[0] ? ": " : "", h->dns_error);
+			}
 		if (h->tlsa_asked && h->ntlsa) {
 			for (size_t t = 0; t < h->ntlsa; t++) {
 				char r[200];
@@ -210,6 +220,9 @@ static json_t *domain_json(const struct mx_domain *d)
 		json_object_set_new(ho, "preference", json_integer(h->pref));
 		json_object_set_new(ho, "cname", json_string(h->cname));
 		json_object_set_new(ho, "dnssec", json_string(mt_dns_state_name(h->addr_state)));
+		/* each family's own answer (a failed one makes the host insecure) */
+		json_object_set_new(ho, "a_dnssec", h->a_asked ? json_string(mt_dns_state_name(h->a_state)) : json_null());
+		json_object_set_new(ho, "aaaa_dnssec", h->aaaa_asked ? json_string(mt_dns_state_name(h->aaaa_state)) : json_null());
 		json_object_set_new(ho, "dns_error", json_string(h->dns_error));
 		json_t *tl = json_object();
 		json_object_set_new(tl, "asked", json_boolean(h->tlsa_asked));

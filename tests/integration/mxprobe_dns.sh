@@ -81,8 +81,17 @@ cat >"$Z/drop.test.zone" <<-EOF2
 	@ SOA ns hostmaster 1 3600 600 86400 300
 	x MX 10 mx.test.example.
 EOF2
+cat >"$Z/half.test.zone" <<-EOF2
+	\$ORIGIN half.test.
+	\$TTL 300
+	@ SOA ns hostmaster 1 3600 600 86400 300
+	dom MX 10 mx.half.test.
+	mx A 127.0.0.2
+	mx AAAA ::1
+	_25._tcp.mx TLSA 3 1 1 $EE
+EOF2
 start_dns "$Z/test.example.zone:signed" "$Z/sig.test.zone:signed" "$Z/uns.test.zone" \
-	"$Z/bogus.test.zone:bogus" "$Z/drop.test.zone:drop"
+	"$Z/bogus.test.zone:bogus" "$Z/drop.test.zone:drop" "$Z/half.test.zone:bogus-aaaa"
 
 MX=(--resolver "127.0.0.1:$DNS_PORT" -p "$MX_PORT" --cafile "$PKI/ca.pem" --timeout 5 --no-mta-sts --no-color)
 
@@ -146,6 +155,16 @@ run_mxprobe "${MX[@]}" nope.sig.test
 assert_exit 3
 assert_contains "MX nxdomain"
 assert_contains "does not exist (NXDOMAIN)"
+
+case_ "A secure, AAAA bogus: probed on the A address, insecure, the failed family named"
+run_mxprobe "${MX[@]}" dom.half.test
+assert_line '^10 +mx\.half\.test +127\.0\.0\.2 +insecure '
+assert_line '^  mx\.half\.test: AAAA lookup bogus: .*SERVFAIL.*; the host counts as DNSSEC-insecure \(no DANE\)$'
+grep -q '_25\._tcp\.mx\.half\.test TLSA' "$T/dns.log" && fail_ "TLSA asked for a host with a bogus family" || ok_
+run_mxprobe "${MX[@]}" --json dom.half.test
+assert_json 'j["hosts"][0]["a_dnssec"]=="secure" and j["hosts"][0]["aaaa_dnssec"]=="bogus" and j["hosts"][0]["dnssec"]=="insecure"' "per-family states in JSON"
+run_mxprobe "${MX[@]}" -4 --json dom.half.test
+assert_json 'j["hosts"][0]["a_dnssec"]=="secure" and j["hosts"][0]["aaaa_dnssec"] is None and j["hosts"][0]["dnssec"]=="secure"' "-4: AAAA not asked, the host secure"
 
 case_ "bogus zone: SERVFAIL shown as bogus, exit 3"
 run_mxprobe "${MX[@]}" x.bogus.test
