@@ -198,22 +198,6 @@ void mt_ls_corr_prepare(struct mt_ls_event *ev)
 	}
 }
 
-void mt_ls_corr_prefetch(const struct mt_ls_corr *c, const struct mt_ls_event *ev)
-{
-	if (ev->conn)
-		mt_ls_tab_prefetch(&c->conns, ev->conn);
-	if (ev->msgkey)
-		mt_ls_tab_prefetch(&c->msgs, ev->msgkey);
-}
-
-void mt_ls_corr_prefetch_entry(const struct mt_ls_corr *c, const struct mt_ls_event *ev)
-{
-	if (ev->conn)
-		mt_ls_tab_prefetch_entry(&c->conns, ev->conn);
-	if (ev->msgkey)
-		mt_ls_tab_prefetch_entry(&c->msgs, ev->msgkey);
-}
-
 static void emit_conn(struct mt_ls_corr *c, struct mt_ls_conn *cn)
 {
 	if (c->sink.conn)

@@ -60,10 +60,23 @@ void mt_ls_corr_event(struct mt_ls_corr *c, const struct mt_ls_event *ev);
 /* Optional, on the parsing side: compute ev's table keys ahead of mt_ls_corr_event (no table
  * access, so it may run in another thread). */
 void mt_ls_corr_prepare(struct mt_ls_event *ev);
-/* Optional: start loading the table slots ev will touch, a few events before it is applied. */
-void mt_ls_corr_prefetch(const struct mt_ls_corr *c, const struct mt_ls_event *ev);
+/* Optional: start loading the table slots ev will touch, a few events before it is applied
+ * (inline: it runs twice per event). */
+static inline void mt_ls_corr_prefetch(const struct mt_ls_corr *c, const struct mt_ls_event *ev)
+{
+	if (ev->conn)
+		mt_ls_tab_prefetch(&c->conns, ev->conn);
+	if (ev->msgkey)
+		mt_ls_tab_prefetch(&c->msgs, ev->msgkey);
+}
 /* Optional, a few events after mt_ls_corr_prefetch: load the records themselves. */
-void mt_ls_corr_prefetch_entry(const struct mt_ls_corr *c, const struct mt_ls_event *ev);
+static inline void mt_ls_corr_prefetch_entry(const struct mt_ls_corr *c, const struct mt_ls_event *ev)
+{
+	if (ev->conn)
+		mt_ls_tab_prefetch_entry(&c->conns, ev->conn);
+	if (ev->msgkey)
+		mt_ls_tab_prefetch_entry(&c->msgs, ev->msgkey);
+}
 /* Emit every open connection and message (end of input). */
 void mt_ls_corr_flush(struct mt_ls_corr *c);
 void mt_ls_corr_free(struct mt_ls_corr *c);
