@@ -178,8 +178,7 @@ void mt_ls_set(char *dst, size_t size, struct mt_ls_str s)
 
 static uint64_t msg_key(int fmt, struct mt_ls_str id)
 {
-	uint64_t k = mt_ls_hash(id.p, id.n, 0x5a5a0000u + (uint64_t)fmt);
-	return k ? k : 1;
+	return mt_ls_msg_key(fmt, id);
 }
 
 static uint64_t ev_msg_key(const struct mt_ls_event *ev)
@@ -187,16 +186,6 @@ static uint64_t ev_msg_key(const struct mt_ls_event *ev)
 	return ev->msgkey ? ev->msgkey : msg_key(ev->fmt, ev->msgid);
 }
 
-void mt_ls_corr_prepare(struct mt_ls_event *ev)
-{
-	switch (ev->kind) {
-	case MT_LS_EV_MSG_RECV:
-	case MT_LS_EV_MSG_RCPT:
-	case MT_LS_EV_DELIVERY:
-	case MT_LS_EV_MSG_DONE: ev->msgkey = msg_key(ev->fmt, ev->msgid); break;
-	default: break;
-	}
-}
 
 static void emit_conn(struct mt_ls_corr *c, struct mt_ls_conn *cn)
 {

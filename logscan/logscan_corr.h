@@ -57,9 +57,20 @@ struct mt_ls_corr {
 /* Tables for max_conns open connections and max_msgs open messages; 0 or -1 (no memory). */
 int mt_ls_corr_init(struct mt_ls_corr *c, uint32_t max_conns, uint32_t max_msgs, const struct mt_ls_sink *sink);
 void mt_ls_corr_event(struct mt_ls_corr *c, const struct mt_ls_event *ev);
+/* The message table's key for a message id, never 0. */
+static inline uint64_t mt_ls_msg_key(int fmt, struct mt_ls_str id)
+{
+	uint64_t k = mt_ls_hash(id.p, id.n, 0x5a5a0000u + (uint64_t)fmt);
+	return k ? k : 1;
+}
 /* Optional, on the parsing side: compute ev's table keys ahead of mt_ls_corr_event (no table
- * access, so it may run in another thread). */
-void mt_ls_corr_prepare(struct mt_ls_event *ev);
+ * access, so it may run in another thread; inline: it runs for every event). */
+static inline void mt_ls_corr_prepare(struct mt_ls_event *ev)
+{
+	if (ev->kind == MT_LS_EV_MSG_RECV || ev->kind == MT_LS_EV_MSG_RCPT || ev->kind == MT_LS_EV_DELIVERY ||
+	    ev->kind == MT_LS_EV_MSG_DONE)
+		ev->msgkey = mt_ls_msg_key(ev->fmt, ev->msgid);
+}
 /* Optional: start loading the table slots ev will touch, a few events before it is applied
  * (inline: it runs twice per event). */
 static inline void mt_ls_corr_prefetch(const struct mt_ls_corr *c, const struct mt_ls_event *ev)
