@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,21 +65,98 @@ static void limit_release(struct rl_ctx *x, const char *domain)
 	pthread_mutex_unlock(&x->mu);
 }
 
-/* ---- MTA-STS (RFC 8461), cached per domain for max_age ---- */
+/* ---- MTA-STS (RFC 8461) ----
+ *
+ * A policy is cached for its max_age, in memory and under the queue (sts/<domain>), so a
+ * restart keeps it. It is looked up again after a day (or its max_age, if shorter); when
+ * that lookup fails while the cached policy has not expired, the cached policy applies
+ * (RFC 8461 5.1: blocking the policy fetch must not downgrade delivery). Without a policy,
+ * a failed lookup is retried after five minutes. */
+
+/* The policy file of a domain under the queue, or false for a name we will not use as one. */
+static bool sts_path(const struct rl_config *c, const char *domain, char *out, size_t n)
+{
+	if (!domain[0] || domain[0] == '.' || strlen(domain) > 253)
+		return false;
+	for (const char *p = domain; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
+			return false;
+	return snprintf(out, n, "%s/sts/%s", c->queue_dir, domain) < (int)n;
+}
+
+/* Write the policy (as a policy file, after two lines of ours), atomically. */
+static void sts_save(const struct rl_config *c, const struct rl_sts *s, const char *id)
+{
+	char path[900], tmp[920], dir[700];
+	if (!sts_path(c, s->domain, path, sizeof path))
+		return;
+	snprintf(dir, sizeof dir, "%s/sts", c->queue_dir);
+	mkdir(dir, 0700);
+	static unsigned seq; /* workers may save the same domain at once */
+	snprintf(tmp, sizeof tmp, "%s.tmp%ld.%u", path, (long)getpid(), __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return;
+	fprintf(f, "expires: %lld\nid: %s\nversion: STSv1\nmode: %s\nmax_age: %ld\n", (long long)s->expires, id,
+		mt_sts_mode_name(s->policy.mode), s->policy.max_age);
+	for (size_t i = 0; i < s->policy.nmx; i++)
+		fprintf(f, "mx: %s\n", s->policy.mx[i]);
+	bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+	ok &= fclose(f) == 0;
+	if (!ok || rename(tmp, path) != 0)
+		unlink(tmp);
+}
+
+/* The cached policy of a domain from the queue; false when none (or unreadable: logged). */
+static bool sts_load(const struct rl_config *c, const char *domain, struct rl_sts *out)
+{
+	char path[900], buf[8192];
+	if (!sts_path(c, domain, path, sizeof path))
+		return false;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	long long exp = 0;
+	char *nl1 = strchr(buf, '\n'), *nl2 = nl1 ? strchr(nl1 + 1, '\n') : NULL;
+	struct mt_err err;
+	if (!nl2 || sscanf(buf, "expires: %lld", &exp) != 1 || strncmp(nl1 + 1, "id: ", 4) != 0 ||
+	    mt_sts_policy_parse(nl2 + 1, strlen(nl2 + 1), &out->policy, &err) != MT_OK) {
+		rl_maillog("Warning", "MTA-STS: cached policy %s unreadable: ignored", path);
+		return false;
+	}
+	mt_strlcpy(out->domain, domain, sizeof out->domain);
+	out->has_policy = true;
+	out->expires = (time_t)exp;
+	return true;
+}
 
 static void sts_lookup(struct rl_ctx *x, const struct rl_config *c, struct mt_dns *dns,
 		       const char *domain, struct rl_sts *out)
 {
 	time_t now = time(NULL);
+	struct rl_sts cached = {0};
+	bool have_cached = false;
 	pthread_mutex_lock(&x->mu);
 	for (struct rl_sts *s = x->sts; s; s = s->next)
-		if (!strcmp(s->domain, domain) && s->expires > now) {
-			*out = *s;
-			out->next = NULL;
-			pthread_mutex_unlock(&x->mu);
-			return;
+		if (!strcmp(s->domain, domain)) {
+			if (s->refresh > now) {
+				*out = *s;
+				out->next = NULL;
+				pthread_mutex_unlock(&x->mu);
+				return;
+			}
+			if (s->has_policy && s->expires > now) {
+				cached = *s;
+				have_cached = true;
+			}
+			break;
 		}
 	pthread_mutex_unlock(&x->mu);
+	if (!have_cached)
+		have_cached = sts_load(c, domain, &cached) && cached.expires > now;
 
 	memset(out, 0, sizeof *out);
 	mt_strlcpy(out->domain, domain, sizeof out->domain);
@@ -94,21 +172,43 @@ static void sts_lookup(struct rl_ctx *x, const struct rl_config *c, struct mt_dn
 		out->policy = res.policy;
 		snprintf(out->text, sizeof out->text, "MTA-STS mode %s, id %s",
 			 mt_sts_mode_name(res.policy.mode), res.id);
-		out->expires = now + (res.policy.max_age < 86400 ? res.policy.max_age : 86400);
+		out->expires = now + res.policy.max_age;
+		out->refresh = now + (res.policy.max_age < 86400 ? res.policy.max_age : 86400);
+		sts_save(c, out, res.id);
+	} else if (have_cached) {
+		/* RFC 8461 5.1: a valid cached policy stands when the lookup fails */
+		*out = cached;
+		out->next = NULL;
+		snprintf(out->text, sizeof out->text, "MTA-STS mode %s (cached; lookup %s)",
+			 mt_sts_mode_name(cached.policy.mode), mt_sts_state_name(res.state));
+		out->refresh = now + 300;
+		char until[32];
+		struct tm tm;
+		strftime(until, sizeof until, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&cached.expires, &tm));
+		rl_maillog("Info", "MTA-STS: policy of %s not refreshed (%s%s%.250s): the cached one (mode %s) "
+				   "applies until %s",
+			   domain, mt_sts_state_name(res.state), res.error[0] ? ": " : "", res.error,
+			   mt_sts_mode_name(cached.policy.mode), until);
 	} else {
 		/* RFC 8461 5: without a valid (or cached) policy, deliver as if there were none */
 		snprintf(out->text, sizeof out->text, "MTA-STS %s%s%.250s", mt_sts_state_name(res.state),
 			 res.error[0] ? ": " : "", res.error);
-		out->expires = now + 300;
+		out->refresh = now + 300;
 	}
-	struct rl_sts *keep = malloc(sizeof *keep);
-	if (keep) {
-		*keep = *out;
-		pthread_mutex_lock(&x->mu);
-		keep->next = x->sts;
-		x->sts = keep;
-		pthread_mutex_unlock(&x->mu);
+	pthread_mutex_lock(&x->mu);
+	struct rl_sts *s = x->sts;
+	while (s && strcmp(s->domain, domain))
+		s = s->next;
+	if (s) {
+		struct rl_sts *next = s->next;
+		*s = *out;
+		s->next = next;
+	} else if ((s = malloc(sizeof *s)) != NULL) {
+		*s = *out;
+		s->next = x->sts;
+		x->sts = s;
 	}
+	pthread_mutex_unlock(&x->mu);
 }
 
 /* ---- routing ---- */

@@ -13,12 +13,13 @@ struct rl_slot { /* connections in use to one destination domain */
 	struct rl_slot *next;
 };
 
-struct rl_sts { /* an MTA-STS lookup, cached until expires */
+struct rl_sts { /* an MTA-STS lookup: looked up again at refresh; a policy holds until expires */
 	char domain[256];
 	bool has_policy;
 	struct mt_sts_policy policy;
 	char text[300];
-	time_t expires;
+	time_t expires; /* the policy's end (fetched + max_age); 0 without one */
+	time_t refresh; /* when to look it up again */
 	struct rl_sts *next;
 };
 

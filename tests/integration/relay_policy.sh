@@ -411,6 +411,25 @@ if dane_sts; then
 	mxcase sts-testing-nomatch testing.sts.test delivered
 	[ "$(attempt_field "$MID" mta_sts)" = testing ] && ok_ || fail_ "mta_sts=$(attempt_field "$MID" mta_sts), want testing"
 	mxcase sts-off nomatch.sts.test delivered mta_sts=no
+
+	# RFC 8461 5.1: blocking the policy fetch must not downgrade delivery; the policy is
+	# kept under the queue, so a new relay process still has it
+	mxcase sts-cache nomatch.sts.test held
+	[ -s "$T/q/sts-cache/sts/nomatch.sts.test" ] && ok_ || fail_ "no cached policy under the queue"
+	mv "$T/sts/mta-sts.nomatch.sts.test" "$T/sts/away"
+	run_relay "$CONF" --once
+	assert_exit 0
+	[ "$(attempt_field "$MID" result)" = held ] && ok_ ||
+		fail_ "result $(attempt_field "$MID" result) with the policy server gone, want held"
+	grep -qE "MTA-STS: policy of nomatch\.sts\.test not refreshed \(.+\): the cached one \(mode enforce\) applies until [0-9-]+T" "$MAILLOG" &&
+		ok_ || fail_ "no cached-policy line: $(grep MTA-STS "$MAILLOG" | tail -2)"
+	spool_has "$T/r3" "$TOK" && fail_ "delivered to the MX the cached policy does not list" || ok_
+	# a cached file that does not parse is ignored (and said so), never trusted
+	echo "garbage" >"$T/q/sts-cache/sts/nomatch.sts.test"
+	run_relay "$CONF" --once
+	assert_exit 0
+	grep -q "MTA-STS: cached policy .*nomatch.sts.test unreadable: ignored" "$MAILLOG" && ok_ || fail_ "no unreadable-cache warning"
+	mv "$T/sts/away" "$T/sts/mta-sts.nomatch.sts.test"
 fi
 
 finish
