@@ -61,6 +61,7 @@ static inline unsigned ctl16(__m128i x)
 }
 #endif
 
+/* Any field (set_field's fast path takes the usual ones). */
 static __attribute__((noinline)) void set_general(char *dst, size_t size, struct mt_ls_str s)
 {
 	size_t n = s.n < size - 1 ? s.n : size - 1;
@@ -71,21 +72,6 @@ static __attribute__((noinline)) void set_general(char *dst, size_t size, struct
 	 * from the line are checked (below 0x20, or 0x7f), not the copy, since reading back the
 	 * overlapping stores stalled on store forwarding; only a hit is fixed byte by byte. */
 	bool hit;
-#ifdef __SSE2__
-	if (n >= 16 && n <= 32) {
-		__m128i a = _mm_loadu_si128((const __m128i *)(const void *)s.p);
-		__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(s.p + n - 16));
-		_mm_storeu_si128((__m128i *)(void *)dst, a);
-		_mm_storeu_si128((__m128i *)(void *)(dst + n - 16), b);
-		hit = (ctl16(a) | ctl16(b)) != 0;
-	} else if (n >= 8 && n < 16) {
-		__m128i a = _mm_loadl_epi64((const __m128i *)(const void *)s.p);
-		__m128i b = _mm_loadl_epi64((const __m128i *)(const void *)(s.p + n - 8));
-		_mm_storel_epi64((__m128i *)(void *)dst, a);
-		_mm_storel_epi64((__m128i *)(void *)(dst + n - 8), b);
-		hit = ctl16(_mm_unpacklo_epi64(a, b)) != 0;
-	} else
-#endif
 	if (n >= 16 && n <= 32) {
 		uint64_t a0 = ld8(s.p), a1 = ld8(s.p + 8), b0 = ld8(s.p + n - 16), b1 = ld8(s.p + n - 8);
 		st8(dst, a0);
@@ -176,16 +162,10 @@ void mt_ls_set(char *dst, size_t size, struct mt_ls_str s)
 
 #define SET_FIELD(field, str) set_field((field), sizeof(field), (str))
 
-static uint64_t msg_key(int fmt, struct mt_ls_str id)
-{
-	return mt_ls_msg_key(fmt, id);
-}
-
 static uint64_t ev_msg_key(const struct mt_ls_event *ev)
 {
-	return ev->msgkey ? ev->msgkey : msg_key(ev->fmt, ev->msgid);
+	return ev->msgkey ? ev->msgkey : mt_ls_msg_key(ev->fmt, ev->msgid);
 }
-
 
 static void emit_conn(struct mt_ls_corr *c, struct mt_ls_conn *cn)
 {

@@ -1033,17 +1033,15 @@ int mt_ls_parse_line(const char *line, size_t len, const struct mt_ls_parse_opts
 		unsigned slot;
 		bool ignored = false;
 		/* a cache hit sets every field but ts and host; tag_fast expects them cleared */
-		if (tag_cached(t, len - g_sys.n, &h, &slot, &ignored)) {
-			if (ignored)
-				return MT_LS_IGNORED;
-			h.ts = ts;
-			h.host = (struct mt_ls_str){line + g_sys.hoff, g_sys.hn};
-			h.hosth = g_sys.hh;
-			goto have_hdr;
+		bool tagged = tag_cached(t, len - g_sys.n, &h, &slot, &ignored);
+		if (tagged && ignored)
+			return MT_LS_IGNORED;
+		if (!tagged) {
+			h = (struct mt_ls_hdr){.fmt = MT_LS_FMT_UNKNOWN};
+			if ((tagged = tag_fast((struct mt_ls_str){t, len - g_sys.n}, &h, true)))
+				tag_keep(t, &h, slot);
 		}
-		h = (struct mt_ls_hdr){.fmt = MT_LS_FMT_UNKNOWN};
-		if (tag_fast((struct mt_ls_str){t, len - g_sys.n}, &h, true)) {
-			tag_keep(t, &h, slot);
+		if (tagged) {
 			h.ts = ts;
 			h.host = (struct mt_ls_str){line + g_sys.hoff, g_sys.hn};
 			h.hosth = g_sys.hh;

@@ -208,7 +208,6 @@ static inline struct mt_ls_str mt_ls_sub(struct mt_ls_str s, size_t off)
 		off = s.n;
 	return (struct mt_ls_str){s.p + off, s.n - off};
 }
-/* Read a decimal number at s; returns digits consumed (0 = none). */
 /* The value of the d (1..8) decimal digits at p (8 bytes readable there), all known to be
  * digits: one word, no loop. */
 static inline uint64_t mt_ls_digits8(const char *p, unsigned d)
@@ -223,26 +222,32 @@ static inline uint64_t mt_ls_digits8(const char *p, unsigned d)
 		((w >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32))) >> 32;
 }
 
+/* Given t, a little-endian word of bytes minus '0' each: the high bit of every byte that is
+ * not a decimal digit.  Exact up to and including the first such byte (a borrow or carry
+ * only starts at a non-digit and runs upwards); bytes above it may be flagged falsely. */
+static inline uint64_t mt_ls_nondigits(uint64_t t)
+{
+	return (t | (t + 0x7676767676767676ULL)) & 0x8080808080808080ULL;
+}
+
 /* Are the d (1..8) bytes at p all decimal digits?  (8 bytes readable at p.) */
 static inline bool mt_ls_digits_ok(const char *p, unsigned d)
 {
 	uint64_t w;
 	memcpy(&w, p, 8);
-	/* the d bytes moved to the top (little-endian); a borrow from a byte below '0' only
-	 * runs upwards, past a byte that is caught anyway */
-	w = (w - 0x3030303030303030ULL) << (8 * (8 - d));
-	return ((w | (w + 0x7676767676767676ULL)) & 0x8080808080808080ULL) == 0;
+	/* the d bytes moved to the top, the bytes after them dropped: a flag can only come from
+	 * a non-digit among them (or run upwards from one) */
+	return mt_ls_nondigits((w - 0x3030303030303030ULL) << (8 * (8 - d))) == 0;
 }
 
+/* Read a decimal number at s; returns digits consumed (0 = none). */
 static inline size_t mt_ls_num(struct mt_ls_str s, uint64_t *v)
 {
-	/* most ids are under 8 digits: where they end, from one word (bytes below the first
-	 * non-digit are exact: a borrow or carry only starts at a non-digit and runs upwards) */
+	/* most ids are under 8 digits: where they end, from one word */
 	if (s.n >= 8) {
 		uint64_t w;
 		memcpy(&w, s.p, 8);
-		uint64_t t = w - 0x3030303030303030ULL;
-		uint64_t bad = (t | (t + 0x7676767676767676ULL)) & 0x8080808080808080ULL;
+		uint64_t bad = mt_ls_nondigits(w - 0x3030303030303030ULL);
 		if (bad) {
 			unsigned k = (unsigned)__builtin_ctzll(bad) >> 3;
 			if (v)

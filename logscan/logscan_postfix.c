@@ -294,27 +294,20 @@ int mt_ls_postfix_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 			ev->verify = (struct mt_ls_str){s.p, (size_t)p};
 			if (!mt_ls_host_ip(r, &ev->host, &ev->ip))
 				return MT_LS_UNPARSED;
-			/* the details follow "]: " or "]:port: " (from the ']' that closes the
-			 * address; a search for ": " otherwise) */
-			const char *x = ev->ip.p + ev->ip.n + 1, *end = r.p + r.n;
-			if (end - x >= 2 && x[0] == ':' && x[1] == ' ') {
-				x += 2;
+			/* the details follow "]: " or "]:port: " after the ']' that closes the
+			 * address (a search for ": " otherwise) */
+			struct mt_ls_str d = mt_ls_sub(r, (size_t)(ev->ip.p + ev->ip.n + 1 - r.p));
+			size_t port = mt_ls_starts(d, ":") ? mt_ls_num(mt_ls_sub(d, 1), NULL) : 0;
+			struct mt_ls_str t = mt_ls_sub(d, port ? 1 + port : 0);
+			if (mt_ls_starts(t, ": ")) {
+				d = mt_ls_sub(t, 2);
 			} else {
-				size_t k = 1;
-				if (end - x >= 8 && x[0] == ':')
-					while (k < 6 && (unsigned)(x[k] - '0') <= 9)
-						k++;
-				if (k > 1 && end - x >= (long)k + 2 && x[k] == ':' && x[k + 1] == ' ') {
-					x += k + 2;
-				} else {
-					struct mt_ls_str d = {x, (size_t)(end - x)};
-					long colon = mt_ls_find(d, ": ");
-					if (colon < 0)
-						return MT_LS_UNPARSED;
-					x += colon + 2;
-				}
+				long colon = mt_ls_find(d, ": ");
+				if (colon < 0)
+					return MT_LS_UNPARSED;
+				d = mt_ls_sub(d, (size_t)colon + 2);
 			}
-			tls_details((struct mt_ls_str){x, (size_t)(end - x)}, ev);
+			tls_details(d, ev);
 			/* the client logs no "connect": each TLS line starts a session */
 			ev->new_conn = dir == MT_LS_DIR_OUT;
 			return MT_LS_EVENT;

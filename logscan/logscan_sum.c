@@ -217,13 +217,18 @@ int mt_ls_proto_deprecated(const char *p)
 	return 0;
 }
 
+/* Exim writes TLS1.2 where the others write TLSv1.2 */
+static bool proto_exim(const char *p)
+{
+	return p[0] == 'T' && p[1] == 'L' && p[2] == 'S' && p[3] == '1'; /* stops at a NUL */
+}
+
 void mt_ls_proto_norm(const char *in, char *out, size_t size)
 {
-	/* Exim writes TLS1.2 where the others write TLSv1.2 */
 	size_t o = 0;
 	if (!size)
 		return;
-	if (!strncmp(in, "TLS1", 4)) {
+	if (proto_exim(in)) {
 		static const char v[] = "TLSv1";
 		for (size_t i = 0; i < 5 && o + 1 < size; i++)
 			out[o++] = v[i];
@@ -232,6 +237,18 @@ void mt_ls_proto_norm(const char *in, char *out, size_t size)
 	while (*in && o + 1 < size)
 		out[o++] = *in++;
 	out[o] = '\0';
+}
+
+/* The protocol a connection is counted under: as logged when that is already the normal
+ * form (no copy), else normalised into buf. */
+static const char *proto_key(const char *p, char *buf, size_t size)
+{
+	if (!p[0])
+		return "(not logged)";
+	if (!proto_exim(p))
+		return p;
+	mt_ls_proto_norm(p, buf, size);
+	return buf;
 }
 
 /* Copy at most size-1 bytes of the string and terminate (snprintf "%s" without the cost). */
@@ -269,6 +286,19 @@ static size_t unknown_domain(char *out, size_t size)
 	return strlen(out);
 }
 
+#define NO_DOT SIZE_MAX
+/* Where a name's summarised domain starts, from the positions of its last three dots (d1 the
+ * last; NO_DOT when absent) in its n bytes: the last two labels, three when the second-level
+ * label is short (3 bytes at most) under a two-letter top-level one (co.uk, com.au). */
+static inline size_t domain_cut(size_t n, size_t d1, size_t d2, size_t d3)
+{
+	if (d1 == NO_DOT || d2 == NO_DOT)
+		return 0;
+	if (n - d1 - 1 == 2 && d1 - d2 - 1 <= 3)
+		return d3 == NO_DOT ? 0 : d3 + 1;
+	return d2 + 1;
+}
+
 size_t mt_ls_host_domain_n(const char *host, size_t n, char *out, size_t size)
 {
 	while (n && host[n - 1] == '.')
@@ -282,22 +312,11 @@ size_t mt_ls_host_domain_n(const char *host, size_t n, char *out, size_t size)
 		alpha = ((unsigned)(unsigned char)host[i] | 0x20u) - 'a' < 26u;
 	if (!alpha || memchr(host, ':', n))
 		return unknown_domain(out, size);
-	/* the last two labels; three when the second-level label is short (3 bytes at most)
-	 * under a two-letter top-level one: co.uk, com.au */
-	size_t cut = 0;
-	const char *d1 = memrchr(host, '.', n);
-	if (d1) {
-		const char *d2 = memrchr(host, '.', (size_t)(d1 - host));
-		if (d2) {
-			size_t tld = n - (size_t)(d1 - host) - 1, sld = (size_t)(d1 - d2) - 1;
-			if (tld == 2 && sld <= 3) {
-				const char *d3 = memrchr(host, '.', (size_t)(d2 - host));
-				cut = d3 ? (size_t)(d3 - host) + 1 : 0;
-			} else {
-				cut = (size_t)(d2 - host) + 1;
-			}
-		}
-	}
+	const char *p1 = memrchr(host, '.', n);
+	const char *p2 = p1 ? memrchr(host, '.', (size_t)(p1 - host)) : NULL;
+	const char *p3 = p2 ? memrchr(host, '.', (size_t)(p2 - host)) : NULL;
+	size_t cut = domain_cut(n, p1 ? (size_t)(p1 - host) : NO_DOT, p2 ? (size_t)(p2 - host) : NO_DOT,
+				p3 ? (size_t)(p3 - host) : NO_DOT);
 	size_t len = n - cut;
 	if (len >= size)
 		len = size - 1;
@@ -327,6 +346,16 @@ static inline uint32_t mask32(__m128i a, __m128i b, char ch)
 	return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a, k)) | (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, k)) << 16;
 }
 
+/* The highest set bit of *m, cleared (NO_DOT when none): the last dot left. */
+static inline size_t pop_last(uint32_t *m)
+{
+	if (!*m)
+		return NO_DOT;
+	unsigned i = 31 - (unsigned)__builtin_clz(*m);
+	*m &= ~((uint32_t)1 << i);
+	return i;
+}
+
 /* mt_ls_conn_domain_n for names under 32 bytes, from one pass of byte masks over the
  * record's field (its 64 bytes are readable); false: not that case, nothing written. */
 static bool conn_domain_fast(const struct mt_ls_conn *c, char *out, size_t size, size_t *len)
@@ -353,19 +382,8 @@ static bool conn_domain_fast(const struct mt_ls_conn *c, char *out, size_t size,
 		in = ((uint32_t)1 << n) - 1;
 		if (!n || (mask32(a, b, ':') & in) || ((unsigned)(unsigned char)f[0] | 0x20u) - 'a' >= 26u)
 			return false; /* (unknown), or a name not starting with a letter: the general path */
-		if (dots) {
-			unsigned d1 = 31 - (unsigned)__builtin_clz(dots);
-			uint32_t rest = dots & ~((uint32_t)1 << d1);
-			if (rest) {
-				unsigned d2 = 31 - (unsigned)__builtin_clz(rest);
-				if (n - d1 - 1 == 2 && d1 - d2 - 1 <= 3) { /* co.uk: one more label */
-					rest &= ~((uint32_t)1 << d2);
-					cut = rest ? 32 - (unsigned)__builtin_clz(rest) : 0;
-				} else {
-					cut = d2 + 1;
-				}
-			}
-		}
+		size_t d1 = pop_last(&dots), d2 = pop_last(&dots);
+		cut = (unsigned)domain_cut(n, d1, d2, pop_last(&dots));
 	}
 	/* whole 16-byte steps: reads stay inside the field, writes inside out (size >= 64) */
 	for (unsigned i = cut; i < n; i += 16)
@@ -486,12 +504,7 @@ void mt_ls_sum_conn(struct mt_ls_sum *s, const struct mt_ls_conn *c)
 	span(s, c->t_open);
 	char buf[128];
 	if (c->tls == MT_LS_TLS_OK) {
-		if (c->proto[0] == 'T' && c->proto[1] == 'L' && c->proto[2] == 'S' && c->proto[3] != '1') {
-			kcount(&s->proto, c->proto, c->tls); /* already normal: "TLSv1.3" */
-		} else {
-			mt_ls_proto_norm(c->proto[0] ? c->proto : "(not logged)", buf, sizeof buf);
-			kcount(&s->proto, buf, c->tls);
-		}
+		kcount(&s->proto, proto_key(c->proto, buf, sizeof buf), c->tls);
 		kcount(&s->cipher, c->cipher[0] ? c->cipher : "(not logged)", c->tls);
 	}
 	kcountn(&s->domain, buf, mt_ls_conn_domain_n(c, buf, sizeof buf), c->tls);
