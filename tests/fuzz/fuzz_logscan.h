@@ -10,26 +10,11 @@
 
 #include "../../logscan/logscan_corr.h"
 #include "../../logscan/logscan_input.h"
+#include "../unit/logscan_ev_eq.h"
 
 static void nop_conn(void *c, const struct mt_ls_conn *x) { (void)c; (void)x; }
 static void nop_msg(void *c, const struct mt_ls_msg *x) { (void)c; (void)x; }
 static void nop_req(void *c, const struct mt_ls_reqfail *x) { (void)c; (void)x; }
-
-static int fz_str_eq(struct mt_ls_str a, struct mt_ls_str b)
-{
-	return a.n == b.n && !a.p == !b.p && (!a.n || memcmp(a.p, b.p, a.n) == 0);
-}
-
-static int fz_ev_eq(const struct mt_ls_event *a, const struct mt_ls_event *b)
-{
-	return a->kind == b->kind && a->fmt == b->fmt && a->dir == b->dir && a->ts == b->ts && a->conn == b->conn &&
-	       a->tls == b->tls && a->bits == b->bits && a->cause == b->cause && a->local == b->local &&
-	       a->new_conn == b->new_conn && fz_str_eq(a->connid, b->connid) && fz_str_eq(a->msgid, b->msgid) &&
-	       fz_str_eq(a->ip, b->ip) && fz_str_eq(a->host, b->host) && fz_str_eq(a->domain, b->domain) &&
-	       fz_str_eq(a->rcpt_domain, b->rcpt_domain) && fz_str_eq(a->proto, b->proto) &&
-	       fz_str_eq(a->cipher, b->cipher) && fz_str_eq(a->verify, b->verify) && fz_str_eq(a->cert, b->cert) &&
-	       fz_str_eq(a->reason, b->reason) && fz_str_eq(a->status, b->status);
-}
 
 typedef int (*fuzz_ls_parser)(const struct mt_ls_hdr *h, struct mt_ls_event *ev);
 
@@ -63,7 +48,7 @@ static int fuzz_logscan_run(const uint8_t *data, size_t size, int fmt, fuzz_ls_p
 		memset(pl + len, off & 1 ? ':' : 0, MT_LS_PAD);
 		struct mt_ls_event pev;
 		int pr = mt_ls_parse_line(pl, len, &po, &pev);
-		if (pr != r || (r == MT_LS_EVENT && !fz_ev_eq(&ev, &pev)))
+		if (pr != r || (r == MT_LS_EVENT && !ls_ev_eq(&ev, &pev)))
 			abort();
 		free(pl);
 		free(line);

@@ -17,6 +17,7 @@
 #include "../../logscan/logscan_corr.h"
 #include "../../logscan/logscan_parse.h"
 #include "../../logscan/logscan_sum.h"
+#include "logscan_ev_eq.h"
 
 static uint64_t rng = 88172645463325252ULL;
 static uint32_t rnd(void)
@@ -263,23 +264,6 @@ static void test_hash_spread(void **state)
 	assert_int_not_equal(mt_ls_hash("a\0", 2, 0), mt_ls_hash("a", 1, 0));
 }
 
-/* Compare two events field by field (strings by content: the lines live in different buffers). */
-static int str_eq(struct mt_ls_str a, struct mt_ls_str b)
-{
-	return a.n == b.n && (!a.n || memcmp(a.p, b.p, a.n) == 0) && !a.p == !b.p;
-}
-
-static int ev_eq(const struct mt_ls_event *a, const struct mt_ls_event *b)
-{
-	return a->kind == b->kind && a->fmt == b->fmt && a->dir == b->dir && a->ts == b->ts && a->conn == b->conn &&
-	       a->tls == b->tls && a->bits == b->bits && a->cause == b->cause && a->local == b->local &&
-	       a->new_conn == b->new_conn && str_eq(a->connid, b->connid) && str_eq(a->msgid, b->msgid) &&
-	       str_eq(a->ip, b->ip) && str_eq(a->host, b->host) && str_eq(a->domain, b->domain) &&
-	       str_eq(a->rcpt_domain, b->rcpt_domain) && str_eq(a->proto, b->proto) && str_eq(a->cipher, b->cipher) &&
-	       str_eq(a->verify, b->verify) && str_eq(a->cert, b->cert) && str_eq(a->reason, b->reason) &&
-	       str_eq(a->status, b->status);
-}
-
 /* The padded paths (a line read from a reader buffer: the cached syslog prefix, the one-load
  * host/tag masks on short lines) give what the unpadded general path gives, line by line,
  * on header shapes near the edges: hosts and tags of every length around 32 bytes, prefixes
@@ -392,7 +376,7 @@ static void test_padded_header(void **state)
 		memset(&eu, 0, sizeof eu);
 		int rp = mt_ls_parse_line(pad, n, &op, &ep);
 		int ru = mt_ls_parse_line(u, n, &ou, &eu);
-		if (rp != ru || (rp == MT_LS_EVENT && !ev_eq(&ep, &eu)))
+		if (rp != ru || (rp == MT_LS_EVENT && !ls_ev_eq(&ep, &eu)))
 			fail_msg("padded and unpadded parses differ (%d vs %d) on: %.*s", rp, ru, (int)n, line);
 		free(u);
 	}
@@ -440,14 +424,14 @@ static void test_postfix_delivery_fields(void **state)
 			assert_int_equal(r, MT_LS_IGNORED);
 		} else if (r == MT_LS_EVENT && ev.kind == MT_LS_EV_DELIVERY) {
 			struct mt_ls_str d = mt_ls_addr_domain(kto);
-			if (!str_eq(ev.status, kst) || !str_eq(ev.rcpt_domain, d))
+			if (!ls_str_eq(ev.status, kst) || !ls_str_eq(ev.rcpt_domain, d))
 				fail_msg("fields differ on: %s", line);
 			struct mt_ls_str host, ip;
 			assert_true(krelay.p && mt_ls_host_ip(krelay, &host, &ip));
-			if (!str_eq(ev.host, host) || !str_eq(ev.ip, ip))
+			if (!ls_str_eq(ev.host, host) || !ls_str_eq(ev.ip, ip))
 				fail_msg("relay differs on: %s", line);
 		} else if (r == MT_LS_EVENT && ev.kind == MT_LS_EV_REQFAIL) {
-			if (!str_eq(ev.rcpt_domain, mt_ls_addr_domain(kto)))
+			if (!ls_str_eq(ev.rcpt_domain, mt_ls_addr_domain(kto)))
 				fail_msg("reqfail domain differs on: %s", line);
 		} else {
 			/* ignored: no relay with an address, or not sent over the network */
