@@ -73,6 +73,9 @@ static void limit_release(struct rl_ctx *x, const char *domain)
  * (RFC 8461 5.1: blocking the policy fetch must not downgrade delivery). Without a policy,
  * a failed lookup is retried after five minutes. */
 
+/* A cache file: two lines of ours and the policy (32 MX names of up to 255 bytes at most). */
+#define STS_FILE_MAX (MT_STS_MAX_MX * 270 + 256)
+
 /* The policy file of a domain under the queue, or false for a name we will not use as one. */
 static bool sts_path(const struct rl_config *c, const char *domain, char *out, size_t n)
 {
@@ -94,13 +97,13 @@ static void sts_save(const struct rl_config *c, const struct rl_sts *s, const ch
 	mkdir(dir, 0700);
 	static unsigned seq; /* workers may save the same domain at once */
 	snprintf(tmp, sizeof tmp, "%s.tmp%ld.%u", path, (long)getpid(), __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+	char text[STS_FILE_MAX];
+	if (mt_sts_policy_format(&s->policy, text, sizeof text) < 0)
+		return;
 	FILE *f = fopen(tmp, "w");
 	if (!f)
 		return;
-	fprintf(f, "expires: %lld\nid: %s\nversion: STSv1\nmode: %s\nmax_age: %ld\n", (long long)s->expires, id,
-		mt_sts_mode_name(s->policy.mode), s->policy.max_age);
-	for (size_t i = 0; i < s->policy.nmx; i++)
-		fprintf(f, "mx: %s\n", s->policy.mx[i]);
+	fprintf(f, "expires: %lld\nid: %s\n%s", (long long)s->expires, id, text);
 	bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
 	ok &= fclose(f) == 0;
 	if (!ok || rename(tmp, path) != 0)
@@ -110,7 +113,7 @@ static void sts_save(const struct rl_config *c, const struct rl_sts *s, const ch
 /* The cached policy of a domain from the queue; false when none (or unreadable: logged). */
 static bool sts_load(const struct rl_config *c, const char *domain, struct rl_sts *out)
 {
-	char path[900], buf[8192];
+	char path[900], buf[STS_FILE_MAX + 64];
 	if (!sts_path(c, domain, path, sizeof path))
 		return false;
 	FILE *f = fopen(path, "r");
@@ -122,8 +125,10 @@ static bool sts_load(const struct rl_config *c, const char *domain, struct rl_st
 	long long exp = 0;
 	char *nl1 = strchr(buf, '\n'), *nl2 = nl1 ? strchr(nl1 + 1, '\n') : NULL;
 	struct mt_err err;
-	if (!nl2 || sscanf(buf, "expires: %lld", &exp) != 1 || strncmp(nl1 + 1, "id: ", 4) != 0 ||
-	    mt_sts_policy_parse(nl2 + 1, strlen(nl2 + 1), &out->policy, &err) != MT_OK) {
+	/* longer than any file of ours, or cut short: not trusted (the parser sees every byte,
+	 * NULs included) */
+	if (n == sizeof buf - 1 || !nl2 || sscanf(buf, "expires: %lld", &exp) != 1 || strncmp(nl1 + 1, "id: ", 4) != 0 ||
+	    mt_sts_policy_parse(nl2 + 1, (size_t)(buf + n - (nl2 + 1)), &out->policy, &err) != MT_OK) {
 		rl_maillog("Warning", "MTA-STS: cached policy %s unreadable: ignored", path);
 		return false;
 	}

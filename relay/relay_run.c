@@ -5,8 +5,8 @@
  * One runner per queue (flock on relay.lock). SIGTERM/SIGINT stop it after the deliveries
  * in flight; SIGHUP does the same when the configuration file reads back cleanly, and the
  * caller then re-executes the relay (a reload); SIGUSR1 (relay flush) makes every message due
- * now. A worker holds the message
- * file's flock while it delivers, so `relay delete` cannot remove a message in flight.
+ * now. A worker holds the message file's flock while it delivers, so `relay delete` cannot
+ * remove a message in flight.
  */
 #include <errno.h>
 #include <fcntl.h>

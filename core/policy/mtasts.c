@@ -116,6 +116,22 @@ static bool valid_pattern(const char *s, size_t n)
 	return true;
 }
 
+int mt_sts_policy_format(const struct mt_sts_policy *p, char *out, size_t size)
+{
+	size_t o = 0;
+	int n = snprintf(out, size, "version: STSv1\nmode: %s\nmax_age: %ld\n", mt_sts_mode_name(p->mode), p->max_age);
+	if (n < 0 || (size_t)n >= size)
+		return -1;
+	o = (size_t)n;
+	for (size_t i = 0; i < p->nmx && i < MT_STS_MAX_MX; i++) {
+		n = snprintf(out + o, size - o, "mx: %s\n", p->mx[i]);
+		if (n < 0 || (size_t)n >= size - o)
+			return -1;
+		o += (size_t)n;
+	}
+	return (int)o;
+}
+
 mt_status mt_sts_policy_parse(const char *text, size_t len, struct mt_sts_policy *out,
 			      struct mt_err *err)
 {

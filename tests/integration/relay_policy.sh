@@ -429,6 +429,16 @@ if dane_sts; then
 	run_relay "$CONF" --once
 	assert_exit 0
 	grep -q "MTA-STS: cached policy .*nomatch.sts.test unreadable: ignored" "$MAILLOG" && ok_ || fail_ "no unreadable-cache warning"
+	# a file longer than any the relay writes (a valid policy padded with an unknown field)
+	{
+		printf 'expires: 9999999999\nid: x\nversion: STSv1\nmode: enforce\nmx: mx1.sts.test\nmax_age: 86400\n'
+		printf 'x-pad: %s\n' "$(head -c 12000 /dev/zero | tr '\0' a)"
+	} >"$T/q/sts-cache/sts/nomatch.sts.test"
+	: >"$MAILLOG"
+	inject "$CONF" "rcpt@nomatch.sts.test" < <(mkmsg "tok-sts-pad-$RANDOM")
+	run_relay "$CONF" --once
+	assert_exit 0
+	grep -q "MTA-STS: cached policy .*nomatch.sts.test unreadable: ignored" "$MAILLOG" && ok_ || fail_ "an oversized cache file was read"
 	mv "$T/sts/away" "$T/sts/mta-sts.nomatch.sts.test"
 fi
 

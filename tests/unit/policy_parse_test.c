@@ -162,6 +162,24 @@ static void test_sts_policy(void **state)
 	assert_string_equal(p.mx[0], "mx.example.com");
 	assert_string_equal(mt_sts_policy_match(&p, "x.b.example"), "*.b.example");
 	assert_null(mt_sts_policy_match(&p, "x.y.b.example"));
+	/* a formatted policy reads back the same; a buffer too small is refused, not cut */
+	char buf[512];
+	int n = mt_sts_policy_format(&p, buf, sizeof buf);
+	assert_true(n > 0);
+	assert_int_equal((size_t)n, strlen(buf));
+	struct mt_sts_policy back;
+	assert_int_equal(mt_sts_policy_parse(buf, (size_t)n, &back, NULL), MT_OK);
+	assert_int_equal(back.mode, p.mode);
+	assert_int_equal(back.max_age, p.max_age);
+	assert_int_equal(back.nmx, p.nmx);
+	for (size_t i = 0; i < p.nmx; i++)
+		assert_string_equal(back.mx[i], p.mx[i]);
+	assert_int_equal(mt_sts_policy_format(&p, buf, (size_t)n), -1);
+	struct mt_sts_policy none = {.mode = MT_STS_MODE_NONE, .max_age = 86400};
+	n = mt_sts_policy_format(&none, buf, sizeof buf);
+	assert_int_equal(mt_sts_policy_parse(buf, (size_t)n, &back, NULL), MT_OK);
+	assert_int_equal(back.mode, MT_STS_MODE_NONE);
+	assert_int_equal(back.nmx, 0);
 	/* an embedded NUL is an error, not a truncation */
 	const char nul[] = "version: STSv1\nmode: en\0force\nmx: a.b\nmax_age: 1\n";
 	assert_int_not_equal(mt_sts_policy_parse(nul, sizeof nul - 1, &p, NULL), MT_OK);

@@ -38,6 +38,10 @@ struct mt_sts_policy {
  * mx required unless mode is none. */
 mt_status mt_sts_policy_parse(const char *text, size_t len, struct mt_sts_policy *out,
 			      struct mt_err *err);
+/* The policy as a policy file (RFC 8461 3.2, LF line ends) that mt_sts_policy_parse reads
+ * back to the same policy: written into out (size bytes); the length, or -1 when it does not
+ * fit. */
+int mt_sts_policy_format(const struct mt_sts_policy *p, char *out, size_t size);
 /* RFC 8461 4.1: exact host, or "*.example.com" matching exactly one more left-most label. */
 bool mt_sts_mx_match(const char *pattern, const char *host);
 /* The first pattern of the policy matching host, or NULL. */
