@@ -1017,10 +1017,14 @@ tagonly:;
 int mt_ls_parse_line(const char *line, size_t len, const struct mt_ls_parse_opts *o, struct mt_ls_event *ev)
 {
 	struct mt_ls_hdr h;
-	while (len && (line[len - 1] == '\r' || line[len - 1] == ' '))
-		len--;
 	if (!len)
 		return MT_LS_IGNORED;
+	if ((unsigned char)line[len - 1] <= ' ') { /* one test for the usual line */
+		while (len && (line[len - 1] == '\r' || line[len - 1] == ' '))
+			len--;
+		if (!len)
+			return MT_LS_IGNORED;
+	}
 	/* the two cached shapes first, without the general path's calls (most lines) */
 	time_t ts;
 	if (len >= 25 && g_native.ok && native_eq(line, &ts)) {
