@@ -167,16 +167,37 @@ static uint64_t ev_msg_key(const struct mt_ls_event *ev)
 	return ev->msgkey ? ev->msgkey : mt_ls_msg_key(ev->fmt, ev->msgid);
 }
 
-static void emit_conn(struct mt_ls_corr *c, struct mt_ls_conn *cn)
-{
-	if (c->sink.conn)
-		c->sink.conn(c->sink.ctx, cn);
-}
-
 static void emit_msg(struct mt_ls_corr *c, struct mt_ls_msg *m)
 {
 	if (c->sink.msg)
 		c->sink.msg(c->sink.ctx, m);
+}
+
+/* The session ends: the messages it received before any TLS record learn its outcome (TLS
+ * from its disconnect counters, or still none), and those already finished are emitted. */
+static __attribute__((noinline)) void settle_pend(struct mt_ls_corr *c, struct mt_ls_conn *cn)
+{
+	for (unsigned i = 0; i < cn->n_pend; i++) {
+		struct mt_ls_msg *m = mt_ls_tab_peek(&c->msgs, cn->pend[i]);
+		if (!m || m->conn != cn->key)
+			continue; /* finished, or its id taken by another message since */
+		m->conn = 0;
+		if (cn->tls == MT_LS_TLS_OK && m->in == MT_LS_IN_CLEAR)
+			m->in = MT_LS_IN_TLS;
+		if (m->done_wait) {
+			emit_msg(c, m);
+			mt_ls_tab_del(&c->msgs, cn->pend[i]);
+		}
+	}
+	cn->n_pend = 0;
+}
+
+static inline void emit_conn(struct mt_ls_corr *c, struct mt_ls_conn *cn)
+{
+	if (__builtin_expect(cn->n_pend != 0, 0))
+		settle_pend(c, cn);
+	if (c->sink.conn)
+		c->sink.conn(c->sink.ctx, cn);
 }
 
 /* Formats whose logs close connections explicitly: only their evictions mean "never closed". */
@@ -200,8 +221,10 @@ static void evict_msg(void *ctx, void *entry)
 {
 	struct mt_ls_corr *c = ctx;
 	struct mt_ls_msg *m = entry;
-	m->evicted = true;
-	c->evicted_msgs++;
+	if (!m->done_wait) { /* a finished one only waited for its session */
+		m->evicted = true;
+		c->evicted_msgs++;
+	}
 	emit_msg(c, m);
 }
 
@@ -255,6 +278,7 @@ static struct mt_ls_conn *conn_new(struct mt_ls_corr *c, const struct mt_ls_even
 	    cn->reason[0] = '\0';
 	cn->fmt = (uint8_t)ev->fmt;
 	cn->dir = (uint8_t)ev->dir;
+	cn->key = ev->conn;
 	cn->t_open = cn->t_last = ev->ts;
 	conn_fill(cn, ev);
 	return cn;
@@ -295,6 +319,17 @@ static void conn_tls(struct mt_ls_conn *cn, const struct mt_ls_event *ev)
 	}
 	if (ev->bits)
 		cn->bits = ev->bits;
+}
+
+/* A Postfix session that logged no TLS line: its disconnect line's counters (the slice
+ * after "disconnect from ") may still say it ran TLS, or tried and failed. */
+static __attribute__((noinline)) void postfix_counted_tls(struct mt_ls_conn *cn, struct mt_ls_str counters)
+{
+	struct mt_ls_event e;
+	mt_ls_zero(&e, sizeof e);
+	e.tls = mt_ls_postfix_starttls(counters, &e.reason);
+	if (e.tls)
+		conn_tls(cn, &e);
 }
 
 /* An inline connection (Exim): the line is the whole session. */
@@ -418,6 +453,12 @@ static void on_recv(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 	if (!m->peer[0] && cn->ip[0])
 		set_field(m->peer, sizeof m->peer, (struct mt_ls_str){cn->ip, strlen(cn->ip)});
 	m->in = (cn->tls == MT_LS_TLS_OK || ev->tls == MT_LS_TLS_OK) ? MT_LS_IN_TLS : MT_LS_IN_CLEAR;
+	/* a Postfix session with no TLS line yet may still show TLS when it ends */
+	if (m->in == MT_LS_IN_CLEAR && cn->tls == MT_LS_TLS_UNSTATED && cn->fmt == MT_LS_FMT_POSTFIX &&
+	    cn->n_pend < MT_LS_CONN_PEND && cn->key) {
+		cn->pend[cn->n_pend++] = k;
+		m->conn = cn->key;
+	}
 }
 
 static void on_reqfail(struct mt_ls_corr *c, const struct mt_ls_event *ev)
@@ -529,6 +570,9 @@ void mt_ls_corr_event(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 		if (cn) {
 			if (ev->ts)
 				cn->t_last = ev->ts;
+			/* Postfix's disconnect counters, read when no TLS line said more */
+			if (cn->tls == MT_LS_TLS_UNSTATED && ev->fmt == MT_LS_FMT_POSTFIX && ev->status.n)
+				postfix_counted_tls(cn, ev->status);
 			conn_close(c, ev->conn, cn);
 		}
 		break;
@@ -550,7 +594,11 @@ void mt_ls_corr_event(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 	case MT_LS_EV_MSG_DONE: {
 		uint64_t k = ev_msg_key(ev);
 		struct mt_ls_msg *m = mt_ls_tab_get(&c->msgs, k);
-		if (m) {
+		if (m && m->conn && !m->done_wait && mt_ls_tab_peek(&c->conns, m->conn)) {
+			m->done_wait = true; /* its session is still open: emitted when it ends */
+			break;
+		}
+		if (m && !m->done_wait) {
 			emit_msg(c, m);
 			mt_ls_tab_del(&c->msgs, k);
 		}

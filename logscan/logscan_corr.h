@@ -15,13 +15,21 @@
 #include <stdint.h>
 #include <time.h>
 
+/* Messages a Postfix session received while it had logged no TLS line: its disconnect line
+ * may still say it ran TLS (see logscan_postfix.c), which then holds for them too. */
+enum { MT_LS_CONN_PEND = 8 };
+
 struct mt_ls_conn {
 	uint8_t fmt, dir, tls, cause;
 	bool reqfail, evicted, detail_added;
+	uint8_t n_pend; /* entries of pend[] in use */
 	time_t t_open, t_last;
 	uint32_t n_msgs, n_deliv;
 	int bits;
 	char id[24], ip[48], host[96], domain[96], proto[24], cipher[72], verify[24], cert[128], reason[192];
+	/* not cleared for a new record (set where used) */
+	uint64_t key;			/* its table key (0: not in the table) */
+	uint64_t pend[MT_LS_CONN_PEND]; /* message table keys */
 };
 
 enum mt_ls_msg_in { MT_LS_IN_UNKNOWN = 0, MT_LS_IN_TLS, MT_LS_IN_CLEAR, MT_LS_IN_LOCAL };
@@ -30,6 +38,8 @@ const char *mt_ls_in_name(int in);
 struct mt_ls_msg {
 	uint8_t fmt, in;
 	bool evicted, received;
+	bool done_wait; /* finished, held until its session says whether it ran TLS */
+	uint64_t conn;	/* the receiving connection's key, while that may still tell */
 	time_t t;
 	uint32_t n_deliv, n_tls, n_clear;
 	char id[32], peer[48], rcpt_domain[96];

@@ -71,7 +71,9 @@ struct mt_ls_event {
 	struct mt_ls_str msgid;	 /* MID, queue id, Exim id */
 	struct mt_ls_str ip, host, domain, rcpt_domain;
 	int tls;
-	struct mt_ls_str proto, cipher, verify, cert, reason, status;
+	struct mt_ls_str proto, cipher, verify, cert, reason;
+	struct mt_ls_str status; /* a delivery's status; on a Postfix disconnect, the rest of the
+				  * line (mt_ls_postfix_starttls reads its counters) */
 	int bits;
 	int cause;
 	bool local;	/* message submitted locally, not over a network connection */
@@ -114,6 +116,9 @@ int mt_ls_postfix_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev);
 /* The direction of a Postfix service's lines (smtpd: in; smtp, lmtp, error: out; qmgr,
  * pickup: none); -1 for the services whose lines mt_ls_postfix_parse ignores. */
 int mt_ls_postfix_service_dir(struct mt_ls_str svc);
+/* What a Postfix disconnect line's command counters (the text after "disconnect from ") say of
+ * STARTTLS: MT_LS_TLS_OK, MT_LS_TLS_FAILED (*reason set) or MT_LS_TLS_UNSTATED (none issued). */
+int mt_ls_postfix_starttls(struct mt_ls_str counters, struct mt_ls_str *reason);
 int mt_ls_exim_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev);
 int mt_ls_sendmail_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev);
 

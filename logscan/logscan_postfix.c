@@ -52,6 +52,50 @@ static void tls_details(struct mt_ls_str s, struct mt_ls_event *ev)
 	}
 }
 
+/* The command counters smtpd (Postfix 3.0 and later) writes after "disconnect from
+ * host[addr]": "ehlo=2 starttls=1 mail=1 ... commands=7", each "name=completed/issued" or
+ * "name=n" when all n completed, in the order of smtpd's command table (helo, ehlo,
+ * xclient, xforward, then starttls).  starttls completed: the session ran TLS; issued and
+ * never completed: it tried and failed.  That is the session's only TLS record when
+ * smtpd_tls_loglevel is 0 (Postfix's default), which logs no "TLS connection established".
+ * The correlation asks only for sessions with no TLS line. */
+int mt_ls_postfix_starttls(struct mt_ls_str s, struct mt_ls_str *reason)
+{
+	const char *rb = memchr(s.p, ']', s.n);
+	if (!rb)
+		return MT_LS_TLS_UNSTATED;
+	struct mt_ls_str r = mt_ls_sub(s, (size_t)(rb + 1 - s.p));
+	for (;;) {
+		if (!mt_ls_starts(r, " "))
+			return MT_LS_TLS_UNSTATED;
+		r = mt_ls_sub(r, 1);
+		if (mt_ls_starts(r, "starttls="))
+			break;
+		if (!mt_ls_starts(r, "helo=") && !mt_ls_starts(r, "ehlo=") && !mt_ls_starts(r, "xclient=") &&
+		    !mt_ls_starts(r, "xforward="))
+			return MT_LS_TLS_UNSTATED; /* past where starttls would be: none issued */
+		const char *sp = memchr(r.p, ' ', r.n);
+		if (!sp)
+			return MT_LS_TLS_UNSTATED;
+		r = mt_ls_sub(r, (size_t)(sp - r.p));
+	}
+	r = mt_ls_sub(r, 9);
+	uint64_t done, issued;
+	size_t n = mt_ls_num(r, &done);
+	if (!n)
+		return MT_LS_TLS_UNSTATED;
+	issued = done;
+	if (n < r.n && r.p[n] == '/' && !mt_ls_num(mt_ls_sub(r, n + 1), &issued))
+		return MT_LS_TLS_UNSTATED;
+	if (done)
+		return MT_LS_TLS_OK;
+	if (!issued)
+		return MT_LS_TLS_UNSTATED;
+	static const char why[] = "STARTTLS issued but not completed (disconnect counters)";
+	*reason = (struct mt_ls_str){why, sizeof why - 1};
+	return MT_LS_TLS_FAILED;
+}
+
 /* Queue ids: hex (short) or the long form [0-9A-Za-z]{10,}; followed by ": ". */
 static size_t queue_id(struct mt_ls_str s)
 {
@@ -261,6 +305,7 @@ int mt_ls_postfix_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 	case 'd':
 		if (dir == MT_LS_DIR_IN && mt_ls_starts(s, "disconnect from ")) {
 			ev_init(ev, h, MT_LS_EV_CONN_CLOSE, dir);
+			ev->status = mt_ls_sub(s, 16); /* the counters: see mt_ls_postfix_starttls */
 			return MT_LS_EVENT;
 		}
 		return MT_LS_IGNORED;

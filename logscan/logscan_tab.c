@@ -102,6 +102,12 @@ void *mt_ls_tab_get(struct mt_ls_tab *t, uint64_t key)
 	return t->slab + (size_t)i * t->elsize;
 }
 
+void *mt_ls_tab_peek(const struct mt_ls_tab *t, uint64_t key)
+{
+	uint32_t s = find_slot(t, key);
+	return s == NIL ? NULL : t->slab + (size_t)t->slots[s].idx * t->elsize;
+}
+
 static void del_slot(struct mt_ls_tab *t, uint32_t s)
 {
 	uint32_t i = t->slots[s].idx;

@@ -37,6 +37,8 @@ int mt_ls_tab_init(struct mt_ls_tab *t, uint32_t cap, uint32_t elsize);
 void mt_ls_tab_free(struct mt_ls_tab *t);
 /* Entry for key (touched as most recent), or NULL. */
 void *mt_ls_tab_get(struct mt_ls_tab *t, uint64_t key);
+/* The same without touching it (its place in the eviction order stays). */
+void *mt_ls_tab_peek(const struct mt_ls_tab *t, uint64_t key);
 /* A new entry for key, its first zero_n bytes zeroed (key must not be present).  When full, the oldest entry is
  * first passed to evict(ctx, entry) and removed. */
 void *mt_ls_tab_put(struct mt_ls_tab *t, uint64_t key, void (*evict)(void *ctx, void *entry), void *ctx);

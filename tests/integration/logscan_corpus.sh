@@ -26,6 +26,10 @@ EXPR='d["required_failures"]["total"], d["required_failures"]["by_cause"].get("S
 check "Postfix EFF: 2 required failures, 1 not advertised" '[ "$(j "$C/postfix/eff-starttls-everywhere-comments.log")" = "2 1" ]'
 EXPR='d["connections"]["inbound"]["tls"] > 150, d["input"]["unparsed"]'
 check "Postfix helga: >150 inbound TLS, nothing unparsed" '[ "$(j "$C/postfix/pixelpark-helga-part1.log")" = "True 0" ]'
+# a submission smtpd that logs no TLS line (smtpd_tls_loglevel 0): "starttls=1" in its
+# disconnect line is the session's TLS record, and the message it received went over TLS
+EXPR='d["connections"]["inbound"]["tls"], d["messages"]["received_tls"], d["messages"]["received_clear"]'
+check "Postfix digineo: submission TLS from disconnect counters" '[ "$(j "$C/postfix/digineo-exporter-testdata.log")" = "1 1 0" ]'
 EXPR='d["connections"]["outbound"]["tls"], d["messages"]["deliveries_clear"]'
 check "Sendmail sna-labs: TLS to Gmail, local relay in clear" '[ "$(j "$C/sendmail/ionagamed-sna-labs.log")" = "1 1" ]'
 EXPR='d["connections"]["inbound"]["failed"]'

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Generated interleaved logs of every format: logscan's totals must equal the generator's,
 # from a few lines to LOGSCAN_GEN_MB (default 64) MB; also through gzip and stdin, and with
-# a tiny open-connection table (memory bound) on a log whose sessions are short.
+# a tiny open-connection table (memory bound) on a log whose sessions are short; Postfix
+# logging no TLS lines (-0) gives the same totals.
 set -eu
 cd "$(dirname "$0")/../.."
 LS=logscan/logscan GEN=tests/fixtures/loggen
@@ -46,6 +47,17 @@ done
 grep -q "Message finished MID" "$tmp/l.log" && grep -q "postfix/postscreen" "$tmp/l.log" ||
 	{ echo "FAIL: -r wrote no realistic lines"; exit 1; }
 echo "ok -r (realistic line mix)"
+# Postfix as smtpd_tls_loglevel = 0 (its default) logs: no TLS line, the TLS outcome only in
+# the disconnect counters; the totals must not change (all inbound TLS was "none" before)
+for r in "" -r; do
+	$GEN -0 $r -s 2 -f postfix -S 11 "$tmp/l.log" "$tmp/e.json"
+	! grep -q "TLS connection established from" "$tmp/l.log" || { echo "FAIL: -0 wrote TLS lines"; exit 1; }
+	$LS --json "$tmp/l.log" >"$tmp/a.json"
+	compare "$tmp/e.json" "$tmp/a.json" || { echo "FAIL for -0 $r"; exit 1; }
+	$LS --json --max-open 64 --max-messages 64 "$tmp/l.log" >"$tmp/a.json"
+	compare "$tmp/e.json" "$tmp/a.json" || { echo "FAIL for -0 $r with small tables"; exit 1; }
+done
+echo "ok -0 (TLS only in Postfix's disconnect counters)"
 # gzip and stdin give the same answer
 $GEN -s 2 -S 3 "$tmp/l.log" "$tmp/e.json"
 gzip -c "$tmp/l.log" >"$tmp/l.log.gz"

@@ -211,6 +211,68 @@ static void test_postfix_pid(void **state)
 	mt_ls_corr_free(&c);
 }
 
+/* Postfix smtpd with smtpd_tls_loglevel = 0 (its default) logs no TLS line: a session's
+ * disconnect counters (starttls=1, starttls=0/1) are its TLS record.  Messages it received
+ * learn that outcome, also one finished before the session ended (held until then). */
+static void test_postfix_loglevel0(void **state)
+{
+	(void)state;
+	static struct cap k;
+	memset(&k, 0, sizeof k);
+	static const char *const before[] = {
+	    "Jan  1 00:00:01 mx postfix/smtpd[100]: connect from a.example.org[192.0.2.1]",
+	    "Jan  1 00:00:02 mx postfix/smtpd[100]: AAAA00001: client=a.example.org[192.0.2.1]",
+	    "Jan  1 00:00:03 mx postfix/qmgr[300]: AAAA00001: removed", /* delivered locally at once */
+	    "Jan  1 00:00:03 mx postfix/smtpd[100]: AAAA00002: client=a.example.org[192.0.2.1]",
+	    "Jan  1 00:00:04 mx postfix/smtpd[101]: connect from b.example.org[192.0.2.2]",
+	    "Jan  1 00:00:04 mx postfix/smtpd[101]: BBBB00001: client=b.example.org[192.0.2.2]",
+	    "Jan  1 00:00:05 mx postfix/qmgr[300]: BBBB00001: removed",
+	    "Jan  1 00:00:05 mx postfix/smtpd[102]: connect from c.example.org[192.0.2.3]",
+	    "Jan  1 00:00:05 mx postfix/smtpd[103]: connect from d.example.org[192.0.2.4]",
+	    "Jan  1 00:00:05 mx postfix/smtpd[103]: Anonymous TLS connection established from d.example.org[192.0.2.4]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)",
+	};
+	static const char *const after[] = {
+	    "Jan  1 00:00:06 mx postfix/smtpd[100]: disconnect from a.example.org[192.0.2.1] ehlo=2 starttls=1 mail=2 rcpt=2 data=2 quit=1 commands=10",
+	    "Jan  1 00:00:06 mx postfix/smtpd[101]: disconnect from b.example.org[192.0.2.2] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5",
+	    "Jan  1 00:00:06 mx postfix/smtpd[102]: disconnect from c.example.org[192.0.2.3] ehlo=1 starttls=0/1 commands=1/2",
+	    "Jan  1 00:00:06 mx postfix/smtpd[103]: disconnect from d.example.org[192.0.2.4] ehlo=2 starttls=0/1 quit=1 commands=3/4",
+	    "Jan  1 00:00:07 mx postfix/qmgr[300]: AAAA00002: removed",
+	};
+	struct mt_ls_sink s = {on_conn, on_msg, on_req, &k};
+	struct mt_ls_corr c;
+	assert_int_equal(mt_ls_corr_init(&c, 64, 64, &s), 0);
+	feed(&c, before, sizeof before / sizeof before[0]);
+	assert_int_equal(k.nm, 0); /* both finished messages wait for their sessions */
+	feed(&c, after, sizeof after / sizeof after[0]);
+	assert_int_equal(k.nm, 3);
+	assert_int_equal(find_msg(&k, "AAAA00001")->in, MT_LS_IN_TLS);
+	assert_int_equal(find_msg(&k, "AAAA00002")->in, MT_LS_IN_TLS);
+	assert_int_equal(find_msg(&k, "BBBB00001")->in, MT_LS_IN_CLEAR);
+	assert_false(find_msg(&k, "AAAA00001")->evicted);
+	assert_int_equal(k.nc, 4);
+	const char *ip[] = {"192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"};
+	const int want[] = {MT_LS_TLS_OK, MT_LS_TLS_UNSTATED, MT_LS_TLS_FAILED, MT_LS_TLS_OK};
+	for (int i = 0; i < 4; i++) {
+		const struct mt_ls_conn *cn = NULL;
+		for (int j = 0; j < k.nc; j++)
+			if (!strcmp(k.conns[j].ip, ip[i]))
+				cn = &k.conns[j];
+		assert_non_null(cn);
+		assert_int_equal(cn->tls, want[i]);
+	}
+	/* the logged TLS line wins over a counter that says otherwise; the counted failure
+	 * carries its reason */
+	for (int j = 0; j < k.nc; j++) {
+		if (!strcmp(k.conns[j].ip, "192.0.2.4"))
+			assert_string_equal(k.conns[j].proto, "TLSv1.3");
+		if (!strcmp(k.conns[j].ip, "192.0.2.3"))
+			assert_non_null(strstr(k.conns[j].reason, "STARTTLS"));
+		if (!strcmp(k.conns[j].ip, "192.0.2.1"))
+			assert_string_equal(k.conns[j].proto, "");
+	}
+	mt_ls_corr_free(&c);
+}
+
 /* Never-closed connections: memory stays at the cap, evictions are counted. */
 /* One smtp process: a "TLS is required, but was not offered" deferral, then a TLS session
  * with another host.  The TLS line starts a new connection (it was merged into the deferral's
@@ -324,7 +386,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_esa_guide),	cmocka_unit_test(test_esa_no_tls_entry), cmocka_unit_test(test_postfix_pid),
-	    cmocka_unit_test(test_postfix_pid_after_deferral),
+	    cmocka_unit_test(test_postfix_pid_after_deferral), cmocka_unit_test(test_postfix_loglevel0),
 	    cmocka_unit_test(test_eviction),	cmocka_unit_test(test_tab_churn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

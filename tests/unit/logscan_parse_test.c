@@ -205,12 +205,55 @@ static void test_truncations(void **state)
 	}
 }
 
+/* Postfix's disconnect counters: what they say of STARTTLS, from the text after
+ * "disconnect from "; every prefix is read within its bytes (heap copies, for ASan). */
+static void test_postfix_starttls(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *counters;
+		int want;
+	} t[] = {
+	    {"unknown[fe80::1:2:3:4] ehlo=2 starttls=1 auth=1 mail=1 rcpt=1 data=1 quit=1 commands=8", MT_LS_TLS_OK},
+	    {"internet.nl[62.204.66.10] ehlo=1 starttls=0/1 commands=1/2", MT_LS_TLS_FAILED},
+	    {"a.example[192.0.2.1] ehlo=2 starttls=1/2 mail=1 commands=4/5", MT_LS_TLS_OK},
+	    {"a.example[192.0.2.1] helo=1 ehlo=1 xclient=1 xforward=2 starttls=3 quit=1", MT_LS_TLS_OK},
+	    {"a.example[192.0.2.1] starttls=0/12", MT_LS_TLS_FAILED},
+	    {"a.example[192.0.2.1] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5", MT_LS_TLS_UNSTATED},
+	    {"a.example[192.0.2.1] ehlo=1 auth=1 starttls=1", MT_LS_TLS_UNSTATED}, /* not where smtpd writes it */
+	    {"a.example[192.0.2.1] ehlo=1 rcpt=0/1 commands=1/2 starttls=1", MT_LS_TLS_UNSTATED},
+	    {"a.example[192.0.2.1] ehlo=1 xstarttls=1", MT_LS_TLS_UNSTATED},
+	    {"a.example[192.0.2.1] starttls=", MT_LS_TLS_UNSTATED},
+	    {"a.example[192.0.2.1] starttls=x", MT_LS_TLS_UNSTATED},
+	    {"a.example[192.0.2.1] starttls=0", MT_LS_TLS_UNSTATED}, /* issued none */
+	    {"a.example[192.0.2.1] starttls=0/", MT_LS_TLS_UNSTATED},
+	    {"a.example[192.0.2.1]", MT_LS_TLS_UNSTATED},
+	    {"a.example[192.0.2.1]ehlo=1 starttls=1", MT_LS_TLS_UNSTATED},
+	    {"a.example 192.0.2.1 ehlo=1 starttls=1", MT_LS_TLS_UNSTATED}, /* no address brackets */
+	    {"", MT_LS_TLS_UNSTATED},
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		struct mt_ls_str why = {NULL, 0};
+		size_t n = strlen(t[i].counters);
+		char *copy = malloc(n ? n : 1);
+		memcpy(copy, t[i].counters, n);
+		int got = mt_ls_postfix_starttls((struct mt_ls_str){copy, n}, &why);
+		if (got != t[i].want)
+			fail_msg("%s: got %d, want %d", t[i].counters, got, t[i].want);
+		assert_true((got == MT_LS_TLS_FAILED) == (why.n != 0));
+		for (size_t k = 0; k < n; k++) /* every tail, ending where the allocation does: ASan sees a read past it */
+			(void)mt_ls_postfix_starttls((struct mt_ls_str){copy + n - k, k}, &why);
+		free(copy);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_rows),
 	    cmocka_unit_test(test_keys),
 	    cmocka_unit_test(test_truncations),
+	    cmocka_unit_test(test_postfix_starttls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
