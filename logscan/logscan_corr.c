@@ -174,22 +174,25 @@ static void emit_msg(struct mt_ls_corr *c, struct mt_ls_msg *m)
 }
 
 /* The session ends: the messages it received before any TLS record learn its outcome (TLS
- * from its disconnect counters, or still none), and those already finished are emitted. */
+ * from its disconnect counters, or still none), and those already finished are emitted.
+ * Nothing to look up when it ran no TLS and holds none (the usual clear session): their
+ * records keep a serial no live session has. */
 static __attribute__((noinline)) void settle_pend(struct mt_ls_corr *c, struct mt_ls_conn *cn)
 {
-	for (unsigned i = 0; i < cn->n_pend; i++) {
-		struct mt_ls_msg *m = mt_ls_tab_peek(&c->msgs, cn->pend[i]);
-		if (!m || m->conn != cn->key)
-			continue; /* finished, or its id taken by another message since */
-		m->conn = 0;
-		if (cn->tls == MT_LS_TLS_OK && m->in == MT_LS_IN_CLEAR)
-			m->in = MT_LS_IN_TLS;
-		if (m->done_wait) {
-			emit_msg(c, m);
-			mt_ls_tab_del(&c->msgs, cn->pend[i]);
+	if (cn->tls == MT_LS_TLS_OK || cn->n_held)
+		for (unsigned i = 0; i < cn->n_pend; i++) {
+			struct mt_ls_msg *m = mt_ls_tab_peek(&c->msgs, cn->pend[i]);
+			if (!m || m->conn_serial != cn->serial)
+				continue; /* finished, or its id taken by another message since */
+			m->conn_serial = 0;
+			if (cn->tls == MT_LS_TLS_OK && m->in == MT_LS_IN_CLEAR)
+				m->in = MT_LS_IN_TLS;
+			if (m->done_wait) {
+				emit_msg(c, m);
+				mt_ls_tab_del(&c->msgs, cn->pend[i]);
+			}
 		}
-	}
-	cn->n_pend = 0;
+	cn->n_pend = cn->n_held = 0;
 }
 
 static inline void emit_conn(struct mt_ls_corr *c, struct mt_ls_conn *cn)
@@ -198,6 +201,7 @@ static inline void emit_conn(struct mt_ls_corr *c, struct mt_ls_conn *cn)
 		settle_pend(c, cn);
 	if (c->sink.conn)
 		c->sink.conn(c->sink.ctx, cn);
+	cn->serial = 0;
 }
 
 /* Formats whose logs close connections explicitly: only their evictions mean "never closed". */
@@ -279,6 +283,7 @@ static struct mt_ls_conn *conn_new(struct mt_ls_corr *c, const struct mt_ls_even
 	cn->fmt = (uint8_t)ev->fmt;
 	cn->dir = (uint8_t)ev->dir;
 	cn->key = ev->conn;
+	cn->serial = ++c->next_serial;
 	cn->t_open = cn->t_last = ev->ts;
 	conn_fill(cn, ev);
 	return cn;
@@ -455,9 +460,10 @@ static void on_recv(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 	m->in = (cn->tls == MT_LS_TLS_OK || ev->tls == MT_LS_TLS_OK) ? MT_LS_IN_TLS : MT_LS_IN_CLEAR;
 	/* a Postfix session with no TLS line yet may still show TLS when it ends */
 	if (m->in == MT_LS_IN_CLEAR && cn->tls == MT_LS_TLS_UNSTATED && cn->fmt == MT_LS_FMT_POSTFIX &&
-	    cn->n_pend < MT_LS_CONN_PEND && cn->key) {
+	    cn->n_pend < MT_LS_CONN_PEND && cn->serial) {
 		cn->pend[cn->n_pend++] = k;
-		m->conn = cn->key;
+		m->conn_serial = cn->serial;
+		m->conn_idx = mt_ls_tab_index(&c->conns, cn);
 	}
 }
 
@@ -594,9 +600,13 @@ void mt_ls_corr_event(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 	case MT_LS_EV_MSG_DONE: {
 		uint64_t k = ev_msg_key(ev);
 		struct mt_ls_msg *m = mt_ls_tab_get(&c->msgs, k);
-		if (m && m->conn && !m->done_wait && mt_ls_tab_peek(&c->conns, m->conn)) {
-			m->done_wait = true; /* its session is still open: emitted when it ends */
-			break;
+		if (m && m->conn_serial && !m->done_wait) {
+			struct mt_ls_conn *s = mt_ls_tab_at(&c->conns, m->conn_idx);
+			if (s->serial == m->conn_serial) { /* its session is still open */
+				m->done_wait = true;	   /* emitted when it ends */
+				s->n_held++;
+				break;
+			}
 		}
 		if (m && !m->done_wait) {
 			emit_msg(c, m);

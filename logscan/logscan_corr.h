@@ -22,13 +22,14 @@ enum { MT_LS_CONN_PEND = 8 };
 struct mt_ls_conn {
 	uint8_t fmt, dir, tls, cause;
 	bool reqfail, evicted, detail_added;
-	uint8_t n_pend; /* entries of pend[] in use */
+	uint8_t n_pend, n_held; /* entries of pend[] in use; of those, finished and held */
 	time_t t_open, t_last;
 	uint32_t n_msgs, n_deliv;
 	int bits;
 	char id[24], ip[48], host[96], domain[96], proto[24], cipher[72], verify[24], cert[128], reason[192];
 	/* not cleared for a new record (set where used) */
 	uint64_t key;			/* its table key (0: not in the table) */
+	uint64_t serial;		/* unique while open; 0 once emitted */
 	uint64_t pend[MT_LS_CONN_PEND]; /* message table keys */
 };
 
@@ -38,8 +39,9 @@ const char *mt_ls_in_name(int in);
 struct mt_ls_msg {
 	uint8_t fmt, in;
 	bool evicted, received;
-	bool done_wait; /* finished, held until its session says whether it ran TLS */
-	uint64_t conn;	/* the receiving connection's key, while that may still tell */
+	bool done_wait;	      /* finished, held until its session says whether it ran TLS */
+	uint32_t conn_idx;    /* the receiving session (table place, serial) while that may */
+	uint64_t conn_serial; /* still tell (serial 0: none) */
 	time_t t;
 	uint32_t n_deliv, n_tls, n_clear;
 	char id[32], peer[48], rcpt_domain[96];
@@ -62,6 +64,7 @@ struct mt_ls_corr {
 	struct mt_ls_tab conns, msgs;
 	struct mt_ls_sink sink;
 	uint64_t evicted_conns, evicted_msgs, reused_ids;
+	uint64_t next_serial;
 };
 
 /* Tables for max_conns open connections and max_msgs open messages; 0 or -1 (no memory). */

@@ -66,19 +66,28 @@ int mt_ls_postfix_starttls(struct mt_ls_str s, struct mt_ls_str *reason)
 		return MT_LS_TLS_UNSTATED;
 	struct mt_ls_str r = mt_ls_sub(s, (size_t)(rb + 1 - s.p));
 	for (;;) {
-		if (!mt_ls_starts(r, " "))
+		if (r.n < 2 || r.p[0] != ' ')
 			return MT_LS_TLS_UNSTATED;
 		r = mt_ls_sub(r, 1);
-		if (mt_ls_starts(r, "starttls="))
-			break;
-		if (!mt_ls_starts(r, "helo=") && !mt_ls_starts(r, "ehlo=") && !mt_ls_starts(r, "xclient=") &&
-		    !mt_ls_starts(r, "xforward="))
+		bool before; /* a counter smtpd writes before starttls's */
+		switch (r.p[0]) {
+		case 's':
+			if (mt_ls_starts(r, "starttls="))
+				goto found;
+			return MT_LS_TLS_UNSTATED;
+		case 'h': before = mt_ls_starts(r, "helo="); break;
+		case 'e': before = mt_ls_starts(r, "ehlo="); break;
+		case 'x': before = mt_ls_starts(r, "xclient=") || mt_ls_starts(r, "xforward="); break;
+		default: before = false; break;
+		}
+		if (!before)
 			return MT_LS_TLS_UNSTATED; /* past where starttls would be: none issued */
 		const char *sp = memchr(r.p, ' ', r.n);
 		if (!sp)
 			return MT_LS_TLS_UNSTATED;
 		r = mt_ls_sub(r, (size_t)(sp - r.p));
 	}
+found:
 	r = mt_ls_sub(r, 9);
 	uint64_t done, issued;
 	size_t n = mt_ls_num(r, &done);

@@ -63,6 +63,16 @@ static inline void mt_ls_tab_prefetch_entry(const struct mt_ls_tab *t, uint64_t 
 		__builtin_prefetch(&t->lru[sl->idx]);
 	}
 }
+/* An entry's place in the slab, and the entry at a place: stable while the entry lives, and
+ * always readable memory (a deleted entry's place is reused by a later put). */
+static inline uint32_t mt_ls_tab_index(const struct mt_ls_tab *t, const void *entry)
+{
+	return (uint32_t)(((const unsigned char *)entry - t->slab) / t->elsize);
+}
+static inline void *mt_ls_tab_at(const struct mt_ls_tab *t, uint32_t idx)
+{
+	return t->slab + (size_t)idx * t->elsize;
+}
 /* Oldest entry or NULL (for draining at end of input). */
 void *mt_ls_tab_oldest(struct mt_ls_tab *t, uint64_t *key);
 
