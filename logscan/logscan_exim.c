@@ -18,18 +18,44 @@ static void ev_init(struct mt_ls_event *ev, const struct mt_ls_hdr *h, int kind,
 	ev->dir = dir;
 }
 
-static bool alnum(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
-
 /* Exim message ids: 6-6-2 (before 4.97) or 6-11-4, base62 groups joined by '-'. */
 static size_t msg_id(struct mt_ls_str s)
 {
 	size_t i = 0, groups = 0;
+#ifdef __SSE2__
+	/* the usual id ends inside the first 32 bytes: its groups from byte masks */
+	if (s.n >= 32) {
+		const __m128i k9 = _mm_set1_epi8(9), k25 = _mm_set1_epi8(25), dash = _mm_set1_epi8('-');
+		uint32_t an = 0, da = 0;
+		for (int h = 0; h < 2; h++) {
+			const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s.p + 16 * h));
+			const __m128i d = _mm_sub_epi8(v, _mm_set1_epi8('0')), u = _mm_sub_epi8(v, _mm_set1_epi8('A')),
+				      l = _mm_sub_epi8(v, _mm_set1_epi8('a'));
+			const __m128i a = _mm_or_si128(_mm_cmpeq_epi8(_mm_max_epu8(d, k9), k9),
+						       _mm_or_si128(_mm_cmpeq_epi8(_mm_max_epu8(u, k25), k25),
+								    _mm_cmpeq_epi8(_mm_max_epu8(l, k25), k25)));
+			an |= (uint32_t)_mm_movemask_epi8(a) << (16 * h);
+			da |= (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, dash)) << (16 * h);
+		}
+		/* three runs of letters and digits, the first two each followed by '-'; a run that
+		 * is empty or reaches byte 32 goes to the byte loop (which then decides) */
+		const uint64_t na = ~(uint64_t)an; /* bits 32 and up set */
+		unsigned e1 = (unsigned)__builtin_ctzll(na);
+		if (e1 == 0 || e1 >= 32 || !(da >> e1 & 1))
+			goto general;
+		unsigned e2 = (unsigned)__builtin_ctzll(na >> (e1 + 1)) + e1 + 1;
+		if (e2 == e1 + 1 || e2 >= 32 || !(da >> e2 & 1))
+			goto general;
+		unsigned e3 = (unsigned)__builtin_ctzll(na >> (e2 + 1)) + e2 + 1;
+		if (e3 == e2 + 1 || e3 >= 32)
+			goto general;
+		return e3 >= 16 && s.p[e3] == ' ' ? e3 : 0;
+	}
+general:
+#endif
 	for (;;) {
 		size_t st = i;
-		while (i < s.n && alnum(s.p[i]))
+		while (i < s.n && MT_LS_CC(s.p[i], MT_LS_CC_ALNUM))
 			i++;
 		if (i == st)
 			return 0;
@@ -45,10 +71,57 @@ static size_t msg_id(struct mt_ls_str s)
 	return i;
 }
 
-/* X=TLS1.3:TLS_AES_256_GCM_SHA384:256 -> proto, cipher, bits; plus CV=, DN=, SNI=. */
-static void tls_fields(struct mt_ls_str s, struct mt_ls_event *ev)
+/* Where the fields logscan reads start in an Exim line: each key's first place at the start
+ * or after a space (mt_ls_kvn's rule, so the values are the ones it finds), -1 when absent;
+ * one pass over the spaces instead of a search per key. */
+enum { EF_H, EF_P, EF_X, EF_CV, EF_DN, EF_SNI, EF_N };
+static inline void ef_check(struct mt_ls_str s, size_t i, long at[EF_N])
 {
-	struct mt_ls_str x = mt_ls_kv(s, "X=", ' ');
+	if (i + 2 > s.n)
+		return;
+	const char *p = s.p + i;
+	int k;
+	switch (p[0]) {
+	case 'H': k = p[1] == '=' ? EF_H : -1; break;
+	case 'P': k = p[1] == '=' ? EF_P : -1; break;
+	case 'X': k = p[1] == '=' ? EF_X : -1; break;
+	case 'C': k = i + 3 <= s.n && p[1] == 'V' && p[2] == '=' ? EF_CV : -1; break;
+	case 'D': k = i + 3 <= s.n && p[1] == 'N' && p[2] == '=' ? EF_DN : -1; break;
+	case 'S': k = i + 4 <= s.n && p[1] == 'N' && p[2] == 'I' && p[3] == '=' ? EF_SNI : -1; break;
+	default: return;
+	}
+	if (k >= 0 && at[k] < 0)
+		at[k] = (long)i;
+}
+
+static void exim_fields(struct mt_ls_str s, long at[EF_N])
+{
+	for (int k = 0; k < EF_N; k++)
+		at[k] = -1;
+	ef_check(s, 0, at);
+	size_t b = 0;
+#ifdef __SSE2__
+	const __m128i sp = _mm_set1_epi8(' ');
+	for (; b + 16 <= s.n; b += 16) {
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s.p + b)), sp));
+		for (; m; m &= m - 1)
+			ef_check(s, b + (unsigned)__builtin_ctz(m) + 1, at);
+	}
+#endif
+	for (; b < s.n; b++)
+		if (s.p[b] == ' ')
+			ef_check(s, b + 1, at);
+}
+
+static struct mt_ls_str ef_value(struct mt_ls_str s, const long at[EF_N], int k, size_t kn)
+{
+	return at[k] < 0 ? (struct mt_ls_str){NULL, 0} : mt_ls_kv_at(s, (size_t)at[k], kn, ' ');
+}
+
+/* X=TLS1.3:TLS_AES_256_GCM_SHA384:256 -> proto, cipher, bits; plus CV=, DN=, SNI=. */
+static void tls_fields(struct mt_ls_str s, const long at[EF_N], struct mt_ls_event *ev)
+{
+	struct mt_ls_str x = ef_value(s, at, EF_X, 2);
 	if (!x.p || !x.n) {
 		ev->tls = MT_LS_TLS_NONE;
 		return;
@@ -74,22 +147,14 @@ static void tls_fields(struct mt_ls_str s, struct mt_ls_event *ev)
 			ev->cipher = (struct mt_ls_str){c1 + 1, (size_t)(x.p + x.n - c1 - 1)};
 		}
 	}
-	ev->verify = mt_ls_kv(s, "CV=", ' ');
-	ev->cert = mt_ls_kv(s, "DN=", ' ');
-	ev->domain = mt_ls_kv(s, "SNI=", ' ');
+	ev->verify = ef_value(s, at, EF_CV, 3);
+	ev->cert = ef_value(s, at, EF_DN, 3);
+	ev->domain = ef_value(s, at, EF_SNI, 4);
 }
 
-/* " H=host [ip]" or " H=[ip]" or " H=(helo) [ip]" */
-static void h_field(struct mt_ls_str s, struct mt_ls_event *ev)
+/* " H=host [ip]" or " H=[ip]" or " H=(helo) [ip]", the key at offset p (-1: none) */
+static void h_field_at(struct mt_ls_str s, long p, struct mt_ls_event *ev)
 {
-	long p = mt_ls_find(s, "H=");
-	while (p > 0 && s.p[p - 1] != ' ') {
-		struct mt_ls_str r = mt_ls_sub(s, (size_t)p + 2);
-		long q = mt_ls_find(r, "H=");
-		if (q < 0)
-			return;
-		p += 2 + q;
-	}
 	if (p < 0)
 		return;
 	struct mt_ls_str r = mt_ls_sub(s, (size_t)p + 2);
@@ -101,6 +166,20 @@ static void h_field(struct mt_ls_str s, struct mt_ls_event *ev)
 		if (rb)
 			ev->ip = (struct mt_ls_str){lb + 1, (size_t)(rb - lb - 1)};
 	}
+}
+
+/* The same where no field index was built (the rarer lines). */
+static void h_field(struct mt_ls_str s, struct mt_ls_event *ev)
+{
+	long p = mt_ls_find(s, "H=");
+	while (p > 0 && s.p[p - 1] != ' ') {
+		struct mt_ls_str r = mt_ls_sub(s, (size_t)p + 2);
+		long q = mt_ls_find(r, "H=");
+		if (q < 0)
+			return;
+		p += 2 + q;
+	}
+	h_field_at(s, p, ev);
 }
 
 /* "TLS error on connection from|to host [ip] (where): reason" */
@@ -152,12 +231,14 @@ int mt_ls_exim_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 		if (a == '<' && b == '=') {
 			ev_init(ev, h, MT_LS_EV_MSG_RECV, MT_LS_DIR_IN);
 			ev->msgid = id;
-			h_field(r, ev);
-			struct mt_ls_str proto = mt_ls_kv(r, "P=", ' ');
+			long at[EF_N];
+			exim_fields(r, at);
+			h_field_at(r, at[EF_H], ev);
+			struct mt_ls_str proto = ef_value(r, at, EF_P, 2);
 			if (!ev->ip.p || (proto.p && mt_ls_starts(proto, "local")))
 				ev->local = true;
 			else
-				tls_fields(r, ev);
+				tls_fields(r, at, ev);
 			return MT_LS_EVENT;
 		}
 		if ((a == '=' && b == '>') || (a == '-' && b == '>') || (a == '*' && b == '>') ||
@@ -197,10 +278,12 @@ int mt_ls_exim_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 			ev->msgid = id;
 			ev->new_conn = a == '='; /* "->" lines share the "=>" line's connection */
 			ev->rcpt_domain = mt_ls_addr_domain(rcpt);
-			h_field(rest, ev);
+			long at[EF_N];
+			exim_fields(rest, at);
+			h_field_at(rest, at[EF_H], ev);
 			if (!ev->ip.p)
 				return MT_LS_IGNORED; /* local delivery */
-			tls_fields(rest, ev);
+			tls_fields(rest, at, ev);
 			ev->status = (struct mt_ls_str){"sent", 4};
 			return MT_LS_EVENT;
 		}

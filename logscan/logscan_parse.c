@@ -240,6 +240,32 @@ struct mt_ls_str mt_ls_addr_domain(struct mt_ls_str a)
 	return d;
 }
 
+struct mt_ls_str mt_ls_kv_at(struct mt_ls_str s, size_t at, size_t kn, char stop)
+{
+	const char *v = s.p + at + kn;
+	const char *end = s.p + s.n;
+	const char *e = v;
+	if (e < end && *e == '"') { /* Exim quotes values with spaces: DN="..." */
+		v++;
+		e = memchr(v, '"', (size_t)(end - v));
+		if (!e)
+			e = end;
+		return (struct mt_ls_str){v, (size_t)(e - v)};
+	}
+	/* ',' means the ", " field separator: addresses lists use bare commas */
+	if (stop == ',') {
+		while ((e = memchr(e, ',', (size_t)(end - e))) != NULL && e + 1 < end && e[1] != ' ')
+			e++;
+		if (!e)
+			e = end;
+	} else {
+		e = memchr(v, stop, (size_t)(end - v));
+		if (!e)
+			e = end;
+	}
+	return (struct mt_ls_str){v, (size_t)(e - v)};
+}
+
 struct mt_ls_str mt_ls_kvn(struct mt_ls_str s, const char *key, size_t kn, char stop)
 {
 	size_t off = 0;
@@ -249,30 +275,8 @@ struct mt_ls_str mt_ls_kvn(struct mt_ls_str s, const char *key, size_t kn, char 
 			break;
 		const char *p = s.p + off + f;
 		/* the key must start a field: at the start, or after a space */
-		if (p == s.p || p[-1] == ' ') {
-			const char *v = p + kn;
-			const char *end = s.p + s.n;
-			const char *e = v;
-			if (e < end && *e == '"') { /* Exim quotes values with spaces: DN="..." */
-				v++;
-				e = memchr(v, '"', (size_t)(end - v));
-				if (!e)
-					e = end;
-				return (struct mt_ls_str){v, (size_t)(e - v)};
-			}
-			/* ',' means the ", " field separator: addresses lists use bare commas */
-			if (stop == ',') {
-				while ((e = memchr(e, ',', (size_t)(end - e))) != NULL && e + 1 < end && e[1] != ' ')
-					e++;
-				if (!e)
-					e = end;
-			} else {
-				e = memchr(v, stop, (size_t)(end - v));
-				if (!e)
-					e = end;
-			}
-			return (struct mt_ls_str){v, (size_t)(e - v)};
-		}
+		if (p == s.p || p[-1] == ' ')
+			return mt_ls_kv_at(s, (size_t)(p - s.p), kn, stop);
 		off = (size_t)(p - s.p) + 1;
 	}
 	return (struct mt_ls_str){NULL, 0};
@@ -652,15 +656,10 @@ static bool after_ts(struct mt_ls_str s, struct mt_ls_hdr *h, bool padded)
 }
 
 /* Exim lines: "yyyy-mm-dd hh:mm:ss[.ddd] [+zzzz] [[pid]] rest". */
-static bool exim_rest(struct mt_ls_str s, struct mt_ls_hdr *h)
+/* An Exim line after its time: an optional zone (" +0100"), an optional "[pid]", the
+ * message. */
+static void exim_tail(struct mt_ls_str s, struct mt_ls_hdr *h)
 {
-	bool sp;
-	time_t ts;
-	size_t n = iso_ts(s.p, s.n, &sp, &ts);
-	if (!n || !sp)
-		return false;
-	h->ts = ts;
-	s = mt_ls_sub(s, n);
 	if (s.n >= 6 && s.p[0] == ' ' && (s.p[1] == '+' || s.p[1] == '-') && dig(s.p[2]) && dig(s.p[5]))
 		s = mt_ls_sub(s, 6);
 	if (s.n && s.p[0] == ' ')
@@ -679,6 +678,17 @@ static bool exim_rest(struct mt_ls_str s, struct mt_ls_hdr *h)
 	}
 	h->msg = s;
 	h->fmt = MT_LS_FMT_EXIM;
+}
+
+static bool exim_rest(struct mt_ls_str s, struct mt_ls_hdr *h)
+{
+	bool sp;
+	time_t ts;
+	size_t n = iso_ts(s.p, s.n, &sp, &ts);
+	if (!n || !sp)
+		return false;
+	h->ts = ts;
+	exim_tail(mt_ls_sub(s, n), h);
 	return true;
 }
 
@@ -1053,8 +1063,15 @@ int mt_ls_parse_line(const char *line, size_t len, const struct mt_ls_parse_opts
 		}
 	}
 #endif
-	if (!mt_ls_parse_hdr(line, len, o, &h))
+	/* Exim's "yyyy-mm-dd hh:mm:ss " in the second of the last stamp read: what the general
+	 * path would find (iso_ts reads no fraction or zone before that space) */
+	if (len > 20 && line[19] == ' ' && line[10] == ' ' && g_iso.ok && memcmp(line, g_iso.txt, 19) == 0) {
+		mt_ls_zero(&h, sizeof h);
+		h.ts = g_iso.ts;
+		exim_tail((struct mt_ls_str){line + 19, len - 19}, &h);
+	} else if (!mt_ls_parse_hdr(line, len, o, &h)) {
 		return MT_LS_UNPARSED;
+	}
 #ifdef __SSE2__
 have_hdr:
 #endif

@@ -294,6 +294,8 @@ bool mt_ls_host_ip(struct mt_ls_str s, struct mt_ls_str *host, struct mt_ls_str 
 struct mt_ls_str mt_ls_addr_domain(struct mt_ls_str addr);
 /* Value of " key=" up to ", " (Postfix/Sendmail) or space (Exim); empty when absent. */
 struct mt_ls_str mt_ls_kvn(struct mt_ls_str s, const char *key, size_t kn, char stop);
+/* The value of the field whose kn-byte key starts at offset at (mt_ls_kvn's value rules). */
+struct mt_ls_str mt_ls_kv_at(struct mt_ls_str s, size_t at, size_t kn, char stop);
 #define mt_ls_kv(s, key, stop) mt_ls_kvn((s), (key), strlen(key), (stop))
 /* Classify a free-text failure into a cause. */
 int mt_ls_cause_from_text(struct mt_ls_str s);

@@ -645,6 +645,54 @@ static void test_host_domain(void **state)
 	}
 }
 
+/* Exim lines: the one-pass field index finds the values the key searches find (fields in any
+ * order, keys inside other values, quoted values), and a line in the second of the last
+ * stamp read (the cached header) parses as it does through the general header path. */
+static void test_exim_fields(void **state)
+{
+	(void)state;
+	static const char *const pool[] = {
+	    "H=c1.example.org (helo) [192.0.2.1]", "H=[192.0.2.2]", "H=(helo) [192.0.2.3]", "P=esmtps", "P=local",
+	    "P=esmtpsa", "X=TLS1.3:TLS_AES_256_GCM_SHA384:256", "X=TLS1.2:ECDHE-RSA-AES128-GCM-SHA256:128", "X=",
+	    "CV=yes", "CV=no", "CV=dane", "DN=\"/CN=a X=b CV=c\"", "DN=\"/O=x\"", "SNI=mx.example.net", "S=1000",
+	    "id=<1 X=TLS9@y>", "XH=foo", "AH=bar", "SNIX=z", "K", "H=", "x=1",
+	};
+	const size_t np = sizeof pool / sizeof pool[0];
+	const struct mt_ls_parse_opts o = {.year = 2024};
+	char line[1024];
+	for (int iter = 0; iter < 4000; iter++) {
+		size_t n = (size_t)snprintf(line, sizeof line, "2024-01-01 00:00:%02u%s%s 0003E9-000000-AB %s a@example.org",
+					    rnd() % 60, rnd() % 3 ? "" : " +0100", rnd() % 3 ? "" : " [4242]", rnd() % 2 ? "<=" : "=>");
+		for (unsigned k = rnd() % 9; k; k--)
+			n += (size_t)snprintf(line + n, sizeof line - n, " %s", pool[rnd() % np]);
+		/* a different second first: the general header path; then again: the cached one */
+		const char *other = "2023-12-31 23:59:59 other line";
+		struct mt_ls_event e1, e2, e0;
+		memset(&e1, 0, sizeof e1);
+		memset(&e2, 0, sizeof e2);
+		(void)mt_ls_parse_line(other, strlen(other), &o, &e0);
+		int r1 = mt_ls_parse_line(line, n, &o, &e1);
+		int r2 = mt_ls_parse_line(line, n, &o, &e2);
+		if (r1 != r2 || (r1 == MT_LS_EVENT && !ls_ev_eq(&e1, &e2)))
+			fail_msg("cached and general Exim header differ on: %s", line);
+		if (r1 != MT_LS_EVENT || e1.kind != MT_LS_EV_MSG_RECV || e1.local || !e1.ip.n)
+			continue;
+		/* the reference: each key searched for on its own */
+		const char *arrow = strstr(line, " <= ");
+		struct mt_ls_str rest = {arrow + 1, n - (size_t)(arrow + 1 - line)};
+		struct mt_ls_str x = mt_ls_kv(rest, "X=", ' '), cv = mt_ls_kv(rest, "CV=", ' '), dn = mt_ls_kv(rest, "DN=", ' '),
+				 sni = mt_ls_kv(rest, "SNI=", ' ');
+		bool tls = x.p && x.n;
+		assert_int_equal(e1.tls, tls ? MT_LS_TLS_OK : MT_LS_TLS_NONE);
+		if (!tls)
+			continue;
+		struct mt_ls_str *got[] = {&e1.verify, &e1.cert, &e1.domain}, *want[] = {&cv, &dn, &sni};
+		for (int k = 0; k < 3; k++)
+			if (got[k]->n != want[k]->n || got[k]->p != want[k]->p)
+				fail_msg("field %d differs from the key search on: %s", k, line);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -654,6 +702,7 @@ int main(void)
 	    cmocka_unit_test(test_padded_header),     cmocka_unit_test(test_postfix_delivery_fields),
 	    cmocka_unit_test(test_num_random),        cmocka_unit_test(test_addr_domain_random),
 	    cmocka_unit_test(test_postfix_queue_id),  cmocka_unit_test(test_host_domain),
+	    cmocka_unit_test(test_exim_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
