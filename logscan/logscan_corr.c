@@ -341,7 +341,12 @@ static __attribute__((noinline)) void postfix_counted_tls(struct mt_ls_conn *cn,
 static void inline_conn(struct mt_ls_corr *c, const struct mt_ls_event *ev, struct mt_ls_str domain)
 {
 	struct mt_ls_conn cn;
-	memset(&cn, 0, sizeof cn);
+	/* as conn_new: the fields before the text cleared, the text fields terminated (clearing
+	 * all ~900 bytes was a good part of an Exim line's cost) */
+	memset(&cn, 0, offsetof(struct mt_ls_conn, id));
+	cn.id[0] = cn.ip[0] = cn.host[0] = cn.domain[0] = cn.proto[0] = cn.cipher[0] = cn.verify[0] = cn.cert[0] =
+	    cn.reason[0] = '\0';
+	cn.key = cn.serial = 0;
 	cn.fmt = (uint8_t)ev->fmt;
 	cn.dir = (uint8_t)ev->dir;
 	cn.t_open = cn.t_last = ev->ts;

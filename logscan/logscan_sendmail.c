@@ -20,10 +20,66 @@ static void ev_init(struct mt_ls_event *ev, const struct mt_ls_hdr *h, int kind,
 	ev->conn = mt_ls_hdr_conn_key(h, MT_LS_FMT_SENDMAIL, dir, (uint64_t)h->pid);
 }
 
-/* "relay=host. [ip]" / "relay=[ip]" / "relay=host." ; trailing dot of FQDNs dropped. */
-static void relay_field(struct mt_ls_str s, struct mt_ls_event *ev)
+/* Where the fields logscan reads start in a Sendmail line: each key's first place at the
+ * start or after a space (mt_ls_kvn's rule, so the values are the ones it finds), -1 when
+ * absent; one pass over the spaces instead of a search per key. */
+enum { SF_RELAY, SF_VERSION, SF_VERIFY, SF_CIPHER, SF_BITS, SF_PROTO, SF_MAILER, SF_STAT, SF_TO, SF_N };
+static const struct {
+	const char *key;
+	unsigned char n;
+} sf_keys[SF_N] = {
+    [SF_RELAY] = {"relay=", 6}, [SF_VERSION] = {"version=", 8}, [SF_VERIFY] = {"verify=", 7},
+    [SF_CIPHER] = {"cipher=", 7}, [SF_BITS] = {"bits=", 5},	    [SF_PROTO] = {"proto=", 6},
+    [SF_MAILER] = {"mailer=", 7}, [SF_STAT] = {"stat=", 5},	    [SF_TO] = {"to=", 3},
+};
+
+static inline void sf_check(struct mt_ls_str s, size_t i, long at[SF_N])
 {
-	struct mt_ls_str r = mt_ls_kv(s, "relay=", ',');
+	if (i + 3 > s.n)
+		return;
+	int k;
+	switch (s.p[i]) {
+	case 'r': k = SF_RELAY; break;
+	case 'v': k = i + 4 <= s.n && s.p[i + 3] == 's' ? SF_VERSION : SF_VERIFY; break; /* "vers", "veri" */
+	case 'c': k = SF_CIPHER; break;
+	case 'b': k = SF_BITS; break;
+	case 'p': k = SF_PROTO; break;
+	case 'm': k = SF_MAILER; break;
+	case 's': k = SF_STAT; break;
+	case 't': k = SF_TO; break;
+	default: return;
+	}
+	if (at[k] < 0 && i + sf_keys[k].n <= s.n && mt_ls_eqn(s.p + i, sf_keys[k].key, sf_keys[k].n))
+		at[k] = (long)i;
+}
+
+static void sendmail_fields(struct mt_ls_str s, long at[SF_N])
+{
+	for (int k = 0; k < SF_N; k++)
+		at[k] = -1;
+	sf_check(s, 0, at);
+	size_t b = 0;
+#ifdef __SSE2__
+	const __m128i sp = _mm_set1_epi8(' ');
+	for (; b + 16 <= s.n; b += 16) {
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s.p + b)), sp));
+		for (; m; m &= m - 1)
+			sf_check(s, b + (unsigned)__builtin_ctz(m) + 1, at);
+	}
+#endif
+	for (; b < s.n; b++)
+		if (s.p[b] == ' ')
+			sf_check(s, b + 1, at);
+}
+
+static struct mt_ls_str sf_value(struct mt_ls_str s, const long at[SF_N], int k, char stop)
+{
+	return at[k] < 0 ? (struct mt_ls_str){NULL, 0} : mt_ls_kv_at(s, (size_t)at[k], sf_keys[k].n, stop);
+}
+
+/* "relay=host. [ip]" / "relay=[ip]" / "relay=host." ; trailing dot of FQDNs dropped. */
+static void relay_value(struct mt_ls_str r, struct mt_ls_event *ev)
+{
 	if (!r.p)
 		return;
 	if (r.n && r.p[0] != '[') {
@@ -38,6 +94,11 @@ static void relay_field(struct mt_ls_str s, struct mt_ls_event *ev)
 		if (rb && rb > lb + 1)
 			ev->ip = (struct mt_ls_str){lb + 1, (size_t)(rb - lb - 1)};
 	}
+}
+
+static void relay_field(struct mt_ls_str s, struct mt_ls_event *ev)
+{
+	relay_value(mt_ls_kv(s, "relay=", ','), ev);
 }
 
 static int starttls(const struct mt_ls_hdr *h, struct mt_ls_str s, struct mt_ls_event *ev)
@@ -63,20 +124,22 @@ static int starttls(const struct mt_ls_hdr *h, struct mt_ls_str s, struct mt_ls_
 		ev->reason = mt_ls_kv(r, "verifymsg=", '\n');
 		return MT_LS_EVENT;
 	}
-	struct mt_ls_str ver = mt_ls_kv(r, "version=", ',');
+	long at[SF_N];
+	sendmail_fields(r, at);
+	struct mt_ls_str ver = sf_value(r, at, SF_VERSION, ',');
 	if (!ver.p)
 		return MT_LS_UNPARSED;
 	ev_init(ev, h, MT_LS_EV_CONN_TLS, dir);
 	ev->tls = MT_LS_TLS_OK;
 	ev->new_conn = true;
 	ev->proto = ver;
-	ev->verify = mt_ls_kv(r, "verify=", ',');
-	ev->cipher = mt_ls_kv(r, "cipher=", ',');
-	struct mt_ls_str bits = mt_ls_kv(r, "bits=", ',');
+	ev->verify = sf_value(r, at, SF_VERIFY, ',');
+	ev->cipher = sf_value(r, at, SF_CIPHER, ',');
+	struct mt_ls_str bits = sf_value(r, at, SF_BITS, ',');
 	uint64_t b;
 	if (bits.p && mt_ls_num(bits, &b))
 		ev->bits = (int)b;
-	relay_field(r, ev);
+	relay_value(sf_value(r, at, SF_RELAY, ','), ev);
 	return MT_LS_EVENT;
 }
 
@@ -123,8 +186,10 @@ int mt_ls_sendmail_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 	if (mt_ls_starts(r, "from=")) {
 		ev_init(ev, h, MT_LS_EV_MSG_RECV, MT_LS_DIR_IN);
 		ev->msgid = qid;
-		struct mt_ls_str proto = mt_ls_kv(r, "proto=", ',');
-		relay_field(r, ev);
+		long at[SF_N];
+		sendmail_fields(r, at);
+		struct mt_ls_str proto = sf_value(r, at, SF_PROTO, ',');
+		relay_value(sf_value(r, at, SF_RELAY, ','), ev);
 		if (!proto.p || !ev->ip.p) {
 			ev->local = true;
 			ev->conn = 0;
@@ -134,8 +199,10 @@ int mt_ls_sendmail_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 		return MT_LS_EVENT;
 	}
 	if (mt_ls_starts(r, "to=")) {
-		struct mt_ls_str mailer = mt_ls_kv(r, "mailer=", ',');
-		struct mt_ls_str stat = mt_ls_kv(r, "stat=", ' ');
+		long at[SF_N];
+		sendmail_fields(r, at);
+		struct mt_ls_str mailer = sf_value(r, at, SF_MAILER, ',');
+		struct mt_ls_str stat = sf_value(r, at, SF_STAT, ' ');
 		if (!mailer.p || !stat.p)
 			return MT_LS_IGNORED;
 		if (!(mt_ls_starts(mailer, "esmtp") || mt_ls_starts(mailer, "smtp") || mt_ls_starts(mailer, "relay") ||
@@ -143,8 +210,8 @@ int mt_ls_sendmail_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 			return MT_LS_IGNORED;
 		ev_init(ev, h, MT_LS_EV_DELIVERY, MT_LS_DIR_OUT);
 		ev->msgid = qid;
-		ev->rcpt_domain = mt_ls_addr_domain(mt_ls_kv(r, "to=", ','));
-		relay_field(r, ev);
+		ev->rcpt_domain = mt_ls_addr_domain(sf_value(r, at, SF_TO, ','));
+		relay_value(sf_value(r, at, SF_RELAY, ','), ev);
 		ev->status = stat;
 		return MT_LS_EVENT;
 	}

@@ -693,6 +693,53 @@ static void test_exim_fields(void **state)
 	}
 }
 
+/* Sendmail lines: the one-pass field index finds the values the key searches find. */
+static void test_sendmail_fields(void **state)
+{
+	(void)state;
+	static const char *const pool[] = {
+	    "relay=c1.example.org [192.0.2.1]", "relay=[192.0.2.2]", "relay=mx.example.com.", "version=TLSv1.3",
+	    "version=TLSv1.2", "verify=OK", "verify=FAIL", "verify=NO", "cipher=ECDHE-RSA-AES256-GCM-SHA384",
+	    "bits=256/256", "bits=x", "proto=ESMTPS", "proto=ESMTP", "mailer=esmtp", "mailer=local", "stat=Sent (ok x=1)",
+	    "to=<u@example.net>", "to=a@x,b@y", "ctladdr=<r@x> (0/0)", "xversion=1", "v=", "reverify=1", "msg=\"relay=z\"",
+	};
+	const size_t np = sizeof pool / sizeof pool[0];
+	const struct mt_ls_parse_opts o = {.year = 2024};
+	char line[1024];
+	for (int iter = 0; iter < 4000; iter++) {
+		static const char *const start[] = {"STARTTLS=server", "STARTTLS=client", "q000000003EE: from=<a@x>",
+						    "q000000003EE: to=<b@y>"};
+		int st = (int)(rnd() % 4);
+		size_t n = (size_t)snprintf(line, sizeof line, "Jan  1 00:00:00 mx sm-mta[1001]: %s", start[st]);
+		for (unsigned k = rnd() % 9; k; k--)
+			n += (size_t)snprintf(line + n, sizeof line - n, ", %s", pool[rnd() % np]);
+		struct mt_ls_event e;
+		memset(&e, 0, sizeof e);
+		if (mt_ls_parse_line(line, n, &o, &e) != MT_LS_EVENT)
+			continue;
+		const char *body = strchr(line, ']') + 3;
+		struct mt_ls_str r = {body, n - (size_t)(body - line)};
+		if (st < 2) {
+			r = mt_ls_sub(r, 15);
+			struct mt_ls_str ver = mt_ls_kv(r, "version=", ','), vfy = mt_ls_kv(r, "verify=", ','),
+					 ci = mt_ls_kv(r, "cipher=", ',');
+			if (e.kind != MT_LS_EV_CONN_TLS)
+				continue;
+			if (e.proto.p != ver.p || e.proto.n != ver.n || e.verify.p != vfy.p || e.verify.n != vfy.n ||
+			    e.cipher.p != ci.p || e.cipher.n != ci.n)
+				fail_msg("a STARTTLS field differs from the key search on: %s", line);
+		} else if (st == 3) {
+			struct mt_ls_str stat = mt_ls_kv(r, "stat=", ' ');
+			if (e.status.p != stat.p || e.status.n != stat.n)
+				fail_msg("stat= differs from the key search on: %s", line);
+		}
+		struct mt_ls_str rel = mt_ls_kv(r, "relay=", ',');
+		const char *lb = rel.p ? memchr(rel.p, '[', rel.n) : NULL;
+		if (lb && memchr(lb, ']', rel.n - (size_t)(lb - rel.p)) && lb[1] != ']' && e.ip.p != lb + 1)
+			fail_msg("relay address differs from the key search on: %s", line);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -702,7 +749,7 @@ int main(void)
 	    cmocka_unit_test(test_padded_header),     cmocka_unit_test(test_postfix_delivery_fields),
 	    cmocka_unit_test(test_num_random),        cmocka_unit_test(test_addr_domain_random),
 	    cmocka_unit_test(test_postfix_queue_id),  cmocka_unit_test(test_host_domain),
-	    cmocka_unit_test(test_exim_fields),
+	    cmocka_unit_test(test_exim_fields),       cmocka_unit_test(test_sendmail_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
