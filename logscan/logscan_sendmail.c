@@ -146,8 +146,7 @@ static int starttls(const struct mt_ls_hdr *h, struct mt_ls_str s, struct mt_ls_
 static size_t queue_id(struct mt_ls_str s)
 {
 	size_t i = 0;
-	while (i < s.n && i < 24 && ((s.p[i] >= '0' && s.p[i] <= '9') || (s.p[i] >= 'A' && s.p[i] <= 'Z') ||
-				      (s.p[i] >= 'a' && s.p[i] <= 'z')))
+	while (i < s.n && i < 24 && MT_LS_CC(s.p[i], MT_LS_CC_ALNUM))
 		i++;
 	if (i < 8 || i + 1 >= s.n || s.p[i] != ':' || s.p[i + 1] != ' ')
 		return 0;
