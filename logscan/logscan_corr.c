@@ -391,16 +391,14 @@ static bool delivered(const struct mt_ls_event *ev)
 
 static void on_delivery(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 {
-	struct mt_ls_msg *m = msg_get(c, ev, true);
-	if (ev->rcpt_domain.n && !m->rcpt_domain[0])
-		SET_FIELD(m->rcpt_domain, ev->rcpt_domain);
 	int tls;
+	struct mt_ls_conn *cn = NULL;
 	if (!ev->conn) {
 		if (ev->new_conn)
 			inline_conn(c, ev, ev->rcpt_domain);
 		tls = ev->tls;
 	} else {
-		struct mt_ls_conn *cn = mt_ls_tab_get(&c->conns, ev->conn);
+		cn = mt_ls_tab_get(&c->conns, ev->conn);
 		/* Postfix/Sendmail: a TLS line for another peer belongs to an earlier session */
 		if (cn && !same_ip(cn, ev)) {
 			conn_close(c, ev->conn, cn);
@@ -410,13 +408,16 @@ static void on_delivery(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 			cn = conn_new(c, ev);
 		else
 			conn_fill(cn, ev);
-		if (!cn->domain[0]) {
-			if (m->rcpt_domain[0])
-				set_field(cn->domain, sizeof cn->domain, (struct mt_ls_str){m->rcpt_domain, strlen(m->rcpt_domain)});
-		}
 		cn->n_deliv++;
 		tls = cn->tls;
 	}
+	/* the message after the connection: a session closed or evicted above may have emitted
+	 * (and freed) a finished message that waited for it */
+	struct mt_ls_msg *m = msg_get(c, ev, true);
+	if (ev->rcpt_domain.n && !m->rcpt_domain[0])
+		SET_FIELD(m->rcpt_domain, ev->rcpt_domain);
+	if (cn && !cn->domain[0] && m->rcpt_domain[0])
+		set_field(cn->domain, sizeof cn->domain, (struct mt_ls_str){m->rcpt_domain, strlen(m->rcpt_domain)});
 	if (delivered(ev)) {
 		m->n_deliv++;
 		if (tls == MT_LS_TLS_OK)

@@ -655,9 +655,8 @@ static bool after_ts(struct mt_ls_str s, struct mt_ls_hdr *h, bool padded)
 	return false;
 }
 
-/* Exim lines: "yyyy-mm-dd hh:mm:ss[.ddd] [+zzzz] [[pid]] rest". */
-/* An Exim line after its time: an optional zone (" +0100"), an optional "[pid]", the
- * message. */
+/* Exim lines: "yyyy-mm-dd hh:mm:ss[.ddd] [+zzzz] [[pid]] rest".  After the time: the
+ * optional zone (" +0100"), the optional "[pid]", the message. */
 static void exim_tail(struct mt_ls_str s, struct mt_ls_hdr *h)
 {
 	if (s.n >= 6 && s.p[0] == ' ' && (s.p[1] == '+' || s.p[1] == '-') && dig(s.p[2]) && dig(s.p[5]))
@@ -680,6 +679,7 @@ static void exim_tail(struct mt_ls_str s, struct mt_ls_hdr *h)
 	h->fmt = MT_LS_FMT_EXIM;
 }
 
+/* The same from the time on. */
 static bool exim_rest(struct mt_ls_str s, struct mt_ls_hdr *h)
 {
 	bool sp;

@@ -273,6 +273,40 @@ static void test_postfix_loglevel0(void **state)
 	mt_ls_corr_free(&c);
 }
 
+/* A delivery for a message that waits for its (loglevel 0) session, when opening the
+ * delivery's connection evicts that session: the message is emitted by the eviction, and the
+ * delivery must still be counted (once read into the freed record, it was lost). */
+static void test_postfix_held_evicted(void **state)
+{
+	(void)state;
+	static struct cap k;
+	memset(&k, 0, sizeof k);
+	static const char *const lines[] = {
+	    "Jan  1 00:00:01 mx postfix/smtpd[100]: connect from a.example.org[192.0.2.1]",
+	    "Jan  1 00:00:02 mx postfix/smtpd[100]: AAAA00001: client=a.example.org[192.0.2.1]",
+	    "Jan  1 00:00:03 mx postfix/qmgr[300]: AAAA00001: removed",
+	    "Jan  1 00:00:04 mx postfix/smtpd[101]: connect from b.example.org[192.0.2.2]",
+	    "Jan  1 00:00:04 mx postfix/smtpd[102]: connect from c.example.org[192.0.2.3]",
+	    "Jan  1 00:00:04 mx postfix/smtpd[103]: connect from d.example.org[192.0.2.4]",
+	    "Jan  1 00:00:05 mx postfix/smtp[200]: AAAA00001: to=<u@example.net>, relay=mx.example.net[192.0.2.30]:25, delay=1, dsn=2.0.0, status=sent (250 ok)",
+	};
+	struct mt_ls_sink s = {on_conn, on_msg, on_req, &k};
+	struct mt_ls_corr c;
+	assert_int_equal(mt_ls_corr_init(&c, 4, 16, &s), 0); /* four open sessions at most */
+	feed(&c, lines, sizeof lines / sizeof lines[0]);
+	mt_ls_corr_flush(&c);
+	uint32_t deliv = 0;
+	int held = 0;
+	for (int i = 0; i < k.nm; i++)
+		if (!strcmp(k.msgs[i].id, "AAAA00001")) {
+			deliv += k.msgs[i].n_deliv;
+			held += k.msgs[i].received;
+		}
+	assert_int_equal(held, 1);  /* the received message was emitted (by the eviction) */
+	assert_int_equal(deliv, 1); /* and the delivery counted */
+	mt_ls_corr_free(&c);
+}
+
 /* Never-closed connections: memory stays at the cap, evictions are counted. */
 /* One smtp process: a "TLS is required, but was not offered" deferral, then a TLS session
  * with another host.  The TLS line starts a new connection (it was merged into the deferral's
@@ -387,6 +421,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_esa_guide),	cmocka_unit_test(test_esa_no_tls_entry), cmocka_unit_test(test_postfix_pid),
 	    cmocka_unit_test(test_postfix_pid_after_deferral), cmocka_unit_test(test_postfix_loglevel0),
+	    cmocka_unit_test(test_postfix_held_evicted),
 	    cmocka_unit_test(test_eviction),	cmocka_unit_test(test_tab_churn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
