@@ -68,10 +68,11 @@ static void limit_release(struct rl_ctx *x, const char *domain)
 /* ---- MTA-STS (RFC 8461) ----
  *
  * A policy is cached for its max_age, in memory and under the queue (sts/<domain>), so a
- * restart keeps it. It is looked up again after a day (or its max_age, if shorter); when
- * that lookup fails while the cached policy has not expired, the cached policy applies
- * (RFC 8461 5.1: blocking the policy fetch must not downgrade delivery). Without a policy,
- * a failed lookup is retried after five minutes. */
+ * restart keeps it. It is looked up again after a day (or its max_age, if shorter): when
+ * the TXT record still names the cached policy's id, the policy has not changed and is not
+ * fetched again (it still ends at its max_age); when the lookup fails while the cached policy
+ * has not expired, the cached policy applies (RFC 8461 5.1: blocking the policy fetch must
+ * not downgrade delivery). Without a policy, a failed lookup is retried after five minutes. */
 
 /* A cache file: two lines of ours and the policy (32 MX names of up to 255 bytes at most). */
 #define STS_FILE_MAX (MT_STS_MAX_MX * 270 + 256)
@@ -127,11 +128,15 @@ static bool sts_load(const struct rl_config *c, const char *domain, struct rl_st
 	struct mt_err err;
 	/* longer than any file of ours, or cut short: not trusted (the parser sees every byte,
 	 * NULs included) */
+	size_t idn = nl2 && nl1 + 5 <= nl2 ? (size_t)(nl2 - (nl1 + 5)) : 0;
 	if (n == sizeof buf - 1 || !nl2 || sscanf(buf, "expires: %lld", &exp) != 1 || strncmp(nl1 + 1, "id: ", 4) != 0 ||
+	    idn >= sizeof out->id ||
 	    mt_sts_policy_parse(nl2 + 1, (size_t)(buf + n - (nl2 + 1)), &out->policy, &err) != MT_OK) {
 		rl_maillog("Warning", "MTA-STS: cached policy %s unreadable: ignored", path);
 		return false;
 	}
+	memcpy(out->id, nl1 + 5, idn);
+	out->id[idn] = '\0';
 	mt_strlcpy(out->domain, domain, sizeof out->domain);
 	out->has_policy = true;
 	out->expires = (time_t)exp;
@@ -169,17 +174,28 @@ static void sts_lookup(struct rl_ctx *x, const struct rl_config *c, struct mt_dn
 	    .port = c->mta_sts_port,
 	    .cafile = c->cafile[0] ? c->cafile : NULL,
 	    .timeout_ms = c->timeout_s * 1000,
+	    .known_id = have_cached ? cached.id : NULL,
 	};
 	struct mt_sts_result res;
 	mt_sts_discover(dns, domain, &so, &res);
 	if (res.state == MT_STS_OK) {
 		out->has_policy = true;
 		out->policy = res.policy;
+		mt_strlcpy(out->id, res.id, sizeof out->id);
 		snprintf(out->text, sizeof out->text, "MTA-STS mode %s, id %s",
 			 mt_sts_mode_name(res.policy.mode), res.id);
 		out->expires = now + res.policy.max_age;
 		out->refresh = now + (res.policy.max_age < 86400 ? res.policy.max_age : 86400);
 		sts_save(c, out, res.id);
+	} else if (res.state == MT_STS_UNCHANGED && have_cached) {
+		/* the TXT record names the cached policy: it stands, until its own end */
+		*out = cached;
+		out->next = NULL;
+		snprintf(out->text, sizeof out->text, "MTA-STS mode %s, id %s (cached, unchanged)",
+			 mt_sts_mode_name(cached.policy.mode), cached.id);
+		time_t left = cached.expires - now;
+		out->refresh = now + (left < 86400 ? left : 86400);
+		rl_maillog("Info", "MTA-STS: policy of %s unchanged (id %.40s): not fetched again", domain, cached.id);
 	} else if (have_cached) {
 		/* RFC 8461 5.1: a valid cached policy stands when the lookup fails */
 		*out = cached;

@@ -17,6 +17,7 @@ struct rl_sts { /* an MTA-STS lookup: looked up again at refresh; a policy holds
 	char domain[256];
 	bool has_policy;
 	struct mt_sts_policy policy;
+	char id[33]; /* the policy's id (from the TXT record it was fetched under) */
 	char text[300];
 	time_t expires; /* the policy's end (fetched + max_age); 0 without one */
 	time_t refresh; /* when to look it up again */

@@ -12,8 +12,7 @@
 
 const char *mt_sts_state_name(enum mt_sts_state s)
 {
-	static const char *const n[] = {"not-checked", "none",	      "txt-error",
-					"fetch-error", "parse-error", "ok"};
+	static const char *const n[] = {"not-checked", "none", "txt-error", "fetch-error", "parse-error", "ok", "unchanged"};
 	return (unsigned)s < sizeof n / sizeof n[0] ? n[s] : "?";
 }
 
@@ -54,6 +53,10 @@ void mt_sts_discover(struct mt_dns *dns, const char *domain, const struct mt_sts
 		goto done;
 	}
 	mt_strlcpy(out->id, txt.id, sizeof out->id);
+	if (o && o->known_id && o->known_id[0] && !strcmp(o->known_id, txt.id)) {
+		out->state = MT_STS_UNCHANGED;
+		goto done;
+	}
 	char host[300];
 	snprintf(host, sizeof host, "mta-sts.%s", domain);
 	struct mt_dns_answer ha;

@@ -417,6 +417,17 @@ if dane_sts; then
 	mxcase sts-cache nomatch.sts.test held
 	[ -s "$T/q/sts-cache/sts/nomatch.sts.test" ] && ok_ || fail_ "no cached policy under the queue"
 	mv "$T/sts/mta-sts.nomatch.sts.test" "$T/sts/away"
+	# the TXT record still names the cached policy's id: not fetched again (the server being
+	# gone does not show)
+	run_relay "$CONF" --once
+	assert_exit 0
+	[ "$(attempt_field "$MID" result)" = held ] && ok_ ||
+		fail_ "result $(attempt_field "$MID" result) with the policy unchanged, want held"
+	grep -q "MTA-STS: policy of nomatch.sts.test unchanged (id 20260101): not fetched again" "$MAILLOG" &&
+		ok_ || fail_ "no unchanged-policy line: $(grep MTA-STS "$MAILLOG" | tail -2)"
+	grep -q "MTA-STS: policy of nomatch.sts.test not refreshed" "$MAILLOG" && fail_ "fetched although the id is unchanged" || ok_
+	# a cached policy under another id: fetched again, the fetch fails, the cached one applies
+	sed -i 's/^id: .*/id: 20251231/' "$T/q/sts-cache/sts/nomatch.sts.test"
 	run_relay "$CONF" --once
 	assert_exit 0
 	[ "$(attempt_field "$MID" result)" = held ] && ok_ ||

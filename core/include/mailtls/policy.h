@@ -70,8 +70,9 @@ enum mt_sts_state {
 	MT_STS_FETCH_ERROR, /* the policy could not be fetched */
 	MT_STS_PARSE_ERROR, /* fetched but malformed */
 	MT_STS_OK,
+	MT_STS_UNCHANGED, /* the TXT record names the caller's known_id: not fetched again */
 };
-/* "not-checked" "none" "txt-error" "fetch-error" "parse-error" "ok" */
+/* "not-checked" "none" "txt-error" "fetch-error" "parse-error" "ok" "unchanged" */
 const char *mt_sts_state_name(enum mt_sts_state s);
 
 struct mt_sts_result {
@@ -86,6 +87,10 @@ struct mt_sts_discover_opts {
 	const char *cafile; /* NULL: the system store */
 	int timeout_ms;	    /* the fetch; 0: 10 s */
 	bool ipv6;	    /* look up AAAA for the policy host first */
+	/* the id of a policy the caller holds (cached, unexpired), or NULL: when the TXT
+	 * record names the same id the policy has not changed (RFC 8461 3.1), and it is not
+	 * fetched again (state MT_STS_UNCHANGED) */
+	const char *known_id;
 };
 /* Look up _mta-sts.<domain> TXT through dns, resolve mta-sts.<domain> through the same
  * resolver (so tests stay on loopback), fetch and parse the policy. Fills *out. */
