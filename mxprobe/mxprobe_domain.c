@@ -175,84 +175,31 @@ static void resolve_host(const struct mx_cfg *cfg, struct mt_dns *dns, struct mx
 	}
 }
 
+/* MTA-STS discovery is the core's (the relay uses the same); here it is timed and its state
+ * kept in mxprobe's terms. */
 static void check_sts(const struct mx_cfg *cfg, struct mt_dns *dns, struct mx_domain *d)
 {
 	int64_t t0 = mt_now_ms();
-	char q[300];
-	snprintf(q, sizeof q, "_mta-sts.%s", d->domain);
-	struct mt_dns_answer a;
-	mt_dns_query(dns, q, MT_DNS_TXT, &a);
-	struct mt_err err = {""};
-	const char *rec = NULL;
-	size_t nrec = 0;
-	for (size_t i = 0; i < a.n; i++)
-		if (!strncmp((const char *)a.rrs[i].data, "v=STSv1", 7))
-			rec = (const char *)a.rrs[i].data, nrec++;
-	if (a.state == MT_DNS_NXDOMAIN || ((a.state == MT_DNS_SECURE || a.state == MT_DNS_INSECURE) &&
-					   nrec == 0)) {
-		d->sts = MX_STS_NONE;
-		goto out;
-	}
-	if (a.state != MT_DNS_SECURE && a.state != MT_DNS_INSECURE) {
-		d->sts = MX_STS_TXT_ERROR;
-		mt_strlcpy(d->sts_error, a.error, sizeof d->sts_error);
-		goto out;
-	}
-	if (nrec > 1) {
-		d->sts = MX_STS_TXT_ERROR;
-		snprintf(d->sts_error, sizeof d->sts_error,
-			 "%s has %zu v=STSv1 TXT records (RFC 8461 3.1: exactly one)", q, nrec);
-		goto out;
-	}
-	struct mt_sts_txt txt;
-	if (mt_sts_txt_parse(rec, &txt, &err) != MT_OK) {
-		d->sts = MX_STS_TXT_ERROR;
-		snprintf(d->sts_error, sizeof d->sts_error, "%s: %s", q, err.msg);
-		goto out;
-	}
-	mt_strlcpy(d->sts_id, txt.id, sizeof d->sts_id);
-	/* the policy host, resolved through our resolver so tests stay on loopback */
-	char host[300];
-	snprintf(host, sizeof host, "mta-sts.%s", d->domain);
-	struct mt_dns_answer ha;
-	mt_dns_query(dns, host, cfg->family == MT_AF_INET6 ? MT_DNS_AAAA : MT_DNS_A, &ha);
-	if (ha.n == 0 && cfg->family == MT_AF_ANY) {
-		mt_dns_answer_free(&ha);
-		mt_dns_query(dns, host, MT_DNS_AAAA, &ha);
-	}
-	if (ha.n == 0) {
-		d->sts = MX_STS_FETCH_ERROR;
-		snprintf(d->sts_error, sizeof d->sts_error, "cannot resolve %s: %s", host,
-			 ha.error[0] ? ha.error : "no address records");
-		mt_dns_answer_free(&ha);
-		goto out;
-	}
-	struct mt_sts_fetch_opts fo = {
-	    .domain = d->domain,
-	    .address = ha.rrs[0].host,
+	struct mt_sts_discover_opts so = {
 	    .port = cfg->sts_port,
 	    .cafile = cfg->sts_cafile ? cfg->sts_cafile : cfg->cafile,
 	    .timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 10000,
+	    .family = cfg->family == MT_AF_INET6 ? 6 : cfg->family == MT_AF_INET4 ? 4 : 0,
 	};
-	char *body = NULL;
-	size_t len = 0;
-	mt_status st = mt_sts_fetch(&fo, &body, &len, &err);
-	mt_dns_answer_free(&ha);
-	if (st != MT_OK) {
-		d->sts = MX_STS_FETCH_ERROR;
-		mt_strlcpy(d->sts_error, err.msg, sizeof d->sts_error);
-		goto out;
+	struct mt_sts_result r;
+	mt_sts_discover(dns, d->domain, &so, &r);
+	switch (r.state) {
+	case MT_STS_NONE: d->sts = MX_STS_NONE; break;
+	case MT_STS_TXT_ERROR: d->sts = MX_STS_TXT_ERROR; break;
+	case MT_STS_FETCH_ERROR: d->sts = MX_STS_FETCH_ERROR; break;
+	case MT_STS_PARSE_ERROR: d->sts = MX_STS_PARSE_ERROR; break;
+	case MT_STS_OK: d->sts = MX_STS_OK; break;
+	default: d->sts = MX_STS_NOT_CHECKED; break; /* not asked for (no known id) */
 	}
-	st = mt_sts_policy_parse(body, len, &d->sts_policy, &err);
-	free(body);
-	if (st != MT_OK) {
-		d->sts = MX_STS_PARSE_ERROR;
-		snprintf(d->sts_error, sizeof d->sts_error, "policy of %s: %s", d->domain, err.msg);
-		goto out;
-	}
-	d->sts = MX_STS_OK;
-out:
-	mt_dns_answer_free(&a);
+	mt_strlcpy(d->sts_id, r.id, sizeof d->sts_id);
+	mt_strlcpy(d->sts_error, r.error, sizeof d->sts_error);
+	if (r.state == MT_STS_OK)
+		d->sts_policy = r.policy;
 	d->sts_ms = mt_now_ms() - t0;
 }
 

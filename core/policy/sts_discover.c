@@ -60,10 +60,12 @@ void mt_sts_discover(struct mt_dns *dns, const char *domain, const struct mt_sts
 	char host[300];
 	snprintf(host, sizeof host, "mta-sts.%s", domain);
 	struct mt_dns_answer ha;
-	mt_dns_query(dns, host, o && o->ipv6 ? MT_DNS_AAAA : MT_DNS_A, &ha);
-	if (ha.n == 0) {
+	int family = o ? o->family : 0;
+	bool v6first = family == 6 || (family == 0 && o && o->ipv6);
+	mt_dns_query(dns, host, v6first ? MT_DNS_AAAA : MT_DNS_A, &ha);
+	if (ha.n == 0 && family == 0) {
 		mt_dns_answer_free(&ha);
-		mt_dns_query(dns, host, o && o->ipv6 ? MT_DNS_A : MT_DNS_AAAA, &ha);
+		mt_dns_query(dns, host, v6first ? MT_DNS_A : MT_DNS_AAAA, &ha);
 	}
 	if (ha.n == 0) {
 		out->state = MT_STS_FETCH_ERROR;
