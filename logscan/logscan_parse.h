@@ -296,6 +296,25 @@ struct mt_ls_str mt_ls_addr_domain(struct mt_ls_str addr);
 struct mt_ls_str mt_ls_kvn(struct mt_ls_str s, const char *key, size_t kn, char stop);
 /* The value of the field whose kn-byte key starts at offset at (mt_ls_kvn's value rules). */
 struct mt_ls_str mt_ls_kv_at(struct mt_ls_str s, size_t at, size_t kn, char stop);
+/* check(s, i, at) for every place in s where a "key=" field may start by mt_ls_kvn's rule:
+ * offset 0 and each byte after a space, in order (a per-format field index records the first
+ * start of each key it wants in at[]).  Inline, so check is called directly. */
+static inline void mt_ls_field_starts(struct mt_ls_str s, void (*check)(struct mt_ls_str, size_t, long *), long *at)
+{
+	check(s, 0, at);
+	size_t b = 0;
+#ifdef __SSE2__
+	const __m128i sp = _mm_set1_epi8(' ');
+	for (; b + 16 <= s.n; b += 16) {
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s.p + b)), sp));
+		for (; m; m &= m - 1)
+			check(s, b + (unsigned)__builtin_ctz(m) + 1, at);
+	}
+#endif
+	for (; b < s.n; b++)
+		if (s.p[b] == ' ')
+			check(s, b + 1, at);
+}
 #define mt_ls_kv(s, key, stop) mt_ls_kvn((s), (key), strlen(key), (stop))
 /* Classify a free-text failure into a cause. */
 int mt_ls_cause_from_text(struct mt_ls_str s);

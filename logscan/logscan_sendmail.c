@@ -57,19 +57,7 @@ static void sendmail_fields(struct mt_ls_str s, long at[SF_N])
 {
 	for (int k = 0; k < SF_N; k++)
 		at[k] = -1;
-	sf_check(s, 0, at);
-	size_t b = 0;
-#ifdef __SSE2__
-	const __m128i sp = _mm_set1_epi8(' ');
-	for (; b + 16 <= s.n; b += 16) {
-		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s.p + b)), sp));
-		for (; m; m &= m - 1)
-			sf_check(s, b + (unsigned)__builtin_ctz(m) + 1, at);
-	}
-#endif
-	for (; b < s.n; b++)
-		if (s.p[b] == ' ')
-			sf_check(s, b + 1, at);
+	mt_ls_field_starts(s, sf_check, at);
 }
 
 static struct mt_ls_str sf_value(struct mt_ls_str s, const long at[SF_N], int k, char stop)

@@ -61,11 +61,10 @@ void mt_sts_discover(struct mt_dns *dns, const char *domain, const struct mt_sts
 	snprintf(host, sizeof host, "mta-sts.%s", domain);
 	struct mt_dns_answer ha;
 	int family = o ? o->family : 0;
-	bool v6first = family == 6 || (family == 0 && o && o->ipv6);
-	mt_dns_query(dns, host, v6first ? MT_DNS_AAAA : MT_DNS_A, &ha);
+	mt_dns_query(dns, host, family == 6 ? MT_DNS_AAAA : MT_DNS_A, &ha);
 	if (ha.n == 0 && family == 0) {
 		mt_dns_answer_free(&ha);
-		mt_dns_query(dns, host, v6first ? MT_DNS_A : MT_DNS_AAAA, &ha);
+		mt_dns_query(dns, host, MT_DNS_AAAA, &ha);
 	}
 	if (ha.n == 0) {
 		out->state = MT_STS_FETCH_ERROR;

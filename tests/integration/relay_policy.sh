@@ -435,6 +435,12 @@ if dane_sts; then
 	grep -qE "MTA-STS: policy of nomatch\.sts\.test not refreshed \(.+\): the cached one \(mode enforce\) applies until [0-9-]+T" "$MAILLOG" &&
 		ok_ || fail_ "no cached-policy line: $(grep MTA-STS "$MAILLOG" | tail -2)"
 	spool_has "$T/r3" "$TOK" && fail_ "delivered to the MX the cached policy does not list" || ok_
+	# an id longer than any TXT record's: the file is not ours, ignored like a garbled one
+	sed -i "s/^id: .*/id: $(printf 'x%.0s' $(seq 40))/" "$T/q/sts-cache/sts/nomatch.sts.test"
+	: >"$MAILLOG"
+	run_relay "$CONF" --once
+	assert_exit 0
+	grep -q "MTA-STS: cached policy .*nomatch.sts.test unreadable: ignored" "$MAILLOG" && ok_ || fail_ "a cached id of 40 bytes was read"
 	# a cached file that does not parse is ignored (and said so), never trusted
 	echo "garbage" >"$T/q/sts-cache/sts/nomatch.sts.test"
 	run_relay "$CONF" --once

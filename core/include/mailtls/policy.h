@@ -86,9 +86,8 @@ struct mt_sts_discover_opts {
 	unsigned port;	    /* HTTPS port, 0: 443 (tests use another) */
 	const char *cafile; /* NULL: the system store */
 	int timeout_ms;	    /* the fetch; 0: 10 s */
-	bool ipv6;	    /* look up AAAA for the policy host first */
-	int family;	    /* the policy host's addresses: 0 both (the other when the first has
-			     * none), 4 IPv4 only, 6 IPv6 only */
+	int family;	    /* the policy host's addresses: 0 both (AAAA when there is no A),
+			     * 4 IPv4 only, 6 IPv6 only */
 	/* the id of a policy the caller holds (cached, unexpired), or NULL: when the TXT
 	 * record names the same id the policy has not changed (RFC 8461 3.1), and it is not
 	 * fetched again (state MT_STS_UNCHANGED) */
