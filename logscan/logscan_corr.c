@@ -199,7 +199,7 @@ static inline void emit_conn(struct mt_ls_corr *c, struct mt_ls_conn *cn)
 {
 	if (__builtin_expect(cn->n_pend != 0, 0))
 		settle_pend(c, cn);
-	if (c->sink.conn)
+	if (c->sink.conn && !cn->cont)
 		c->sink.conn(c->sink.ctx, cn);
 	cn->serial = 0;
 }
@@ -265,15 +265,35 @@ static void conn_fill(struct mt_ls_conn *cn, const struct mt_ls_event *ev)
 		SET_FIELD(cn->id, ev->connid);
 	if (!cn->domain[0] && ev->domain.n)
 		SET_FIELD(cn->domain, ev->domain);
+	if (!cn->port)
+		cn->port = ev->port;
 	if (ev->ts)
 		cn->t_last = ev->ts;
 }
 
-/* Does the event name the connection's peer address (or none)? */
-static bool same_ip(const struct mt_ls_conn *cn, const struct mt_ls_event *ev)
+/* Does the event name the connection's peer address (or none), and its port when both
+ * logged one? */
+static inline bool same_ip(const struct mt_ls_conn *cn, const struct mt_ls_event *ev)
 {
+	if (ev->port && cn->port && ev->port != cn->port)
+		return false;
 	return !ev->ip.n || !cn->ip[0] || (strlen(cn->ip) == ev->ip.n && memcmp(cn->ip, ev->ip.p, ev->ip.n) == 0);
 }
+
+/* Postfix's smtp client uses a connection for one message (the lines of its recipients),
+ * then closes it or leaves it in the connection cache, from which any smtp process may take
+ * it again: such a delivery says conn_use=N (N >= 2), and a TLS connection taken again is
+ * announced first by "TLS connection reused to".  Is the delivery on cn, the connection the
+ * process used last, to the same peer? */
+static bool postfix_same_use(const struct mt_ls_conn *cn, const struct mt_ls_event *ev)
+{
+	if (cn->n_deliv && cn->last_msg == ev_msg_key(ev))
+		return true; /* another recipient of the same message */
+	if (ev->conn_use >= 2) /* from the cache: the TLS one announced, or a clear one again */
+		return cn->reuse_pending || (cn->tls != MT_LS_TLS_OK && cn->n_deliv);
+	return !cn->n_deliv && !cn->reuse_pending; /* a new connection's first message */
+}
+
 
 static struct mt_ls_conn *conn_new(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 {
@@ -324,6 +344,25 @@ static void conn_tls(struct mt_ls_conn *cn, const struct mt_ls_event *ev)
 	}
 	if (ev->bits)
 		cn->bits = ev->bits;
+}
+
+/* "TLS connection reused to" (Postfix client): the process took a TLS connection from the
+ * cache for its next delivery.  The connection it used last when that is the one (same peer,
+ * TLS), else a record continuing a connection counted when it was opened. */
+static void postfix_reused(struct mt_ls_corr *c, const struct mt_ls_event *ev)
+{
+	struct mt_ls_conn *cn = mt_ls_tab_get(&c->conns, ev->conn);
+	if (cn && cn->tls == MT_LS_TLS_OK && cn->ip[0] && same_ip(cn, ev)) {
+		conn_fill(cn, ev);
+		cn->reuse_pending = true;
+		return;
+	}
+	if (cn)
+		conn_close(c, ev->conn, cn);
+	cn = conn_new(c, ev);
+	cn->cont = true;
+	conn_tls(cn, ev);
+	cn->reuse_pending = true;
 }
 
 /* A Postfix session that logged no TLS line: its disconnect line's counters (the slice
@@ -400,15 +439,19 @@ static void on_delivery(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 	} else {
 		cn = mt_ls_tab_get(&c->conns, ev->conn);
 		/* Postfix/Sendmail: a TLS line for another peer belongs to an earlier session */
-		if (cn && !same_ip(cn, ev)) {
+		if (cn && (!same_ip(cn, ev) || (ev->fmt == MT_LS_FMT_POSTFIX && !postfix_same_use(cn, ev)))) {
 			conn_close(c, ev->conn, cn);
 			cn = NULL;
 		}
-		if (!cn)
+		if (!cn) {
 			cn = conn_new(c, ev);
-		else
+			cn->cont = ev->conn_use >= 2; /* opened (and counted) before, by some process */
+		} else {
 			conn_fill(cn, ev);
+		}
 		cn->n_deliv++;
+		cn->reuse_pending = false;
+		cn->last_msg = ev_msg_key(ev);
 		tls = cn->tls;
 	}
 	/* the message after the connection: a session closed or evicted above may have emitted
@@ -536,6 +579,10 @@ void mt_ls_corr_event(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 	case MT_LS_EV_CONN_TLS:
 		if (!ev->conn) {
 			inline_conn(c, ev, (struct mt_ls_str){NULL, 0});
+			break;
+		}
+		if (__builtin_expect(ev->reused, 0)) {
+			postfix_reused(c, ev);
 			break;
 		}
 		cn = mt_ls_tab_get(&c->conns, ev->conn);

@@ -23,6 +23,12 @@ struct mt_ls_conn {
 	uint8_t fmt, dir, tls, cause;
 	bool reqfail, evicted, detail_added;
 	uint8_t n_pend, n_held; /* entries of pend[] in use; of those, finished and held */
+	/* Postfix client: the peer's port (0 = not logged); a TLS connection taken from the cache
+	 * whose first delivery is still to come; a record that continues a connection opened
+	 * earlier (taken from the cache), counted when it was opened, so not emitted again */
+	uint16_t port;
+	bool reuse_pending, cont;
+	uint64_t last_msg; /* message key of its last delivery (Postfix client) */
 	time_t t_open, t_last;
 	uint32_t n_msgs, n_deliv;
 	int bits;

@@ -78,6 +78,9 @@ struct mt_ls_event {
 	int cause;
 	bool local;	/* message submitted locally, not over a network connection */
 	bool new_conn;	/* this line starts a new connection even if the key is open */
+	bool reused;	/* Postfix client: a TLS connection taken from the connection cache */
+	uint16_t port;	/* Postfix client: the peer's port, 0 = not logged */
+	uint16_t conn_use; /* Postfix delivery: its connection's use count when >= 2 (conn_use=) */
 	uint64_t msgkey; /* message table key, 0 = not computed yet (mt_ls_corr_prepare) */
 };
 

@@ -6,7 +6,9 @@
  * "QUEUEID: client=" binds a message to it.  The smtp client logs its TLS line before the
  * delivery lines ("QUEUEID: to=<..>, relay=host[ip]:port, ... status=") of the same process,
  * which is how a delivery learns whether it went over TLS; a delivery with no TLS line before
- * it did not.
+ * it did not.  A connection carries one message unless it is taken from the connection cache
+ * again ("conn_use=N" on the delivery; "TLS connection reused to" before it when it is a TLS
+ * one): the event carries both, and the peer's port, for the correlation to tell.
  */
 #include "logscan_parse.h"
 
@@ -161,7 +163,8 @@ static const char *field_end(const char *v, const char *end)
  * read in order; since to, orig_to and relay hold no space, no field can start inside them,
  * and the first field-start "status=" is the first " status=" after relay: the same fields
  * the key searches find.  false: another shape (the caller searches). */
-static bool delivery_fields(struct mt_ls_str s, struct mt_ls_str *to, struct mt_ls_str *relay, struct mt_ls_str *status)
+static bool delivery_fields(struct mt_ls_str s, struct mt_ls_str *to, struct mt_ls_str *relay, struct mt_ls_str *status,
+			    struct mt_ls_str *conn_use)
 {
 	const char *end = s.p + s.n, *v = s.p + 3;
 	const char *e = field_end(v, end);
@@ -188,16 +191,45 @@ static bool delivery_fields(struct mt_ls_str s, struct mt_ls_str *to, struct mt_
 	*to = (struct mt_ls_str){v, (size_t)(e - v)};
 	*relay = (struct mt_ls_str){q + 6, (size_t)(e3 - q - 6)};
 	*status = (struct mt_ls_str){sv, se ? (size_t)(se - sv) : (size_t)(end - sv)};
+	/* "conn_use=N" comes right after relay when logged (a connection taken from the cache) */
+	*conn_use = mt_ls_starts(rest, " conn_use=") ? mt_ls_sub(rest, 10) : (struct mt_ls_str){NULL, 0};
 	return true;
+}
+
+/* A port number at the start of s: its digits (1 to 5, not followed by another digit) and
+ * *v; 0 when s starts otherwise. */
+static inline size_t port_num(struct mt_ls_str s, uint32_t *v)
+{
+	uint32_t x = 0;
+	size_t i = 0;
+	for (; i < s.n && i < 6 && (unsigned)(s.p[i] - '0') < 10u; i++)
+		x = x * 10 + (uint32_t)(s.p[i] - '0');
+	if (i > 5 || x > 65535)
+		return 0;
+	*v = x;
+	return i;
+}
+
+/* The port after "host[ip]" in s ("host[ip]:25"); 0 when none is written. */
+static uint16_t peer_port(struct mt_ls_str s, struct mt_ls_str ip)
+{
+	if (!ip.p)
+		return 0;
+	struct mt_ls_str d = mt_ls_sub(s, (size_t)(ip.p + ip.n + 1 - s.p));
+	uint32_t port = 0;
+	if (!mt_ls_starts(d, ":") || !port_num(mt_ls_sub(d, 1), &port))
+		return 0;
+	return (uint16_t)port;
 }
 
 static int delivery(const struct mt_ls_hdr *h, struct mt_ls_str qid, struct mt_ls_str s, int dir, struct mt_ls_event *ev)
 {
-	struct mt_ls_str to, relay, status;
-	if (!delivery_fields(s, &to, &relay, &status)) {
+	struct mt_ls_str to, relay, status, use;
+	if (!delivery_fields(s, &to, &relay, &status, &use)) {
 		to = mt_ls_kv(s, "to=", ',');
 		relay = mt_ls_kv(s, "relay=", ',');
 		status = mt_ls_kv(s, "status=", ' ');
+		use = mt_ls_kv(s, "conn_use=", ',');
 	}
 	if (!to.p || !status.p)
 		return MT_LS_IGNORED;
@@ -231,6 +263,10 @@ static int delivery(const struct mt_ls_hdr *h, struct mt_ls_str qid, struct mt_l
 	ev->msgid = qid;
 	ev->rcpt_domain = mt_ls_addr_domain(to);
 	mt_ls_host_ip(relay, &ev->host, &ev->ip);
+	ev->port = peer_port(relay, ev->ip);
+	uint64_t n;
+	if (use.p && mt_ls_num(use, &n))
+		ev->conn_use = n > 65535 ? 65535 : (uint16_t)n;
 	ev->status = status;
 	return MT_LS_EVENT;
 }
@@ -322,21 +358,30 @@ int mt_ls_postfix_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 	case 'U':
 	case 'T':
 	case 'V':
-		/* "<Trust> TLS connection established from|to host[ip](:port): details"; the four
-		 * trust words Postfix writes compared in place (the search finds the same: the
-		 * literal starts at the first space) */
-		if (mt_ls_starts(s, "Anonymous TLS connection established ") || mt_ls_starts(s, "Untrusted TLS connection established "))
+		/* "<Trust> TLS connection established from|to host[ip](:port): details", and the
+		 * client's "<Trust> TLS connection reused to ..." for a TLS connection taken from
+		 * the connection cache (smtp_tls_connection_reuse, Postfix 3.4+); the four trust
+		 * words Postfix writes compared in place (the search finds the same: the literal
+		 * starts at the first space) */
+		if (mt_ls_starts(s, "Anonymous TLS connection ") || mt_ls_starts(s, "Untrusted TLS connection "))
 			p = 9;
-		else if (mt_ls_starts(s, "Verified TLS connection established "))
+		else if (mt_ls_starts(s, "Verified TLS connection "))
 			p = 8;
-		else if (mt_ls_starts(s, "Trusted TLS connection established "))
+		else if (mt_ls_starts(s, "Trusted TLS connection "))
 			p = 7;
 		else
-			p = mt_ls_find(s, " TLS connection established ");
+			p = mt_ls_find(s, " TLS connection ");
 		if (p < 0 || p > 10)
 			return MT_LS_IGNORED;
 		{
-			struct mt_ls_str r = mt_ls_sub(s, (size_t)p + 28);
+			struct mt_ls_str r = mt_ls_sub(s, (size_t)p + 16);
+			bool reused = false;
+			if (mt_ls_starts(r, "established "))
+				r = mt_ls_sub(r, 12);
+			else if (dir == MT_LS_DIR_OUT && mt_ls_starts(r, "reused "))
+				r = mt_ls_sub(r, 7), reused = true;
+			else
+				return MT_LS_IGNORED;
 			if (mt_ls_starts(r, "from "))
 				r = mt_ls_sub(r, 5);
 			else if (mt_ls_starts(r, "to "))
@@ -345,13 +390,17 @@ int mt_ls_postfix_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 				return MT_LS_UNPARSED;
 			ev_init(ev, h, MT_LS_EV_CONN_TLS, dir);
 			ev->tls = MT_LS_TLS_OK;
+			ev->reused = reused;
 			ev->verify = (struct mt_ls_str){s.p, (size_t)p};
 			if (!mt_ls_host_ip(r, &ev->host, &ev->ip))
 				return MT_LS_UNPARSED;
 			/* the details follow "]: " or "]:port: " after the ']' that closes the
 			 * address (a search for ": " otherwise) */
 			struct mt_ls_str d = mt_ls_sub(r, (size_t)(ev->ip.p + ev->ip.n + 1 - r.p));
-			size_t port = mt_ls_starts(d, ":") ? mt_ls_num(mt_ls_sub(d, 1), NULL) : 0;
+			uint32_t pv = 0;
+			size_t port = mt_ls_starts(d, ":") ? port_num(mt_ls_sub(d, 1), &pv) : 0;
+			if (dir == MT_LS_DIR_OUT)
+				ev->port = (uint16_t)pv;
 			struct mt_ls_str t = mt_ls_sub(d, port ? 1 + port : 0);
 			if (mt_ls_starts(t, ": ")) {
 				d = mt_ls_sub(t, 2);

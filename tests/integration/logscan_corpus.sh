@@ -30,6 +30,14 @@ check "Postfix helga: >150 inbound TLS, nothing unparsed" '[ "$(j "$C/postfix/pi
 # disconnect line is the session's TLS record, and the message it received went over TLS
 EXPR='d["connections"]["inbound"]["tls"], d["messages"]["received_tls"], d["messages"]["received_clear"]'
 check "Postfix digineo: submission TLS from disconnect counters" '[ "$(j "$C/postfix/digineo-exporter-testdata.log")" = "1 1 0" ]'
+# Postfix's smtp client (here also amavis's) opens a connection per message when none is
+# cached (no conn_use= in this file): each of the eight (process, message) delivery runs is
+# its own connection, also the same process's next message to the same address 50 s later
+# and its next one to another port
+EXPR='d["connections"]["outbound"]["total"], d["connections"]["outbound"]["tls"]'
+want=$(grep -E 'postfix/([a-z]+/)?smtp\[[0-9]+\]: [0-9A-Za-z]+: to=.*relay=[^ ]*\[' "$C/postfix/pixelpark-helga-part2.log" |
+	sed -E 's/.*smtp\[([0-9]+)\]: ([0-9A-Za-z]+):.*/\1 \2/' | sort -u | wc -l)
+check "Postfix helga part2: an outbound connection per delivery run ($want), 2 TLS" '[ "$(j "$C/postfix/pixelpark-helga-part2.log")" = "$want 2" ] && [ "$want" = 8 ]'
 EXPR='d["connections"]["outbound"]["tls"], d["messages"]["deliveries_clear"]'
 check "Sendmail sna-labs: TLS to Gmail, local relay in clear" '[ "$(j "$C/sendmail/ionagamed-sna-labs.log")" = "1 1" ]'
 EXPR='d["connections"]["inbound"]["failed"]'

@@ -211,6 +211,87 @@ static void test_postfix_pid(void **state)
 	mt_ls_corr_free(&c);
 }
 
+/* The Postfix smtp client uses a connection for one message, then may leave it in the
+ * connection cache for any smtp process: "conn_use=N" on a delivery over a cached connection,
+ * "TLS connection reused to" before one over a cached TLS connection (smtp_tls_connection_reuse).
+ * Shapes taken from Postfix 3.7's own log (tests/integration/logscan_postfix.sh runs it). */
+#define PFX "Jan  1 00:00:01 mx postfix/smtp["
+#define TLS_EST "]: Untrusted TLS connection established to 127.0.0.1[127.0.0.1]:"
+#define TLS_REU "]: Untrusted TLS connection reused to 127.0.0.1[127.0.0.1]:"
+#define DETAILS ": TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)"
+#define DLV(pid, qid, rcpt, port, use) \
+	PFX pid "]: " qid ": to=<" rcpt ">, relay=127.0.0.1[127.0.0.1]:" port ", " use "delay=0.1, dsn=2.0.0, status=sent (250 ok)"
+struct use_case {
+	const char *name;
+	const char *lines[10];
+	unsigned tls, clear;	     /* deliveries */
+	unsigned conns, tls_conns; /* connections emitted */
+};
+static const struct use_case use_cases[] = {
+    {"a clear delivery to another port of the same address after a TLS one is a new connection",
+     {PFX "10" TLS_EST "2525" DETAILS, DLV("10", "ABCDEF001", "a@t.example", "2525", ""),
+      DLV("10", "ABCDEF002", "b@c.example", "2526", "")},
+     1, 1, 2, 1},
+    {"another message on the same peer without a TLS line and without conn_use: a new clear connection",
+     {PFX "10" TLS_EST "25" DETAILS, DLV("10", "ABCDEF001", "a@t.example", "25", ""), DLV("10", "ABCDEF002", "b@t.example", "25", "")},
+     1, 1, 2, 1},
+    {"the recipients of one message share its connection",
+     {PFX "10" TLS_EST "25" DETAILS, DLV("10", "ABCDEF001", "a@t.example", "25", ""), DLV("10", "ABCDEF001", "b@t.example", "25", "")},
+     2, 0, 1, 1},
+    {"a TLS connection reused by the same process: one connection, every delivery TLS",
+     {PFX "10" TLS_EST "25" DETAILS, DLV("10", "ABCDEF001", "a@t.example", "25", ""), PFX "10" TLS_REU "25" DETAILS,
+      DLV("10", "ABCDEF002", "b@t.example", "25", "conn_use=2, "), DLV("10", "ABCDEF002", "c@t.example", "25", "conn_use=2, "),
+      PFX "10" TLS_REU "25" DETAILS, DLV("10", "ABCDEF003", "d@t.example", "25", "conn_use=3, ")},
+     4, 0, 1, 1},
+    {"a TLS connection taken from the cache by another process: TLS, not counted again",
+     {PFX "10" TLS_EST "25" DETAILS, DLV("10", "ABCDEF001", "a@t.example", "25", ""), PFX "11" TLS_REU "25" DETAILS,
+      DLV("11", "ABCDEF002", "b@t.example", "25", "conn_use=2, ")},
+     2, 0, 1, 1},
+    {"a clear connection taken from the cache by another process: clear, not counted again",
+     {DLV("10", "ABCDEF001", "a@c.example", "2526", ""), DLV("11", "ABCDEF002", "b@c.example", "2526", "conn_use=2, "),
+      DLV("11", "ABCDEF003", "c@c.example", "2526", "conn_use=3, ")},
+     0, 3, 1, 0},
+    {"conn_use without a reuse line after the process's TLS connection: a cached clear one",
+     {PFX "11" TLS_EST "25" DETAILS, DLV("11", "ABCDEF001", "a@t.example", "25", ""),
+      DLV("11", "ABCDEF002", "b@t.example", "25", "conn_use=2, ")},
+     1, 1, 1, 1},
+    {"a new TLS connection after cached clear ones",
+     {DLV("10", "ABCDEF001", "a@c.example", "2526", ""), DLV("10", "ABCDEF002", "b@c.example", "2526", "conn_use=2, "),
+      PFX "10" TLS_EST "2525" DETAILS, DLV("10", "ABCDEF003", "c@t.example", "2525", "")},
+     1, 2, 2, 1},
+};
+
+static void test_postfix_conn_use(void **state)
+{
+	(void)state;
+	static struct cap k;
+	int bad = 0;
+	for (size_t t = 0; t < sizeof use_cases / sizeof use_cases[0]; t++) {
+		const struct use_case *u = &use_cases[t];
+		memset(&k, 0, sizeof k);
+		size_t n = 0;
+		while (n < 10 && u->lines[n])
+			n++;
+		struct mt_ls_sink s = {on_conn, on_msg, on_req, &k};
+		struct mt_ls_corr c;
+		assert_int_equal(mt_ls_corr_init(&c, 64, 64, &s), 0);
+		feed(&c, u->lines, n);
+		mt_ls_corr_flush(&c);
+		unsigned tls = 0, clear = 0, tls_conns = 0;
+		for (int i = 0; i < k.nm; i++)
+			tls += k.msgs[i].n_tls, clear += k.msgs[i].n_clear;
+		for (int i = 0; i < k.nc; i++)
+			tls_conns += k.conns[i].tls == MT_LS_TLS_OK;
+		if (tls != u->tls || clear != u->clear || (unsigned)k.nc != u->conns || tls_conns != u->tls_conns) {
+			fprintf(stderr, "case '%s': deliveries tls %u clear %u, connections %d (tls %u); want %u %u, %u (%u)\n",
+				u->name, tls, clear, k.nc, tls_conns, u->tls, u->clear, u->conns, u->tls_conns);
+			bad++;
+		}
+		mt_ls_corr_free(&c);
+	}
+	assert_int_equal(bad, 0);
+}
+
 /* Postfix smtpd with smtpd_tls_loglevel = 0 (its default) logs no TLS line: a session's
  * disconnect counters (starttls=1, starttls=0/1) are its TLS record.  Messages it received
  * learn that outcome, also one finished before the session ended (held until then). */
@@ -421,6 +502,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_esa_guide),	cmocka_unit_test(test_esa_no_tls_entry), cmocka_unit_test(test_postfix_pid),
 	    cmocka_unit_test(test_postfix_pid_after_deferral), cmocka_unit_test(test_postfix_loglevel0),
+	    cmocka_unit_test(test_postfix_conn_use),
 	    cmocka_unit_test(test_postfix_held_evicted),
 	    cmocka_unit_test(test_eviction),	cmocka_unit_test(test_tab_churn),
 	};

@@ -393,15 +393,15 @@ static void test_postfix_delivery_fields(void **state)
 				    "<u@relay=d.example>", "<u@d.example>,", "", "<x relay=y@z>"};
 	static const char *origs[] = {"", "orig_to=<o@e.example>, ", "orig_to=<o p@e.example>, ", "orig_to=, "};
 	static const char *relays[] = {"mx.d.example[10.0.0.1]:25", "none", "a b[10.0.0.2]:25", "x[10.0.0.3]:25,y",
-				       "", "status=z[10.0.0.4]:25"};
+				       "", "status=z[10.0.0.4]:25", "m[10.0.0.5]:65536", "m[10.0.0.6]:2526", "m[10.0.0.7]"};
 	static const char *mids[] = {", delay=1, delays=0/0/0/0, dsn=2.0.0, ", ", ", ", xstatus=q, ", " ",
-				     ", conn_use=2, delay=1, "};
+				     ", conn_use=2, delay=1, ", ", conn_use=65539, delay=1, ", ", conn_use=x, "};
 	static const char *stats[] = {"status=sent (250 ok)", "status=deferred (TLS is required, but was not offered by host x[10.0.0.9])",
 				      "status=bounced", "status=", "sent (250 ok)"};
 	struct mt_ls_parse_opts o = {.year = 2024};
 	char line[512];
 	for (int iter = 0; iter < 100000; iter++) {
-		const char *to = tos[rnd() % 8], *orig = origs[rnd() % 4], *relay = relays[rnd() % 6], *mid = mids[rnd() % 5],
+		const char *to = tos[rnd() % 8], *orig = origs[rnd() % 4], *relay = relays[rnd() % 9], *mid = mids[rnd() % 7],
 			   *st = stats[rnd() % 5];
 		int n;
 		if (rnd() % 4)
@@ -430,6 +430,23 @@ static void test_postfix_delivery_fields(void **state)
 			assert_true(krelay.p && mt_ls_host_ip(krelay, &host, &ip));
 			if (!ls_str_eq(ev.host, host) || !ls_str_eq(ev.ip, ip))
 				fail_msg("relay differs on: %s", line);
+			/* the port after "]:" (1-5 digits, at most 65535) and conn_use (capped) */
+			unsigned port = 0, use = 0;
+			const char *rb = ip.p + ip.n;
+			if (rb + 2 <= krelay.p + krelay.n && rb[1] == ':') {
+				size_t i = 2;
+				while (rb + i < krelay.p + krelay.n && rb[i] >= '0' && rb[i] <= '9' && i < 8)
+					port = port * 10 + (unsigned)(rb[i++] - '0');
+				if (i > 7 || port > 65535)
+					port = 0;
+			}
+			struct mt_ls_str ku = mt_ls_kvn(b, "conn_use=", 9, ',');
+			for (size_t i = 0; ku.p && i < ku.n && ku.p[i] >= '0' && ku.p[i] <= '9'; i++)
+				use = use * 10 + (unsigned)(ku.p[i] - '0');
+			if (use > 65535)
+				use = 65535;
+			if (ev.port != port || ev.conn_use != use)
+				fail_msg("port %u conn_use %u, want %u %u on: %s", ev.port, ev.conn_use, port, use, line);
 		} else if (r == MT_LS_EVENT && ev.kind == MT_LS_EV_REQFAIL) {
 			if (!ls_str_eq(ev.rcpt_domain, mt_ls_addr_domain(kto)))
 				fail_msg("reqfail domain differs on: %s", line);

@@ -18,6 +18,7 @@ struct row {
 	const char *connid, *msgid, *ip, *host, *proto, *cipher, *verify, *reason_sub, *rcpt_domain;
 	int bits, cause;
 	long long ts; /* 0 = not checked */
+	int port, conn_use, reused; /* Postfix client; checked for every row (0 = none) */
 };
 
 static void str_eq(const char *what, const char *line, const char *want, struct mt_ls_str got)
@@ -64,7 +65,7 @@ static const struct row rows[] = {
     /* Postfix */
     {"Jul 24 04:38:17 mail postfix/smtp[30582]: Verified TLS connection established to gmail-smtp-in.l.google.com[108.177.14.26]:25: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519",
      MT_LS_EVENT, MT_LS_EV_CONN_TLS, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, MT_LS_TLS_OK, NULL, NULL, "108.177.14.26", "gmail-smtp-in.l.google.com",
-     "TLSv1.3", "TLS_AES_256_GCM_SHA384", "Verified", .bits = 256},
+     "TLSv1.3", "TLS_AES_256_GCM_SHA384", "Verified", .bits = 256, .port = 25},
     {"2023-03-14T00:00:31.331110+01:00 helga postfix/smtpd[297535]: Anonymous TLS connection established from host1.example.de[192.0.2.128]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)",
      MT_LS_EVENT, MT_LS_EV_CONN_TLS, MT_LS_FMT_POSTFIX, MT_LS_DIR_IN, MT_LS_TLS_OK, NULL, NULL, "192.0.2.128", "host1.example.de", "TLSv1.3",
      .verify = "Anonymous", .ts = 1678752031},
@@ -78,14 +79,23 @@ static const struct row rows[] = {
     {"Jun  6 00:22:01 precise32 postfix/smtp[3682]: AF3B6480475: to=<v@example.com>, relay=example.com[192.0.2.7]:25, delay=0.06, dsn=4.7.5, status=deferred (Cannot start TLS: handshake failure)",
      MT_LS_EVENT, MT_LS_EV_REQFAIL, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, .msgid = "AF3B6480475", .cause = MT_LS_CAUSE_HANDSHAKE},
     {"Sep 23 15:57:41 mail postfix/smtp[3646046]: 838FC8A5F: to=<x@example.com>, relay=mx.example.com[192.0.2.27]:25, delay=1.2, dsn=2.0.0, status=sent (250 2.0.0 OK)",
-     MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "838FC8A5F", "192.0.2.27", "mx.example.com", .rcpt_domain = "example.com"},
+     MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "838FC8A5F", "192.0.2.27", "mx.example.com", .rcpt_domain = "example.com", .port = 25},
     {"Sep 23 15:57:41 mail postfix/smtpd[1]: 838FC8A5F: client=unknown[192.0.2.1]", MT_LS_EVENT, MT_LS_EV_MSG_RECV, MT_LS_FMT_POSTFIX,
      MT_LS_DIR_IN, 0, NULL, "838FC8A5F", "192.0.2.1", "unknown"},
     {"Sep 23 15:57:41 mail postfix/qmgr[9]: 838FC8A5F: removed", MT_LS_EVENT, MT_LS_EV_MSG_DONE, MT_LS_FMT_POSTFIX, 0, 0, NULL, "838FC8A5F"},
     {"Sep 23 15:57:41 mail postfix/local[9]: 838FC8A5F: to=<a@b>, relay=local, status=sent (delivered)", MT_LS_IGNORED},
     {"Sep 23 15:57:41 mail dovecot[9]: imap-login: Login", MT_LS_IGNORED},
+    /* Postfix 3.4+ smtp_tls_connection_reuse (as Postfix 3.7 logs it); the server side never reuses */
+    {"Nov 29 14:37:47 mx postfix/smtp[13337]: Untrusted TLS connection reused to 127.0.0.1[127.0.0.1]:31101: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519 server-signature RSA-PSS (2048 bits) server-digest SHA256",
+     MT_LS_EVENT, MT_LS_EV_CONN_TLS, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, MT_LS_TLS_OK, NULL, NULL, "127.0.0.1", "127.0.0.1", "TLSv1.3",
+     "TLS_AES_256_GCM_SHA384", "Untrusted", .bits = 256, .port = 31101, .reused = 1},
+    {"Nov 29 14:37:47 mx postfix/smtpd[13337]: Untrusted TLS connection reused from a[192.0.2.1]: TLSv1.3 with cipher X (256/256 bits)",
+     MT_LS_IGNORED},
+    {"Nov 29 14:37:47 mx postfix/smtp[13337]: CA087A743DC: to=<u10@tls.out.example>, relay=127.0.0.1[127.0.0.1]:31101, conn_use=4, delay=2.7, delays=2.7/0.09/0/0, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 11)",
+     MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "CA087A743DC", "127.0.0.1", "127.0.0.1",
+     .rcpt_domain = "tls.out.example", .port = 31101, .conn_use = 4},
     {"postfix/smtp[10967]: Verified TLS connection established to smtp.example.com[192.0.2.9]:465: TLSv1.2 with cipher ECDHE-RSA-CHACHA20-POLY1305 (256/256 bits)",
-     MT_LS_EVENT, MT_LS_EV_CONN_TLS, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, MT_LS_TLS_OK, .proto = "TLSv1.2"},
+     MT_LS_EVENT, MT_LS_EV_CONN_TLS, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, MT_LS_TLS_OK, .proto = "TLSv1.2", .port = 465},
     /* Exim */
     {"2023-11-02 20:55:11 1qyjOm-0000Jc-1Z => me@example.net R=smarthost T=remote_smtp H=smtp.example.net [192.0.2.109] X=TLS1.3:ECDHE_X25519__RSA_PSS_RSAE_SHA256__AES_256_GCM:256 CV=yes DN=\"CN=smtp.example.net\" C=\"250 OK\"",
      MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_EXIM, MT_LS_DIR_OUT, MT_LS_TLS_OK, NULL, "1qyjOm-0000Jc-1Z", "192.0.2.109", "smtp.example.net",
@@ -163,6 +173,10 @@ static void test_rows(void **state)
 		}
 		if (r->bits)
 			assert_int_equal(ev.bits, r->bits);
+		if (ev.port != r->port || ev.conn_use != r->conn_use || ev.reused != (r->reused != 0)) {
+			print_error("row %zu: port %u conn_use %u reused %d\n", i, ev.port, ev.conn_use, ev.reused);
+			fail();
+		}
 		if (r->cause)
 			assert_int_equal(ev.cause, r->cause);
 		if (r->ts)

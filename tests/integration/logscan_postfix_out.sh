@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# logscan on what a real Postfix smtp client wrote, checked against what the receiving end
+# saw.  Two of our receivers on loopback: one offering STARTTLS, one not.  Postfix (the
+# "good" listener takes the messages in over STARTTLS) routes tls.out.example to the first
+# and clear.out.example to the second, with TLS connection reuse (tlsproxy) and the connection
+# cache on, in three rounds: messages for both alternating as they come (one smtp process
+# goes from a TLS connection to a clear one on the same address); a backlog of both released
+# at once (cached connections taken by other processes, conn_use=N); a backlog for the TLS
+# one with one process at a time ("TLS connection reused to").  The receivers' own session
+# records are the truth: logscan's outbound connections must be their sessions (TLS: the
+# first's, none: the second's), its TLS and clear deliveries their messages, and
+# --messages --no-tls must list exactly the messages for clear.out.example.
+. "$(dirname "$0")/lib.sh"
+need_root
+need_cmd postfix postconf postqueue swaks certtool
+LS=$ROOT/logscan/logscan
+RCV=$ROOT/receiver/receiver
+[ -x "$LS" ] && [ -x "$RCV" ] || skip "logscan or receiver not built (run make)"
+export MAILTLS_SCENARIOS="good"
+setup_pki
+start_postfix
+
+start_receiver() { # name port policy [args]
+	local name=$1 port=$2 pol=$3
+	shift 3
+	"$RCV" -d "$T/$name" -l "127.0.0.1:$port" --discard --no-rdns --policy "$pol" "$@" >"$T/$name.err" 2>&1 &
+	BAD_PIDS+=($!) # lib.sh's cleanup stops them
+	for _ in $(seq 100); do grep -q "listening on" "$T/$name.err" && return 0; sleep 0.05; done
+	cat "$T/$name.err"
+	echo "FATAL: receiver $name did not start"
+	exit 1
+}
+P_TLS=$(free_port)
+start_receiver rtls "$P_TLS" preferred --cert "$PKI/good.chain.pem" --key "$PKI/good.key"
+P_CLR=$(free_port)
+start_receiver rclr "$P_CLR" off
+
+C=$PFDIR/etc
+pf() { postconf -c "$C" -e "$@" && postfix -c "$C" reload >/dev/null 2>&1; sleep 0.5; }
+echo 'tlsproxy  unix  -       -       n       -       0       tlsproxy' >>"$C/master.cf"
+pf "relay_domains = tls.out.example clear.out.example" \
+	"transport_maps = inline:{tls.out.example=smtp:[127.0.0.1]:$P_TLS, clear.out.example=smtp:[127.0.0.1]:$P_CLR}" \
+	"smtp_tls_security_level = may" "smtp_tls_loglevel = 1" "smtp_tls_connection_reuse = yes" \
+	"smtp_connection_cache_destinations = [127.0.0.1]:$P_TLS [127.0.0.1]:$P_CLR"
+
+sent=0
+send() { # rcpt
+	swaks --server 127.0.0.1 --port "$PORT_good" --tls --helo client.test --from s@test.example --to "$1" \
+		--silent 2 --timeout 10 >>"$T/swaks.log" 2>&1 && sent=$((sent + 1))
+}
+release() { pf "defer_transports =" && postqueue -c "$C" -f; }
+case_ "three rounds of messages reach Postfix"
+for i in 1 2 3; do send "a$i@tls.out.example"; send "a$i@clear.out.example"; done
+pf "defer_transports = smtp"
+for i in 1 2 3 4; do send "b$i@tls.out.example"; send "b$i@clear.out.example"; done
+release
+pf "defer_transports = smtp" "smtp_destination_concurrency_limit = 1"
+for i in 1 2 3 4; do send "c$i@tls.out.example"; done
+release
+[ "$sent" = 18 ] && ok_ || { cat "$T/swaks.log"; fail_ "swaks sent $sent of 18"; }
+
+# every message delivered, and every session over (a cached connection closes after 2 s):
+# each receiver session carries a message, so the sessions are all in when the messages are
+msgs() { cat "$T/$1/sessions.jsonl" 2>/dev/null | $PY -c 'import json,sys; print(sum(len(json.loads(l).get("messages",[])) for l in sys.stdin if l.strip()))'; }
+sessions() { grep -c . "$T/$1/sessions.jsonl" 2>/dev/null || echo 0; }
+for _ in $(seq 150); do
+	[ "$(($(msgs rtls) + $(msgs rclr)))" -ge 18 ] && break
+	sleep 0.1
+done
+LOG=$PFDIR/maillog
+M_TLS=$(msgs rtls) M_CLR=$(msgs rclr) S_TLS=$(sessions rtls) S_CLR=$(sessions rclr)
+case_ "the receivers took every message (TLS one: 11, clear one: 7)"
+[ "$M_TLS" = 11 ] && [ "$M_CLR" = 7 ] && ok_ || fail_ "receivers: $M_TLS and $M_CLR messages"
+
+case_ "Postfix reused connections: conn_use= and \"TLS connection reused to\" logged"
+if grep -q "postfix/smtp\[[0-9]*\]: .*TLS connection reused to" "$LOG" && grep -q ", conn_use=[0-9]" "$LOG"; then ok_; else
+	fail_ "no connection reuse in Postfix's log: the rounds did not exercise the cache"; fi
+
+js() { $PY -c "import json,sys; d=json.load(sys.stdin)['summary']; print($1)"; }
+case_ "outbound connections are the receivers' sessions ($S_TLS TLS, $S_CLR clear)"
+got=$($LS --json "$LOG" | js 'd["connections"]["outbound"]["tls"], d["connections"]["outbound"]["none"], d["connections"]["outbound"]["total"]')
+[ "$got" = "$S_TLS $S_CLR $((S_TLS + S_CLR))" ] && ok_ || fail_ "outbound tls/none/total: $got (want $S_TLS $S_CLR $((S_TLS + S_CLR)))"
+
+case_ "deliveries over TLS and in clear are the receivers' messages"
+got=$($LS --json "$LOG" | js 'd["messages"]["deliveries_tls"], d["messages"]["deliveries_clear"]')
+[ "$got" = "$M_TLS $M_CLR" ] && ok_ || fail_ "deliveries tls/clear: $got (want $M_TLS $M_CLR)"
+
+case_ "--messages --no-tls lists exactly the messages for clear.out.example"
+$LS --messages --no-tls --csv "$LOG" >"$T/notls.csv"
+n=$(grep -c "^message," "$T/notls.csv")
+other=$(grep "^message," "$T/notls.csv" | grep -vc ",clear.out.example," || true)
+[ "$n" = "$M_CLR" ] && [ "$other" = 0 ] && ok_ || { cat "$T/notls.csv"; fail_ "listed $n (want $M_CLR), $other for another domain"; }
+finish
