@@ -287,11 +287,12 @@ static inline bool same_ip(const struct mt_ls_conn *cn, const struct mt_ls_event
  * process used last, to the same peer? */
 static bool postfix_same_use(const struct mt_ls_conn *cn, const struct mt_ls_event *ev)
 {
-	if (cn->n_deliv && cn->last_msg == ev_msg_key(ev))
+	/* last_msg: the message key of its last delivery or deferral (keys are never 0) */
+	if (cn->last_msg == ev_msg_key(ev))
 		return true; /* another recipient of the same message */
 	if (ev->conn_use >= 2) /* from the cache: the TLS one announced, or a clear one again */
-		return cn->reuse_pending || (cn->tls != MT_LS_TLS_OK && cn->n_deliv);
-	return !cn->n_deliv && !cn->reuse_pending; /* a new connection's first message */
+		return cn->reuse_pending || (cn->tls != MT_LS_TLS_OK && cn->last_msg);
+	return !cn->last_msg && !cn->reuse_pending; /* a new connection's first message */
 }
 
 
@@ -317,6 +318,7 @@ static void conn_close(struct mt_ls_corr *c, uint64_t key, struct mt_ls_conn *cn
 
 static void conn_tls(struct mt_ls_conn *cn, const struct mt_ls_event *ev)
 {
+	cn->cert_first = false;
 	/* a later failure line never undoes a logged success (Postfix logs "lost connection
 	 * after STARTTLS" only when the handshake failed, but be safe) */
 	if (cn->tls == MT_LS_TLS_OK && ev->tls == MT_LS_TLS_FAILED)
@@ -344,6 +346,22 @@ static void conn_tls(struct mt_ls_conn *cn, const struct mt_ls_event *ev)
 	}
 	if (ev->bits)
 		cn->bits = ev->bits;
+}
+
+/* cn (or NULL): the record of the process a line that starts a client session (Postfix,
+ * Sendmail: its TLS line, or Postfix's certificate check just before it) names.  That line
+ * ends what the process did before: a session with a TLS outcome, deliveries or a
+ * required-TLS deferral, or one with another peer.  Returns the session's record. */
+static struct mt_ls_conn *client_session(struct mt_ls_corr *c, const struct mt_ls_event *ev, struct mt_ls_conn *cn)
+{
+	if (cn && (!ev->new_conn || ((cn->tls == MT_LS_TLS_UNSTATED || cn->cert_first) && !cn->n_deliv && !cn->n_msgs &&
+				     !cn->reqfail && same_ip(cn, ev)))) {
+		conn_fill(cn, ev);
+		return cn;
+	}
+	if (cn)
+		conn_close(c, ev->conn, cn);
+	return conn_new(c, ev);
 }
 
 /* "TLS connection reused to" (Postfix client): the process took a TLS connection from the
@@ -531,13 +549,18 @@ static void on_reqfail(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 	SET_FIELD(r.domain, ev->domain.n ? ev->domain : ev->rcpt_domain);
 	SET_FIELD(r.reason, ev->reason);
 	struct mt_ls_conn *cn = ev->conn ? mt_ls_tab_get(&c->conns, ev->conn) : NULL;
-	/* Postfix logs a "not offered" deferral with no TLS line: the attempt was a connection */
-	if (ev->conn && ev->ip.n && ev->fmt == MT_LS_FMT_POSTFIX &&
-	    (!cn || !same_ip(cn, ev))) {
-		if (cn)
+	/* Postfix logs a "not offered" deferral with no TLS line: the attempt was a connection
+	 * (a "not verified" one follows the connection's TLS line) */
+	if (ev->conn && ev->ip.n && ev->fmt == MT_LS_FMT_POSTFIX) {
+		if (cn && (!same_ip(cn, ev) || !postfix_same_use(cn, ev))) {
 			conn_close(c, ev->conn, cn);
-		cn = conn_new(c, ev);
-		if (ev->rcpt_domain.n)
+			cn = NULL;
+		}
+		if (!cn)
+			cn = conn_new(c, ev);
+		cn->reuse_pending = false;
+		cn->last_msg = ev_msg_key(ev);
+		if (!cn->domain[0] && ev->rcpt_domain.n)
 			SET_FIELD(cn->domain, ev->rcpt_domain);
 	}
 	if (!ev->conn && ev->tls && ev->ip.n)
@@ -586,22 +609,21 @@ void mt_ls_corr_event(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 			break;
 		}
 		cn = mt_ls_tab_get(&c->conns, ev->conn);
-		/* a TLS line that starts a session (Postfix's smtp client) ends what the process
-		 * did before: a session with a TLS outcome, deliveries or a required-TLS deferral,
-		 * or one with another peer */
-		if (cn && ev->new_conn &&
-		    (cn->tls != MT_LS_TLS_UNSTATED || cn->n_deliv || cn->n_msgs || cn->reqfail || !same_ip(cn, ev))) {
-			conn_close(c, ev->conn, cn);
-			cn = NULL;
-		}
-		if (!cn)
-			cn = conn_new(c, ev);
-		else
+		if (cn && !ev->new_conn)
 			conn_fill(cn, ev);
+		else
+			cn = client_session(c, ev, cn);
 		conn_tls(cn, ev);
 		break;
 	case MT_LS_EV_CONN_INFO:
 		cn = ev->conn ? mt_ls_tab_get(&c->conns, ev->conn) : NULL;
+		if (ev->new_conn && ev->conn) {
+			cn = client_session(c, ev, cn);
+			if (ev->tls && cn->tls == MT_LS_TLS_UNSTATED) {
+				cn->tls = (uint8_t)ev->tls;
+				cn->cert_first = true;
+			}
+		}
 		if (!cn)
 			break;
 		conn_fill(cn, ev);

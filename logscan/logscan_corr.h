@@ -28,6 +28,7 @@ struct mt_ls_conn {
 	 * earlier (taken from the cache), counted when it was opened, so not emitted again */
 	uint16_t port;
 	bool reuse_pending, cont;
+	bool cert_first; /* Postfix client: its certificate check failed, its TLS line not yet seen */
 	uint64_t last_msg; /* message key of its last delivery (Postfix client) */
 	time_t t_open, t_last;
 	uint32_t n_msgs, n_deliv;

@@ -211,7 +211,7 @@ static inline size_t port_num(struct mt_ls_str s, uint32_t *v)
 }
 
 /* The port after "host[ip]" in s ("host[ip]:25"); 0 when none is written. */
-static uint16_t peer_port(struct mt_ls_str s, struct mt_ls_str ip)
+static inline uint16_t peer_port(struct mt_ls_str s, struct mt_ls_str ip)
 {
 	if (!ip.p)
 		return 0;
@@ -220,6 +220,24 @@ static uint16_t peer_port(struct mt_ls_str s, struct mt_ls_str ip)
 	if (!mt_ls_starts(d, ":") || !port_num(mt_ls_sub(d, 1), &port))
 		return 0;
 	return (uint16_t)port;
+}
+
+/* "[server ]certificate verification failed for host[ip]:port: reason" (Postfix 2.x wrote it
+ * without "server "): the client logs it during the handshake, before the connection's TLS
+ * line, so it starts the session the TLS line then completes (alone, in a log cut short, it
+ * counts as a failed TLS negotiation). */
+static int verify_failed(const struct mt_ls_hdr *h, struct mt_ls_str s, size_t off, struct mt_ls_event *ev)
+{
+	ev_init(ev, h, MT_LS_EV_CONN_INFO, MT_LS_DIR_OUT);
+	ev->tls = MT_LS_TLS_FAILED; /* until the TLS line says the handshake completed */
+	ev->verify = (struct mt_ls_str){"failed", 6};
+	struct mt_ls_str r = mt_ls_sub(s, off);
+	if (mt_ls_host_ip(r, &ev->host, &ev->ip))
+		ev->port = peer_port(r, ev->ip);
+	long p = mt_ls_find(s, ": ");
+	ev->reason = p >= 0 ? mt_ls_sub(s, (size_t)p + 2) : s;
+	ev->new_conn = true;
+	return MT_LS_EVENT;
 }
 
 static int delivery(const struct mt_ls_hdr *h, struct mt_ls_str qid, struct mt_ls_str s, int dir, struct mt_ls_event *ev)
@@ -241,10 +259,12 @@ static int delivery(const struct mt_ls_hdr *h, struct mt_ls_str qid, struct mt_l
 		if (text.n && text.p[text.n - 1] == ')')
 			text.n--;
 	}
-	/* "TLS is required, but ..." and "Cannot start TLS" are required-TLS failures (never
-	 * in the text of a delivery that was sent) */
+	/* "TLS is required, but ...", "Cannot start TLS" and, at the verify, secure and dane
+	 * levels, "Server certificate not verified|trusted" are required-TLS failures (never in
+	 * the text of a delivery that was sent) */
 	bool sent = status.n == 4 && memcmp(status.p, "sent", 4) == 0;
-	if (!sent && (mt_ls_find(text, "TLS is required") >= 0 || mt_ls_find(text, "Cannot start TLS") >= 0)) {
+	if (!sent && (mt_ls_find(text, "TLS is required") >= 0 || mt_ls_find(text, "Cannot start TLS") >= 0 ||
+		      mt_ls_find(text, "Server certificate not ") >= 0)) {
 		ev_init(ev, h, MT_LS_EV_REQFAIL, dir);
 		ev->msgid = qid;
 		ev->rcpt_domain = mt_ls_addr_domain(to);
@@ -339,13 +359,12 @@ int mt_ls_postfix_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 				return MT_LS_UNPARSED;
 			return MT_LS_EVENT;
 		}
-		if (dir == MT_LS_DIR_OUT && mt_ls_starts(s, "certificate verification failed for ")) {
-			ev_init(ev, h, MT_LS_EV_CONN_INFO, dir);
-			ev->verify = (struct mt_ls_str){"failed", 6};
-			p = mt_ls_find(s, ": ");
-			ev->reason = p >= 0 ? mt_ls_sub(s, (size_t)p + 2) : s;
-			return MT_LS_EVENT;
-		}
+		if (dir == MT_LS_DIR_OUT && mt_ls_starts(s, "certificate verification failed for "))
+			return verify_failed(h, s, 36, ev);
+		return MT_LS_IGNORED;
+	case 's':
+		if (dir == MT_LS_DIR_OUT && mt_ls_starts(s, "server certificate verification failed for "))
+			return verify_failed(h, s, 43, ev);
 		return MT_LS_IGNORED;
 	case 'd':
 		if (dir == MT_LS_DIR_IN && mt_ls_starts(s, "disconnect from ")) {

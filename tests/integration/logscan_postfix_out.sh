@@ -9,7 +9,9 @@
 # one with one process at a time ("TLS connection reused to").  The receivers' own session
 # records are the truth: logscan's outbound connections must be their sessions (TLS: the
 # first's, none: the second's), its TLS and clear deliveries their messages, and
-# --messages --no-tls must list exactly the messages for clear.out.example.
+# --messages --no-tls must list exactly the messages for clear.out.example.  A fourth round
+# requires TLS of both (smtp_tls_policy_maps), which both fail: two required-TLS failures,
+# "STARTTLS not advertised" and "certificate not verified".
 . "$(dirname "$0")/lib.sh"
 need_root
 need_cmd postfix postconf postqueue swaks certtool
@@ -90,4 +92,31 @@ $LS --messages --no-tls --csv "$LOG" >"$T/notls.csv"
 n=$(grep -c "^message," "$T/notls.csv")
 other=$(grep "^message," "$T/notls.csv" | grep -vc ",clear.out.example," || true)
 [ "$n" = "$M_CLR" ] && [ "$other" = 0 ] && ok_ || { cat "$T/notls.csv"; fail_ "listed $n (want $M_CLR), $other for another domain"; }
+
+# Round four: TLS required of both (smtp_tls_policy_maps): "encrypt" for the receiver that
+# offers no STARTTLS ("TLS is required, but was not offered"), "secure" for the other, whose
+# certificate names mx.test.example, not the next hop 127.0.0.1 ("server certificate
+# verification failed ... hostname mismatch", then "Server certificate not verified")
+mark=$(wc -l <"$LOG")
+pf "smtp_tls_connection_reuse = no" "smtp_destination_concurrency_limit = 20" "smtp_tls_CAfile = $PKI/ca.pem" \
+	"smtp_tls_policy_maps = inline:{[127.0.0.1]:$P_CLR=encrypt, [127.0.0.1]:$P_TLS=secure}"
+send "d1@clear.out.example"
+send "d2@tls.out.example"
+for _ in $(seq 100); do
+	[ "$(tail -n +$((mark + 1)) "$LOG" | grep -c 'status=deferred')" -ge 2 ] && [ "$(sessions rclr)" -gt "$S_CLR" ] &&
+		[ "$(sessions rtls)" -gt "$S_TLS" ] && break
+	sleep 0.1
+done
+tail -n +$((mark + 1)) "$LOG" >"$T/round4.log"
+case_ "required TLS: one not offered, one certificate not verified"
+got=$($LS --json "$T/round4.log" | js 'd["required_failures"]["total"], d["required_failures"]["by_cause"].get("STARTTLS not advertised", 0), d["required_failures"]["by_cause"].get("certificate not verified", 0)')
+[ "$got" = "2 1 1" ] && ok_ || { grep -v smtpd "$T/round4.log"; fail_ "required failures total/not advertised/not verified: $got"; }
+case_ "the failed attempts are the receivers' new sessions: one TLS, one clear, none delivered"
+got=$($LS --json "$T/round4.log" | js 'd["connections"]["outbound"]["tls"], d["connections"]["outbound"]["none"], d["messages"]["deliveries"]')
+want="$(($(sessions rtls) - S_TLS)) $(($(sessions rclr) - S_CLR)) 0"
+[ "$got" = "$want" ] && ok_ || fail_ "outbound tls/none, deliveries: $got (want $want)"
+case_ "the TLS connection carries the verification failure"
+$LS --all --csv "$T/round4.log" | grep "^connection,.*,out,.*,tls," >"$T/r4conn.csv"
+grep -q "hostname mismatch" "$T/r4conn.csv" && grep -q "certificate not verified" "$T/r4conn.csv" && ok_ ||
+	{ cat "$T/r4conn.csv"; fail_ "no verification failure on the outbound TLS connection"; }
 finish

@@ -292,6 +292,56 @@ static void test_postfix_conn_use(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* The smtp client at the verify/secure levels: "server certificate verification failed for"
+ * comes before the connection's TLS line and belongs to that connection (not to the process's
+ * previous one); the deferral "Server certificate not verified" is a required-TLS failure
+ * with the certificate as its cause.  Alone (a log cut short) the check counts as failed TLS. */
+static void test_postfix_cert_check(void **state)
+{
+	(void)state;
+	static struct cap k;
+	memset(&k, 0, sizeof k);
+	static const char *const lines[] = {
+	    PFX "12]: certificate verification failed for mx1.example.com[192.0.2.1]:25: untrusted issuer /CN=A",
+	    PFX "12]: Untrusted TLS connection established to mx1.example.com[192.0.2.1]:25" DETAILS,
+	    PFX "12]: server certificate verification failed for mx2.example.com[192.0.2.2]:25: num=62:hostname mismatch",
+	    PFX "12]: Untrusted TLS connection established to mx2.example.com[192.0.2.2]:25" DETAILS,
+	    PFX "12]: ABCDEF001: to=<a@example.com>, relay=mx2.example.com[192.0.2.2]:25, delay=1, dsn=4.7.5, status=deferred (Server certificate not verified)",
+	    PFX "13]: certificate verification failed for mx3.example.net[192.0.2.3]:25: self-signed certificate",
+	};
+	struct mt_ls_sink s = {on_conn, on_msg, on_req, &k};
+	struct mt_ls_corr c;
+	assert_int_equal(mt_ls_corr_init(&c, 64, 64, &s), 0);
+	feed(&c, lines, sizeof lines / sizeof lines[0]);
+	mt_ls_corr_flush(&c);
+	assert_int_equal(k.nc, 3);
+	int seen = 0;
+	for (int i = 0; i < k.nc; i++) {
+		const struct mt_ls_conn *x = &k.conns[i];
+		if (!strcmp(x->ip, "192.0.2.1")) {
+			assert_int_equal(x->tls, MT_LS_TLS_OK);
+			assert_non_null(strstr(x->reason, "untrusted issuer"));
+			assert_false(x->reqfail);
+			seen |= 1;
+		} else if (!strcmp(x->ip, "192.0.2.2")) {
+			assert_int_equal(x->tls, MT_LS_TLS_OK);
+			assert_non_null(strstr(x->reason, "hostname mismatch"));
+			assert_true(x->reqfail);
+			assert_int_equal(x->cause, MT_LS_CAUSE_VERIFY);
+			seen |= 2;
+		} else if (!strcmp(x->ip, "192.0.2.3")) {
+			assert_int_equal(x->tls, MT_LS_TLS_FAILED);
+			assert_non_null(strstr(x->reason, "self-signed"));
+			seen |= 4;
+		}
+	}
+	assert_int_equal(seen, 7);
+	assert_int_equal(k.nr, 1);
+	assert_int_equal(k.reqs[0].cause, MT_LS_CAUSE_VERIFY);
+	assert_string_equal(k.reqs[0].ip, "192.0.2.2");
+	mt_ls_corr_free(&c);
+}
+
 /* Postfix smtpd with smtpd_tls_loglevel = 0 (its default) logs no TLS line: a session's
  * disconnect counters (starttls=1, starttls=0/1) are its TLS record.  Messages it received
  * learn that outcome, also one finished before the session ended (held until then). */
@@ -502,7 +552,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_esa_guide),	cmocka_unit_test(test_esa_no_tls_entry), cmocka_unit_test(test_postfix_pid),
 	    cmocka_unit_test(test_postfix_pid_after_deferral), cmocka_unit_test(test_postfix_loglevel0),
-	    cmocka_unit_test(test_postfix_conn_use),
+	    cmocka_unit_test(test_postfix_conn_use), cmocka_unit_test(test_postfix_cert_check),
 	    cmocka_unit_test(test_postfix_held_evicted),
 	    cmocka_unit_test(test_eviction),	cmocka_unit_test(test_tab_churn),
 	};

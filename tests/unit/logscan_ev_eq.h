@@ -17,7 +17,8 @@ static inline int ls_ev_eq(const struct mt_ls_event *a, const struct mt_ls_event
 {
 	return a->kind == b->kind && a->fmt == b->fmt && a->dir == b->dir && a->ts == b->ts && a->conn == b->conn &&
 	       a->tls == b->tls && a->bits == b->bits && a->cause == b->cause && a->local == b->local &&
-	       a->new_conn == b->new_conn && ls_str_eq(a->connid, b->connid) && ls_str_eq(a->msgid, b->msgid) &&
+	       a->new_conn == b->new_conn && a->reused == b->reused && a->port == b->port && a->conn_use == b->conn_use &&
+	       ls_str_eq(a->connid, b->connid) && ls_str_eq(a->msgid, b->msgid) &&
 	       ls_str_eq(a->ip, b->ip) && ls_str_eq(a->host, b->host) && ls_str_eq(a->domain, b->domain) &&
 	       ls_str_eq(a->rcpt_domain, b->rcpt_domain) && ls_str_eq(a->proto, b->proto) &&
 	       ls_str_eq(a->cipher, b->cipher) && ls_str_eq(a->verify, b->verify) && ls_str_eq(a->cert, b->cert) &&

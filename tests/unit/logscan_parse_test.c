@@ -94,6 +94,16 @@ static const struct row rows[] = {
     {"Nov 29 14:37:47 mx postfix/smtp[13337]: CA087A743DC: to=<u10@tls.out.example>, relay=127.0.0.1[127.0.0.1]:31101, conn_use=4, delay=2.7, delays=2.7/0.09/0/0, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 11)",
      MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "CA087A743DC", "127.0.0.1", "127.0.0.1",
      .rcpt_domain = "tls.out.example", .port = 31101, .conn_use = 4},
+    /* Postfix 3.x "server certificate verification failed" (2.x: without "server "), before the TLS line */
+    {"Nov 29 14:48:52 mx postfix/smtp[24031]: server certificate verification failed for 127.0.0.1[127.0.0.1]:31101: num=62:hostname mismatch",
+     MT_LS_EVENT, MT_LS_EV_CONN_INFO, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, MT_LS_TLS_FAILED, NULL, NULL, "127.0.0.1", "127.0.0.1",
+     .verify = "failed", .reason_sub = "num=62:hostname mismatch", .port = 31101},
+    {"Nov 21 18:40:03 node1 postfix/smtp[16969]: certificate verification failed for mx.example.de[192.0.2.210]:25: untrusted issuer /C=de/CN=X CA",
+     MT_LS_EVENT, MT_LS_EV_CONN_INFO, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, MT_LS_TLS_FAILED, NULL, NULL, "192.0.2.210", "mx.example.de",
+     .verify = "failed", .reason_sub = "untrusted issuer", .port = 25},
+    {"Nov 29 14:48:52 mx postfix/smtp[24031]: 78310A7427C: to=<e2@tls.out.example>, relay=127.0.0.1[127.0.0.1]:31101, delay=0.01, delays=0/0/0.01/0, dsn=4.7.5, status=deferred (Server certificate not verified)",
+     MT_LS_EVENT, MT_LS_EV_REQFAIL, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "78310A7427C", "127.0.0.1", "127.0.0.1",
+     .rcpt_domain = "tls.out.example", .cause = MT_LS_CAUSE_VERIFY},
     {"postfix/smtp[10967]: Verified TLS connection established to smtp.example.com[192.0.2.9]:465: TLSv1.2 with cipher ECDHE-RSA-CHACHA20-POLY1305 (256/256 bits)",
      MT_LS_EVENT, MT_LS_EV_CONN_TLS, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, MT_LS_TLS_OK, .proto = "TLSv1.2", .port = 465},
     /* Exim */
