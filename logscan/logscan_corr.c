@@ -349,13 +349,17 @@ static void conn_tls(struct mt_ls_conn *cn, const struct mt_ls_event *ev)
 }
 
 /* cn (or NULL): the record of the process a line that starts a client session (Postfix,
- * Sendmail: its TLS line, or Postfix's certificate check just before it) names.  That line
- * ends what the process did before: a session with a TLS outcome, deliveries or a
- * required-TLS deferral, or one with another peer.  Returns the session's record. */
+ * Sendmail: its TLS line; Postfix: also the certificate check logged just before it, or a
+ * TLS library warning) names.  That line ends what the process did before: a session with
+ * a TLS outcome (for a TLS line or a certificate check), a message, or another peer.  A
+ * warning (no outcome of its own) belongs to a session that has no message yet.  Returns
+ * the session's record. */
 static struct mt_ls_conn *client_session(struct mt_ls_corr *c, const struct mt_ls_event *ev, struct mt_ls_conn *cn)
 {
-	if (cn && (!ev->new_conn || ((cn->tls == MT_LS_TLS_UNSTATED || cn->cert_first) && !cn->n_deliv && !cn->n_msgs &&
-				     !cn->reqfail && same_ip(cn, ev)))) {
+	bool warning = ev->kind == MT_LS_EV_CONN_INFO && !ev->tls;
+	if (cn && (!ev->new_conn ||
+		   ((cn->tls == MT_LS_TLS_UNSTATED || cn->cert_first || warning) && !cn->n_deliv && !cn->n_msgs &&
+		    !cn->reqfail && !cn->last_msg && same_ip(cn, ev)))) {
 		conn_fill(cn, ev);
 		return cn;
 	}
@@ -558,10 +562,18 @@ static void on_reqfail(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 		}
 		if (!cn)
 			cn = conn_new(c, ev);
+		else
+			conn_fill(cn, ev);
 		cn->reuse_pending = false;
 		cn->last_msg = ev_msg_key(ev);
 		if (!cn->domain[0] && ev->rcpt_domain.n)
 			SET_FIELD(cn->domain, ev->rcpt_domain);
+		/* "Cannot start TLS: handshake failure": STARTTLS was tried and failed */
+		if (ev->cause == MT_LS_CAUSE_HANDSHAKE && cn->tls == MT_LS_TLS_UNSTATED) {
+			cn->tls = MT_LS_TLS_FAILED;
+			if (!cn->reason[0])
+				SET_FIELD(cn->reason, ev->reason);
+		}
 	}
 	if (!ev->conn && ev->tls && ev->ip.n)
 		inline_conn(c, ev, r.domain[0] ? (struct mt_ls_str){r.domain, strlen(r.domain)} : ev->domain);
@@ -617,7 +629,9 @@ void mt_ls_corr_event(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 		break;
 	case MT_LS_EV_CONN_INFO:
 		cn = ev->conn ? mt_ls_tab_get(&c->conns, ev->conn) : NULL;
-		if (ev->new_conn && ev->conn) {
+		/* a warning alone starts nothing: what follows it will (and a record under another
+		 * key, as a log whose host field is the severity gives, is not made up) */
+		if (ev->new_conn && ev->conn && (cn || ev->tls)) {
 			cn = client_session(c, ev, cn);
 			if (ev->tls && cn->tls == MT_LS_TLS_UNSTATED) {
 				cn->tls = (uint8_t)ev->tls;

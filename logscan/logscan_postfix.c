@@ -464,6 +464,9 @@ int mt_ls_postfix_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 		if (mt_ls_starts(s, "warning: TLS library problem: ")) {
 			ev_init(ev, h, MT_LS_EV_CONN_INFO, dir);
 			ev->reason = mt_ls_sub(s, 30);
+			/* the client may log it before any line of its connection (a local failure:
+			 * "error setting cipher grade"), not only after "SSL_connect error" */
+			ev->new_conn = dir == MT_LS_DIR_OUT;
 			return MT_LS_EVENT;
 		}
 		return MT_LS_IGNORED;

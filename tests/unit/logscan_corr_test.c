@@ -342,6 +342,55 @@ static void test_postfix_cert_check(void **state)
 	mt_ls_corr_free(&c);
 }
 
+/* The smtp client's handshake failures: "SSL_connect error" and the TLS library warning after
+ * it are one connection; a warning logged before any line of a new connection (a local
+ * failure, Postfix 3.7: "error setting cipher grade") belongs to that connection, not to the
+ * one the process used for its previous message; "Cannot start TLS: handshake failure" makes
+ * a connection that logged no outcome a failed one. */
+static void test_postfix_handshake_fail(void **state)
+{
+	(void)state;
+	static struct cap k;
+	memset(&k, 0, sizeof k);
+	static const char *const lines[] = {
+	    PFX "14" TLS_EST "25" DETAILS,
+	    DLV("14", "ABCDEF001", "a@t.example", "25", ""),
+	    PFX "14]: warning: TLS library problem: error:0A0000B9:SSL routines::no cipher match:x.c:1:",
+	    PFX "14]: ABCDEF002: to=<b@t.example>, relay=127.0.0.1[127.0.0.1]:25, delay=0.02, dsn=4.7.5, status=deferred (Cannot start TLS: handshake failure)",
+	    PFX "15]: SSL_connect error to mx.example.org[192.0.2.9]:25: -1",
+	    PFX "15]: warning: TLS library problem: error:0A00010B:SSL routines::wrong version number:y.c:2:",
+	};
+	struct mt_ls_sink s = {on_conn, on_msg, on_req, &k};
+	struct mt_ls_corr c;
+	assert_int_equal(mt_ls_corr_init(&c, 64, 64, &s), 0);
+	feed(&c, lines, sizeof lines / sizeof lines[0]);
+	mt_ls_corr_flush(&c);
+	assert_int_equal(k.nc, 3);
+	int seen = 0;
+	for (int i = 0; i < k.nc; i++) {
+		const struct mt_ls_conn *x = &k.conns[i];
+		if (x->tls == MT_LS_TLS_OK) {
+			assert_int_equal(x->n_deliv, 1);
+			assert_null(strstr(x->reason, "cipher"));
+			seen |= 1;
+		} else if (!strcmp(x->ip, "127.0.0.1")) {
+			assert_int_equal(x->tls, MT_LS_TLS_FAILED);
+			assert_non_null(strstr(x->reason, "no cipher match"));
+			assert_true(x->reqfail);
+			seen |= 2;
+		} else {
+			assert_string_equal(x->ip, "192.0.2.9");
+			assert_int_equal(x->tls, MT_LS_TLS_FAILED);
+			assert_non_null(strstr(x->reason, "wrong version number"));
+			seen |= 4;
+		}
+	}
+	assert_int_equal(seen, 7);
+	assert_int_equal(k.nr, 1);
+	assert_int_equal(k.reqs[0].cause, MT_LS_CAUSE_HANDSHAKE);
+	mt_ls_corr_free(&c);
+}
+
 /* Postfix smtpd with smtpd_tls_loglevel = 0 (its default) logs no TLS line: a session's
  * disconnect counters (starttls=1, starttls=0/1) are its TLS record.  Messages it received
  * learn that outcome, also one finished before the session ended (held until then). */
@@ -553,6 +602,7 @@ int main(void)
 	    cmocka_unit_test(test_esa_guide),	cmocka_unit_test(test_esa_no_tls_entry), cmocka_unit_test(test_postfix_pid),
 	    cmocka_unit_test(test_postfix_pid_after_deferral), cmocka_unit_test(test_postfix_loglevel0),
 	    cmocka_unit_test(test_postfix_conn_use), cmocka_unit_test(test_postfix_cert_check),
+	    cmocka_unit_test(test_postfix_handshake_fail),
 	    cmocka_unit_test(test_postfix_held_evicted),
 	    cmocka_unit_test(test_eviction),	cmocka_unit_test(test_tab_churn),
 	};
