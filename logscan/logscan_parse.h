@@ -116,7 +116,7 @@ bool mt_ls_parse_hdr(const char *line, size_t len, const struct mt_ls_parse_opts
 /* The per-format parsers: h->msg is the message part. */
 int mt_ls_esa_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev);
 int mt_ls_postfix_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev);
-/* The direction of a Postfix service's lines (smtpd: in; smtp, lmtp, error: out; qmgr,
+/* The direction of a Postfix service's lines (smtpd: in; smtp, lmtp, relay, error: out; qmgr,
  * pickup: none); -1 for the services whose lines mt_ls_postfix_parse ignores. */
 int mt_ls_postfix_service_dir(struct mt_ls_str svc);
 /* What a Postfix disconnect line's command counters (the text after "disconnect from ") say of

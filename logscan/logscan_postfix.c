@@ -296,7 +296,10 @@ int mt_ls_postfix_service_dir(struct mt_ls_str svc)
 {
 	if (svc.n == 5 && memcmp(svc.p, "smtpd", 5) == 0)
 		return MT_LS_DIR_IN;
-	if ((svc.n == 4 && (memcmp(svc.p, "smtp", 4) == 0 || memcmp(svc.p, "lmtp", 4) == 0)))
+	/* relay: the smtp client under Postfix's stock master.cf name for relay_domains mail
+	 * ("-o syslog_name=postfix/$service_name") */
+	if ((svc.n == 4 && (memcmp(svc.p, "smtp", 4) == 0 || memcmp(svc.p, "lmtp", 4) == 0)) ||
+	    (svc.n == 5 && memcmp(svc.p, "relay", 5) == 0))
 		return MT_LS_DIR_OUT;
 	if (svc.n == 5 && memcmp(svc.p, "error", 5) == 0)
 		return MT_LS_DIR_OUT;

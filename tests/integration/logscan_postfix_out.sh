@@ -2,7 +2,8 @@
 # logscan on what a real Postfix smtp client wrote, checked against what the receiving end
 # saw.  Two of our receivers on loopback: one offering STARTTLS, one not.  Postfix (the
 # "good" listener takes the messages in over STARTTLS) routes tls.out.example to the first
-# and clear.out.example to the second, with TLS connection reuse (tlsproxy) and the connection
+# and clear.out.example, through the "relay" transport (logged as postfix/relay/smtp, as
+# the stock master.cf names it; Postfix 2 wrote postfix/relay), to the second, with TLS connection reuse (tlsproxy) and the connection
 # cache on, in three rounds: messages for both alternating as they come (one smtp process
 # goes from a TLS connection to a clear one on the same address); a backlog of both released
 # at once (cached connections taken by other processes, conn_use=N); a backlog for the TLS
@@ -41,7 +42,7 @@ C=$PFDIR/etc
 pf() { postconf -c "$C" -e "$@" && postfix -c "$C" reload >/dev/null 2>&1; sleep 0.5; }
 echo 'tlsproxy  unix  -       -       n       -       0       tlsproxy' >>"$C/master.cf"
 pf "relay_domains = tls.out.example clear.out.example" \
-	"transport_maps = inline:{tls.out.example=smtp:[127.0.0.1]:$P_TLS, clear.out.example=smtp:[127.0.0.1]:$P_CLR}" \
+	"transport_maps = inline:{tls.out.example=smtp:[127.0.0.1]:$P_TLS, clear.out.example=relay:[127.0.0.1]:$P_CLR}" \
 	"smtp_tls_security_level = may" "smtp_tls_loglevel = 1" "smtp_tls_connection_reuse = yes" \
 	"smtp_connection_cache_destinations = [127.0.0.1]:$P_TLS [127.0.0.1]:$P_CLR"
 
@@ -53,7 +54,7 @@ send() { # rcpt
 release() { pf "defer_transports =" && postqueue -c "$C" -f; }
 case_ "three rounds of messages reach Postfix"
 for i in 1 2 3; do send "a$i@tls.out.example"; send "a$i@clear.out.example"; done
-pf "defer_transports = smtp"
+pf "defer_transports = smtp relay"
 for i in 1 2 3 4; do send "b$i@tls.out.example"; send "b$i@clear.out.example"; done
 release
 pf "defer_transports = smtp" "smtp_destination_concurrency_limit = 1"
@@ -74,9 +75,10 @@ M_TLS=$(msgs rtls) M_CLR=$(msgs rclr) S_TLS=$(sessions rtls) S_CLR=$(sessions rc
 case_ "the receivers took every message (TLS one: 11, clear one: 7)"
 [ "$M_TLS" = 11 ] && [ "$M_CLR" = 7 ] && ok_ || fail_ "receivers: $M_TLS and $M_CLR messages"
 
-case_ "Postfix reused connections: conn_use= and \"TLS connection reused to\" logged"
-if grep -q "postfix/smtp\[[0-9]*\]: .*TLS connection reused to" "$LOG" && grep -q ", conn_use=[0-9]" "$LOG"; then ok_; else
-	fail_ "no connection reuse in Postfix's log: the rounds did not exercise the cache"; fi
+case_ "Postfix reused connections: conn_use= and \"TLS connection reused to\" logged; relay as postfix/relay"
+if grep -q "postfix/smtp\[[0-9]*\]: .*TLS connection reused to" "$LOG" && grep -q ", conn_use=[0-9]" "$LOG" &&
+	grep -Eq "postfix/relay(/smtp)?\[[0-9]+\]: .*relay=127.0.0.1" "$LOG"; then ok_; else
+	fail_ "no connection reuse (or no postfix/relay line) in Postfix's log: the rounds did not exercise them"; fi
 
 js() { $PY -c "import json,sys; d=json.load(sys.stdin)['summary']; print($1)"; }
 case_ "outbound connections are the receivers' sessions ($S_TLS TLS, $S_CLR clear)"

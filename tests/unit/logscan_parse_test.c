@@ -104,6 +104,10 @@ static const struct row rows[] = {
     {"Nov 29 14:48:52 mx postfix/smtp[24031]: 78310A7427C: to=<e2@tls.out.example>, relay=127.0.0.1[127.0.0.1]:31101, delay=0.01, delays=0/0/0.01/0, dsn=4.7.5, status=deferred (Server certificate not verified)",
      MT_LS_EVENT, MT_LS_EV_REQFAIL, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "78310A7427C", "127.0.0.1", "127.0.0.1",
      .rcpt_domain = "tls.out.example", .cause = MT_LS_CAUSE_VERIFY},
+    /* the relay transport under the stock master.cf syslog_name, as Postfix 2 logged it */
+    {"Aug  5 10:00:00 relay1 postfix/relay[99]: B2C3D4E5F6: to=<a@b.example>, relay=mailgw.example.net[192.0.2.25]:25, delay=0.5, dsn=2.0.0, status=sent (250 ok)",
+     MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "B2C3D4E5F6", "192.0.2.25", "mailgw.example.net",
+     .rcpt_domain = "b.example", .port = 25},
     {"postfix/smtp[10967]: Verified TLS connection established to smtp.example.com[192.0.2.9]:465: TLSv1.2 with cipher ECDHE-RSA-CHACHA20-POLY1305 (256/256 bits)",
      MT_LS_EVENT, MT_LS_EV_CONN_TLS, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, MT_LS_TLS_OK, .proto = "TLSv1.2", .port = 465},
     /* Exim */
