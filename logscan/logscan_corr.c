@@ -594,6 +594,13 @@ static void on_reqfail(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 			if (k != MT_LS_CAUSE_OTHER)
 				r.cause = cn->cause = (uint8_t)k;
 		}
+		/* and, for a certificate not verified (Postfix), what its check found: "untrusted
+		 * issuer", "hostname mismatch", "certificate has expired" */
+		size_t have = strlen(r.reason);
+		if (r.cause == MT_LS_CAUSE_VERIFY && cn->reason[0] && !strstr(r.reason, cn->reason) && have + 3 < sizeof r.reason) {
+			memcpy(r.reason + have, "; ", 2);
+			set_field(r.reason + have + 2, sizeof r.reason - have - 2, (struct mt_ls_str){cn->reason, strlen(cn->reason)});
+		}
 	}
 	if (c->sink.reqfail)
 		c->sink.reqfail(c->sink.ctx, &r);

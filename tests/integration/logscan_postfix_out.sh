@@ -121,4 +121,19 @@ case_ "the TLS connection carries the verification failure"
 $LS --all --csv "$T/round4.log" | grep "^connection,.*,out,.*,tls," >"$T/r4conn.csv"
 grep -q "hostname mismatch" "$T/r4conn.csv" && grep -q "certificate not verified" "$T/r4conn.csv" && ok_ ||
 	{ cat "$T/r4conn.csv"; fail_ "no verification failure on the outbound TLS connection"; }
+case_ "--tlsrpt: tls.out.example's failure is certificate-host-mismatch, clear.out.example's starttls-not-supported"
+$LS --tlsrpt --org-name test.example --contact tlsrpt@test.example "$T/round4.log" >"$T/rpt.json"
+got=$($PY - "$T/rpt.json" <<'PYEOF'
+import json, sys
+t = {}
+for line in open(sys.argv[1]):
+    if not line.strip():
+        continue
+    for p in json.loads(line)["policies"]:
+        for f in p.get("failure-details", []):
+            t[p["policy"]["policy-domain"]] = f["result-type"]
+print(t.get("tls.out.example"), t.get("clear.out.example"))
+PYEOF
+)
+[ "$got" = "certificate-host-mismatch starttls-not-supported" ] && ok_ || { cat "$T/rpt.json"; fail_ "result types: $got"; }
 finish
