@@ -10,7 +10,8 @@
 # one with one process at a time ("TLS connection reused to").  The receivers' own session
 # records are the truth: logscan's outbound connections must be their sessions (TLS: the
 # first's, none: the second's), its TLS and clear deliveries their messages, and
-# --messages --no-tls must list exactly the messages for clear.out.example.  A fourth round
+# --messages --no-tls must list exactly the messages for clear.out.example; logscan on the
+# receivers' own (AsyncOS-format) mail logs must agree, inbound.  A fourth round
 # requires TLS of both (smtp_tls_policy_maps), which both fail: two required-TLS failures,
 # "STARTTLS not advertised" and "certificate not verified".
 . "$(dirname "$0")/lib.sh"
@@ -94,6 +95,12 @@ $LS --messages --no-tls --csv "$LOG" >"$T/notls.csv"
 n=$(grep -c "^message," "$T/notls.csv")
 other=$(grep "^message," "$T/notls.csv" | grep -vc ",clear.out.example," || true)
 [ "$n" = "$M_CLR" ] && [ "$other" = 0 ] && ok_ || { cat "$T/notls.csv"; fail_ "listed $n (want $M_CLR), $other for another domain"; }
+
+# the other end of the same traffic: the receivers write AsyncOS mail_logs, and logscan must
+# see there, inbound, what it saw in Postfix's log, outbound
+case_ "the receivers' own mail logs agree: $S_TLS TLS and $S_CLR clear sessions, $M_TLS and $M_CLR messages"
+got=$($LS --json "$T/rtls/mail.log" "$T/rclr/mail.log" | js 'd["connections"]["inbound"]["tls"], d["connections"]["inbound"]["none"], d["messages"]["received_tls"], d["messages"]["received_clear"]')
+[ "$got" = "$S_TLS $S_CLR $M_TLS $M_CLR" ] && ok_ || fail_ "receivers' logs: $got"
 
 # Round four: TLS required of both (smtp_tls_policy_maps): "encrypt" for the receiver that
 # offers no STARTTLS ("TLS is required, but was not offered"), "secure" for the other, whose
