@@ -283,6 +283,10 @@ static int delivery(const struct mt_ls_hdr *h, struct mt_ls_str qid, struct mt_l
 	ev->msgid = qid;
 	ev->rcpt_domain = mt_ls_addr_domain(to);
 	mt_ls_host_ip(relay, &ev->host, &ev->ip);
+	/* "relay=host[private/dovecot-lmtp]": LMTP over a UNIX-domain socket, a delivery into
+	 * the mailbox store on this machine, no network connection (as relay=local) */
+	if (ev->ip.p && memchr(ev->ip.p, '/', ev->ip.n))
+		return MT_LS_IGNORED;
 	ev->port = peer_port(relay, ev->ip);
 	uint64_t n;
 	if (use.p && mt_ls_num(use, &n))

@@ -104,6 +104,15 @@ static const struct row rows[] = {
     {"Nov 29 14:48:52 mx postfix/smtp[24031]: 78310A7427C: to=<e2@tls.out.example>, relay=127.0.0.1[127.0.0.1]:31101, delay=0.01, delays=0/0/0.01/0, dsn=4.7.5, status=deferred (Server certificate not verified)",
      MT_LS_EVENT, MT_LS_EV_REQFAIL, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "78310A7427C", "127.0.0.1", "127.0.0.1",
      .rcpt_domain = "tls.out.example", .cause = MT_LS_CAUSE_VERIFY},
+    /* LMTP into Dovecot over a UNIX-domain socket: no network connection (as relay=local);
+     * over TCP it is one */
+    {"Jul 23 19:38:16 ngm postfix/lmtp[105198]: CFDA41FBCEF: to=<test@nac.example>, relay=ngm.example.gr[private/dovecot-lmtp], delay=0.08, delays=0.03/0.02/0.02/0.01, dsn=2.0.0, status=sent (250 2.0.0 <test@nac.example> fF52NXhDYmrvmgEA6PiUog Saved)",
+     MT_LS_IGNORED},
+    {"Jul 23 19:38:16 ngm postfix/lmtp[105198]: CFDA41FBCEF: to=<test@nac.example>, relay=ngm.example.gr[/var/run/dovecot/lmtp], delay=0.08, dsn=2.0.0, status=sent (250 2.0.0 Saved)",
+     MT_LS_IGNORED},
+    {"Jul 23 19:38:16 ngm postfix/lmtp[105198]: CFDA41FBCEF: to=<test@nac.example>, relay=127.0.0.1[127.0.0.1]:24, delay=0.08, dsn=2.0.0, status=sent (250 2.0.0 Saved)",
+     MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "CFDA41FBCEF", "127.0.0.1", "127.0.0.1",
+     .rcpt_domain = "nac.example", .port = 24},
     /* the relay transport under the stock master.cf syslog_name, as Postfix 2 logged it */
     {"Aug  5 10:00:00 relay1 postfix/relay[99]: B2C3D4E5F6: to=<a@b.example>, relay=mailgw.example.net[192.0.2.25]:25, delay=0.5, dsn=2.0.0, status=sent (250 ok)",
      MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "B2C3D4E5F6", "192.0.2.25", "mailgw.example.net",
