@@ -295,7 +295,6 @@ static bool postfix_same_use(const struct mt_ls_conn *cn, const struct mt_ls_eve
 	return !cn->last_msg && !cn->reuse_pending; /* a new connection's first message */
 }
 
-
 static struct mt_ls_conn *conn_new(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 {
 	struct mt_ls_conn *cn = mt_ls_tab_put(&c->conns, ev->conn, evict_conn, c);
