@@ -287,8 +287,9 @@ static inline bool same_ip(const struct mt_ls_conn *cn, const struct mt_ls_event
  * process used last, to the same peer? */
 static bool postfix_same_use(const struct mt_ls_conn *cn, const struct mt_ls_event *ev)
 {
-	/* last_msg: the message key of its last delivery or deferral (keys are never 0) */
-	if (cn->last_msg == ev_msg_key(ev))
+	/* last_msg: the message key of its last delivery or deferral (keys are never 0); the
+	 * recipients of one transaction share its conn_use */
+	if (cn->last_msg == ev_msg_key(ev) && cn->last_use == ev->conn_use)
 		return true; /* another recipient of the same message */
 	if (ev->conn_use >= 2) /* from the cache: the TLS one announced, or a clear one again */
 		return cn->reuse_pending || (cn->tls != MT_LS_TLS_OK && cn->last_msg);
@@ -348,17 +349,13 @@ static void conn_tls(struct mt_ls_conn *cn, const struct mt_ls_event *ev)
 }
 
 /* cn (or NULL): the record of the process a line that starts a client session (Postfix,
- * Sendmail: its TLS line; Postfix: also the certificate check logged just before it, or a
- * TLS library warning) names.  That line ends what the process did before: a session with
- * a TLS outcome (for a TLS line or a certificate check), a message, or another peer.  A
- * warning (no outcome of its own) belongs to a session that has no message yet.  Returns
- * the session's record. */
+ * Sendmail: its TLS line; Postfix: also the certificate check logged just before it) names.
+ * That line ends what the process did before: a session with a TLS outcome, a message, or
+ * another peer.  Returns the session's record. */
 static struct mt_ls_conn *client_session(struct mt_ls_corr *c, const struct mt_ls_event *ev, struct mt_ls_conn *cn)
 {
-	bool warning = ev->kind == MT_LS_EV_CONN_INFO && !ev->tls;
-	if (cn && (!ev->new_conn ||
-		   ((cn->tls == MT_LS_TLS_UNSTATED || cn->cert_first || warning) && !cn->n_deliv && !cn->n_msgs &&
-		    !cn->reqfail && !cn->last_msg && same_ip(cn, ev)))) {
+	if (cn && (!ev->new_conn || ((cn->tls == MT_LS_TLS_UNSTATED || cn->cert_first) && !cn->n_deliv && !cn->n_msgs &&
+				     !cn->reqfail && !cn->last_msg && same_ip(cn, ev)))) {
 		conn_fill(cn, ev);
 		return cn;
 	}
@@ -473,6 +470,7 @@ static void on_delivery(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 		cn->n_deliv++;
 		cn->reuse_pending = false;
 		cn->last_msg = ev_msg_key(ev);
+		cn->last_use = ev->conn_use;
 		tls = cn->tls;
 	}
 	/* the message after the connection: a session closed or evicted above may have emitted
@@ -559,12 +557,15 @@ static void on_reqfail(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 			conn_close(c, ev->conn, cn);
 			cn = NULL;
 		}
-		if (!cn)
+		if (!cn) {
 			cn = conn_new(c, ev);
-		else
+			cn->cont = ev->conn_use >= 2; /* opened (and counted) before, by some process */
+		} else {
 			conn_fill(cn, ev);
+		}
 		cn->reuse_pending = false;
 		cn->last_msg = ev_msg_key(ev);
+		cn->last_use = ev->conn_use;
 		if (!cn->domain[0] && ev->rcpt_domain.n)
 			SET_FIELD(cn->domain, ev->rcpt_domain);
 		/* "Cannot start TLS: handshake failure": STARTTLS was tried and failed */
@@ -635,9 +636,7 @@ void mt_ls_corr_event(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 		break;
 	case MT_LS_EV_CONN_INFO:
 		cn = ev->conn ? mt_ls_tab_get(&c->conns, ev->conn) : NULL;
-		/* a warning alone starts nothing: what follows it will (and a record under another
-		 * key, as a log whose host field is the severity gives, is not made up) */
-		if (ev->new_conn && ev->conn && (cn || ev->tls)) {
+		if (ev->new_conn && ev->conn) { /* Postfix's certificate check */
 			cn = client_session(c, ev, cn);
 			if (ev->tls && cn->tls == MT_LS_TLS_UNSTATED) {
 				cn->tls = (uint8_t)ev->tls;

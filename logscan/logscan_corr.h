@@ -29,6 +29,7 @@ struct mt_ls_conn {
 	uint16_t port;
 	bool reuse_pending, cont;
 	bool cert_first; /* Postfix client: its certificate check failed, its TLS line not yet seen */
+	uint16_t last_use; /* Postfix client: the conn_use of its last delivery (0: first use) */
 	uint64_t last_msg; /* message key of its last delivery (Postfix client) */
 	time_t t_open, t_last;
 	uint32_t n_msgs, n_deliv;

@@ -222,6 +222,15 @@ static inline uint16_t peer_port(struct mt_ls_str s, struct mt_ls_str ip)
 	return (uint16_t)port;
 }
 
+/* A delivery's (or deferral's) peer port and conn_use, from its relay= and conn_use= slices. */
+static inline void conn_use_port(struct mt_ls_event *ev, struct mt_ls_str relay, struct mt_ls_str use)
+{
+	ev->port = peer_port(relay, ev->ip);
+	uint64_t n;
+	if (use.p && mt_ls_num(use, &n))
+		ev->conn_use = n > 65535 ? 65535 : (uint16_t)n;
+}
+
 /* "[server ]certificate verification failed for host[ip]:port: reason" (Postfix 2.x wrote it
  * without "server "): the client logs it during the handshake, before the connection's TLS
  * line, so it starts the session the TLS line then completes (alone, in a log cut short, it
@@ -271,8 +280,8 @@ static int delivery(const struct mt_ls_hdr *h, struct mt_ls_str qid, struct mt_l
 		ev->domain = ev->rcpt_domain;
 		ev->reason = text;
 		ev->cause = mt_ls_cause_from_text(text);
-		if (relay.p && relay.n && !mt_ls_starts(relay, "none"))
-			mt_ls_host_ip(relay, &ev->host, &ev->ip);
+		if (relay.p && relay.n && !mt_ls_starts(relay, "none") && mt_ls_host_ip(relay, &ev->host, &ev->ip))
+			conn_use_port(ev, relay, use);
 		else
 			ev->conn = 0;
 		return MT_LS_EVENT;
@@ -287,10 +296,7 @@ static int delivery(const struct mt_ls_hdr *h, struct mt_ls_str qid, struct mt_l
 	 * the mailbox store on this machine, no network connection (as relay=local) */
 	if (ev->ip.p && memchr(ev->ip.p, '/', ev->ip.n))
 		return MT_LS_IGNORED;
-	ev->port = peer_port(relay, ev->ip);
-	uint64_t n;
-	if (use.p && mt_ls_num(use, &n))
-		ev->conn_use = n > 65535 ? 65535 : (uint16_t)n;
+	conn_use_port(ev, relay, use);
 	ev->status = status;
 	return MT_LS_EVENT;
 }
@@ -471,9 +477,6 @@ int mt_ls_postfix_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 		if (mt_ls_starts(s, "warning: TLS library problem: ")) {
 			ev_init(ev, h, MT_LS_EV_CONN_INFO, dir);
 			ev->reason = mt_ls_sub(s, 30);
-			/* the client may log it before any line of its connection (a local failure:
-			 * "error setting cipher grade"), not only after "SSL_connect error" */
-			ev->new_conn = dir == MT_LS_DIR_OUT;
 			return MT_LS_EVENT;
 		}
 		return MT_LS_IGNORED;

@@ -75,9 +75,9 @@ static const struct row rows[] = {
      MT_LS_EVENT, MT_LS_EV_CONN_INFO, MT_LS_FMT_POSTFIX, MT_LS_DIR_IN, 0, .reason_sub = "no shared cipher"},
     {"Oct 10 19:12:13 sender postfix/smtp[1711]: 62D3F481249: to=<vagrant@example.org>, relay=mx.example.org[192.0.2.7]:25, delay=0.07, dsn=4.7.4, status=deferred (TLS is required, but was not offered by host mx.example.org[192.0.2.7])",
      MT_LS_EVENT, MT_LS_EV_REQFAIL, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "62D3F481249", "192.0.2.7", "mx.example.org",
-     .rcpt_domain = "example.org", .cause = MT_LS_CAUSE_NOT_ADVERTISED},
+     .rcpt_domain = "example.org", .cause = MT_LS_CAUSE_NOT_ADVERTISED, .port = 25},
     {"Jun  6 00:22:01 precise32 postfix/smtp[3682]: AF3B6480475: to=<v@example.com>, relay=example.com[192.0.2.7]:25, delay=0.06, dsn=4.7.5, status=deferred (Cannot start TLS: handshake failure)",
-     MT_LS_EVENT, MT_LS_EV_REQFAIL, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, .msgid = "AF3B6480475", .cause = MT_LS_CAUSE_HANDSHAKE},
+     MT_LS_EVENT, MT_LS_EV_REQFAIL, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, .msgid = "AF3B6480475", .cause = MT_LS_CAUSE_HANDSHAKE, .port = 25},
     {"Sep 23 15:57:41 mail postfix/smtp[3646046]: 838FC8A5F: to=<x@example.com>, relay=mx.example.com[192.0.2.27]:25, delay=1.2, dsn=2.0.0, status=sent (250 2.0.0 OK)",
      MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "838FC8A5F", "192.0.2.27", "mx.example.com", .rcpt_domain = "example.com", .port = 25},
     {"Sep 23 15:57:41 mail postfix/smtpd[1]: 838FC8A5F: client=unknown[192.0.2.1]", MT_LS_EVENT, MT_LS_EV_MSG_RECV, MT_LS_FMT_POSTFIX,
@@ -103,7 +103,7 @@ static const struct row rows[] = {
      .verify = "failed", .reason_sub = "untrusted issuer", .port = 25},
     {"Nov 29 14:48:52 mx postfix/smtp[24031]: 78310A7427C: to=<e2@tls.out.example>, relay=127.0.0.1[127.0.0.1]:31101, delay=0.01, delays=0/0/0.01/0, dsn=4.7.5, status=deferred (Server certificate not verified)",
      MT_LS_EVENT, MT_LS_EV_REQFAIL, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "78310A7427C", "127.0.0.1", "127.0.0.1",
-     .rcpt_domain = "tls.out.example", .cause = MT_LS_CAUSE_VERIFY},
+     .rcpt_domain = "tls.out.example", .cause = MT_LS_CAUSE_VERIFY, .port = 31101},
     /* LMTP into Dovecot over a UNIX-domain socket: no network connection (as relay=local);
      * over TCP it is one */
     {"Jul 23 19:38:16 ngm postfix/lmtp[105198]: CFDA41FBCEF: to=<test@nac.example>, relay=ngm.example.gr[private/dovecot-lmtp], delay=0.08, delays=0.03/0.02/0.02/0.01, dsn=2.0.0, status=sent (250 2.0.0 <test@nac.example> fF52NXhDYmrvmgEA6PiUog Saved)",
