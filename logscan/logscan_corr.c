@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 const char *mt_ls_in_name(int in)
 {
@@ -167,8 +168,17 @@ static uint64_t ev_msg_key(const struct mt_ls_event *ev)
 	return ev->msgkey ? ev->msgkey : mt_ls_msg_key(ev->fmt, ev->msgid);
 }
 
+bool mt_ls_loopback(const char *ip)
+{
+	if (!strncasecmp(ip, "::ffff:", 7))
+		ip += 7;
+	return !strncmp(ip, "127.", 4) || !strcmp(ip, "::1");
+}
+
 static void emit_msg(struct mt_ls_corr *c, struct mt_ls_msg *m)
 {
+	if (c->loopback_local && m->in == MT_LS_IN_CLEAR && mt_ls_loopback(m->peer))
+		m->in = MT_LS_IN_LOCAL;
 	if (c->sink.msg)
 		c->sink.msg(c->sink.ctx, m);
 }
@@ -480,7 +490,8 @@ static void on_delivery(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 		SET_FIELD(m->rcpt_domain, ev->rcpt_domain);
 	if (cn && !cn->domain[0] && m->rcpt_domain[0])
 		set_field(cn->domain, sizeof cn->domain, (struct mt_ls_str){m->rcpt_domain, strlen(m->rcpt_domain)});
-	if (delivered(ev)) {
+	/* with --loopback-local, a delivery in clear over loopback is local: not a hop */
+	if (delivered(ev) && !(tls != MT_LS_TLS_OK && c->loopback_local && cn && mt_ls_loopback(cn->ip))) {
 		m->n_deliv++;
 		if (tls == MT_LS_TLS_OK)
 			m->n_tls++;

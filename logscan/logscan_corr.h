@@ -73,7 +73,13 @@ struct mt_ls_corr {
 	struct mt_ls_sink sink;
 	uint64_t evicted_conns, evicted_msgs, reused_ids;
 	uint64_t next_serial;
+	/* set after init: a hop over loopback (127.0.0.0/8, ::1) is local, not a hop in clear
+	 * (a content filter such as amavis on 127.0.0.1:10024, a webmail submitting to ::1) */
+	bool loopback_local;
 };
+
+/* Is the address text a loopback address (127.0.0.0/8, ::1, ::ffff:127.x.y.z)? */
+bool mt_ls_loopback(const char *ip);
 
 /* Tables for max_conns open connections and max_msgs open messages; 0 or -1 (no memory). */
 int mt_ls_corr_init(struct mt_ls_corr *c, uint32_t max_conns, uint32_t max_msgs, const struct mt_ls_sink *sink);

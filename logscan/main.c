@@ -55,6 +55,8 @@ static void usage(FILE *f)
 	      "  --domain D             peer or destination domain (suffix match)\n"
 	      "  --ip A                 peer address (exact, or a prefix ending in '.' or ':')\n"
 	      "  --direction in|out\n"
+	      "  --loopback-local       a message received or delivered in clear over loopback (127.0.0.0/8,\n"
+	      "                         ::1: a content filter, a local webmail) is local, not a hop in clear\n"
 	      "Input:\n"
 	      "  --follow               keep reading the last file as it grows, across log rotation;\n"
 	      "                         SIGINT/SIGTERM ends and prints the summary\n"
@@ -404,7 +406,7 @@ int main(int argc, char **argv)
 {
 	enum {
 		O_JSON = 256, O_CSV, O_XML, O_TLSRPT, O_ORG, O_CONTACT, O_SIP, O_FAILED, O_NOTLS, O_MSGS, O_REQ, O_ALL,
-		O_BY, O_SINCE, O_UNTIL, O_DOMAIN, O_IP, O_DIR, O_FOLLOW, O_YEAR, O_MAXOPEN, O_MAXMSG, O_TOP,
+		O_BY, O_SINCE, O_UNTIL, O_DOMAIN, O_IP, O_DIR, O_FOLLOW, O_YEAR, O_MAXOPEN, O_MAXMSG, O_TOP, O_LOOP,
 	};
 	static const struct option longopts[] = {
 	    {"json", no_argument, 0, O_JSON},
@@ -430,11 +432,13 @@ int main(int argc, char **argv)
 	    {"max-open", required_argument, 0, O_MAXOPEN},
 	    {"max-messages", required_argument, 0, O_MAXMSG},
 	    {"top", required_argument, 0, O_TOP},
+	    {"loopback-local", no_argument, 0, O_LOOP},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
 	int format = MT_LS_OUT_TEXT, by = MT_LS_BY_NONE, top = 20, verbose = 0;
 	bool l_failed = false, l_notls = false, l_msgs = false, l_req = false, l_all = false, follow = false;
+	bool loopback_local = false;
 	struct mt_ls_filter filt = {0};
 	struct mt_ls_tlsrpt_opts ro = {0};
 	long year = 0, max_open = 16384, max_msgs = 65536;
@@ -455,6 +459,7 @@ int main(int argc, char **argv)
 		case O_REQ: l_req = true; break;
 		case O_ALL: l_all = true; break;
 		case O_FOLLOW: follow = true; break;
+		case O_LOOP: loopback_local = true; break;
 		case O_BY:
 			if (!strcmp(optarg, "hour"))
 				by = MT_LS_BY_HOUR;
@@ -544,6 +549,7 @@ int main(int argc, char **argv)
 		mt_ls_out_free(&out);
 		return EXIT_INTERNAL;
 	}
+	R.corr.loopback_local = loopback_local;
 	if (follow) {
 		struct sigaction sa;
 		memset(&sa, 0, sizeof sa);

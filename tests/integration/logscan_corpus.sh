@@ -38,6 +38,11 @@ EXPR='d["connections"]["outbound"]["total"], d["connections"]["outbound"]["tls"]
 want=$(grep -E 'postfix/([a-z]+/)?smtp\[[0-9]+\]: [0-9A-Za-z]+: to=.*relay=[^ ]*\[' "$C/postfix/pixelpark-helga-part2.log" |
 	sed -E 's/.*smtp\[([0-9]+)\]: ([0-9A-Za-z]+):.*/\1 \2/' | sort -u | wc -l)
 check "Postfix helga part2: an outbound connection per delivery run ($want), 2 TLS" '[ "$(j "$C/postfix/pixelpark-helga-part2.log")" = "$want 2" ] && [ "$want" = 8 ]'
+# the same log behind amavis (a content filter on 127.0.0.1:10024, back in on :10025): every
+# message has a hop in clear over loopback; with --loopback-local those hops are local
+EXPR='d["messages"]["all_tls"], d["messages"]["some_clear"], d["messages"]["received_local"]'
+check "Postfix helga part2: amavis hops clear by default" '[ "$(j "$C/postfix/pixelpark-helga-part2.log")" = "0 12 2" ]'
+check "Postfix helga part2: --loopback-local makes them local" '[ "$(j --loopback-local "$C/postfix/pixelpark-helga-part2.log")" = "6 0 8" ]'
 EXPR='d["connections"]["outbound"]["tls"], d["messages"]["deliveries_clear"]'
 check "Sendmail sna-labs: TLS to Gmail, local relay in clear" '[ "$(j "$C/sendmail/ionagamed-sna-labs.log")" = "1 1" ]'
 EXPR='d["connections"]["inbound"]["failed"]'

@@ -412,6 +412,54 @@ static void test_postfix_handshake_fail(void **state)
 	mt_ls_corr_free(&c);
 }
 
+/* --loopback-local: a message received in clear over loopback is local, a delivery in clear
+ * over loopback is no hop; TLS over loopback still counts; without the option, both clear. */
+static void test_loopback_local(void **state)
+{
+	(void)state;
+	static const char *const yes[] = {"127.0.0.1", "127.255.1.2", "::1", "::ffff:127.0.0.1", "::FFFF:127.1.2.3"};
+	static const char *const no[] = {"128.0.0.1", "1127.0.0.1", "::10", "::", "", "10.127.0.1", "::ffff:10.0.0.1"};
+	for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+		assert_true(mt_ls_loopback(yes[i]));
+	for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+		assert_false(mt_ls_loopback(no[i]));
+	static const char *const lines[] = {
+	    /* received from the internet over TLS, to amavis on loopback in clear, back in clear
+	     * from loopback as a new queue id, out over TLS; and one out over TLS to loopback */
+	    "Jan  1 00:00:01 mx postfix/smtpd[100]: connect from a.example.org[192.0.2.1]",
+	    "Jan  1 00:00:01 mx postfix/smtpd[100]: Anonymous TLS connection established from a.example.org[192.0.2.1]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)",
+	    "Jan  1 00:00:01 mx postfix/smtpd[100]: ABCDEF001: client=a.example.org[192.0.2.1]",
+	    "Jan  1 00:00:01 mx postfix/smtpd[100]: disconnect from a.example.org[192.0.2.1] ehlo=2 starttls=1 mail=1 rcpt=1 data=1 quit=1 commands=7",
+	    DLV("200", "ABCDEF001", "u@t.example", "10024", ""),
+	    "Jan  1 00:00:02 mx postfix/qmgr[9]: ABCDEF001: removed",
+	    "Jan  1 00:00:02 mx postfix/smtpd[101]: connect from localhost[127.0.0.1]",
+	    "Jan  1 00:00:02 mx postfix/smtpd[101]: ABCDEF002: client=localhost[127.0.0.1]",
+	    "Jan  1 00:00:02 mx postfix/smtpd[101]: disconnect from localhost[127.0.0.1] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5",
+	    PFX "201]: Verified TLS connection established to mx.t.example[192.0.2.9]:25" DETAILS,
+	    PFX "201]: ABCDEF002: to=<u@t.example>, relay=mx.t.example[192.0.2.9]:25, delay=1, dsn=2.0.0, status=sent (250 ok)",
+	    "Jan  1 00:00:03 mx postfix/qmgr[9]: ABCDEF002: removed",
+	};
+	for (int opt = 0; opt <= 1; opt++) {
+		static struct cap k;
+		memset(&k, 0, sizeof k);
+		struct mt_ls_sink s = {on_conn, on_msg, on_req, &k};
+		struct mt_ls_corr c;
+		assert_int_equal(mt_ls_corr_init(&c, 64, 64, &s), 0);
+		c.loopback_local = opt;
+		feed(&c, lines, sizeof lines / sizeof lines[0]);
+		mt_ls_corr_flush(&c);
+		const struct mt_ls_msg *a = find_msg(&k, "ABCDEF001"), *b = find_msg(&k, "ABCDEF002");
+		assert_non_null(a);
+		assert_non_null(b);
+		assert_int_equal(a->in, MT_LS_IN_TLS);
+		assert_int_equal(a->n_clear, opt ? 0 : 1); /* the hop to amavis */
+		assert_int_equal(b->in, opt ? MT_LS_IN_LOCAL : MT_LS_IN_CLEAR);
+		assert_int_equal(b->n_tls, 1);
+		assert_int_equal(k.nc, 4); /* the connections are all still there */
+		mt_ls_corr_free(&c);
+	}
+}
+
 /* Postfix smtpd with smtpd_tls_loglevel = 0 (its default) logs no TLS line: a session's
  * disconnect counters (starttls=1, starttls=0/1) are its TLS record.  Messages it received
  * learn that outcome, also one finished before the session ended (held until then). */
@@ -623,7 +671,7 @@ int main(void)
 	    cmocka_unit_test(test_esa_guide),	cmocka_unit_test(test_esa_no_tls_entry), cmocka_unit_test(test_postfix_pid),
 	    cmocka_unit_test(test_postfix_pid_after_deferral), cmocka_unit_test(test_postfix_loglevel0),
 	    cmocka_unit_test(test_postfix_conn_use), cmocka_unit_test(test_postfix_cert_check),
-	    cmocka_unit_test(test_postfix_handshake_fail),
+	    cmocka_unit_test(test_postfix_handshake_fail), cmocka_unit_test(test_loopback_local),
 	    cmocka_unit_test(test_postfix_held_evicted),
 	    cmocka_unit_test(test_eviction),	cmocka_unit_test(test_tab_churn),
 	};
