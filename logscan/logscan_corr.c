@@ -298,8 +298,10 @@ static inline bool same_ip(const struct mt_ls_conn *cn, const struct mt_ls_event
 static bool postfix_same_use(const struct mt_ls_conn *cn, const struct mt_ls_event *ev)
 {
 	/* last_msg: the message key of its last delivery or deferral (keys are never 0); the
-	 * recipients of one transaction share its conn_use */
-	if (cn->last_msg == ev_msg_key(ev) && cn->last_use == ev->conn_use)
+	 * recipients of one transaction share its conn_use and are logged together, after its
+	 * DATA (a retry of the message comes minutes later, on a new connection) */
+	if (cn->last_msg == ev_msg_key(ev) && cn->last_use == ev->conn_use &&
+	    (!ev->ts || !cn->t_last || (ev->ts >= cn->t_last && ev->ts - cn->t_last <= 60)))
 		return true; /* another recipient of the same message */
 	if (ev->conn_use >= 2) /* from the cache: the TLS one announced, or a clear one again */
 		return cn->reuse_pending || (cn->tls != MT_LS_TLS_OK && cn->last_msg);
