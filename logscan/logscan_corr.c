@@ -168,16 +168,16 @@ static uint64_t ev_msg_key(const struct mt_ls_event *ev)
 	return ev->msgkey ? ev->msgkey : mt_ls_msg_key(ev->fmt, ev->msgid);
 }
 
-bool mt_ls_loopback(const char *ip)
+bool mt_ls_loopback(const char *ip, size_t n)
 {
-	if (!strncasecmp(ip, "::ffff:", 7))
-		ip += 7;
-	return !strncmp(ip, "127.", 4) || !strcmp(ip, "::1");
+	if (n >= 7 && !strncasecmp(ip, "::ffff:", 7))
+		ip += 7, n -= 7;
+	return (n >= 4 && !memcmp(ip, "127.", 4)) || (n == 3 && !memcmp(ip, "::1", 3));
 }
 
 static void emit_msg(struct mt_ls_corr *c, struct mt_ls_msg *m)
 {
-	if (c->loopback_local && m->in == MT_LS_IN_CLEAR && mt_ls_loopback(m->peer))
+	if (c->loopback_local && m->in == MT_LS_IN_CLEAR && mt_ls_loopback(m->peer, strlen(m->peer)))
 		m->in = MT_LS_IN_LOCAL;
 	if (c->sink.msg)
 		c->sink.msg(c->sink.ctx, m);
@@ -492,8 +492,11 @@ static void on_delivery(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 		SET_FIELD(m->rcpt_domain, ev->rcpt_domain);
 	if (cn && !cn->domain[0] && m->rcpt_domain[0])
 		set_field(cn->domain, sizeof cn->domain, (struct mt_ls_str){m->rcpt_domain, strlen(m->rcpt_domain)});
-	/* with --loopback-local, a delivery in clear over loopback is local: not a hop */
-	if (delivered(ev) && !(tls != MT_LS_TLS_OK && c->loopback_local && cn && mt_ls_loopback(cn->ip))) {
+	/* with --loopback-local, a delivery in clear over loopback is local: not a hop (the peer
+	 * from the connection, or from the line for an inline one) */
+	bool local = tls != MT_LS_TLS_OK && c->loopback_local &&
+		     (cn ? mt_ls_loopback(cn->ip, strlen(cn->ip)) : mt_ls_loopback(ev->ip.p ? ev->ip.p : "", ev->ip.n));
+	if (delivered(ev) && !local) {
 		m->n_deliv++;
 		if (tls == MT_LS_TLS_OK)
 			m->n_tls++;

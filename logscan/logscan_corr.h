@@ -78,8 +78,8 @@ struct mt_ls_corr {
 	bool loopback_local;
 };
 
-/* Is the address text a loopback address (127.0.0.0/8, ::1, ::ffff:127.x.y.z)? */
-bool mt_ls_loopback(const char *ip);
+/* Are the n bytes at ip a loopback address (127.0.0.0/8, ::1, ::ffff:127.x.y.z)? */
+bool mt_ls_loopback(const char *ip, size_t n);
 
 /* Tables for max_conns open connections and max_msgs open messages; 0 or -1 (no memory). */
 int mt_ls_corr_init(struct mt_ls_corr *c, uint32_t max_conns, uint32_t max_msgs, const struct mt_ls_sink *sink);

@@ -425,9 +425,11 @@ static void test_loopback_local(void **state)
 	static const char *const yes[] = {"127.0.0.1", "127.255.1.2", "::1", "::ffff:127.0.0.1", "::FFFF:127.1.2.3"};
 	static const char *const no[] = {"128.0.0.1", "1127.0.0.1", "::10", "::", "", "10.127.0.1", "::ffff:10.0.0.1"};
 	for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
-		assert_true(mt_ls_loopback(yes[i]));
+		assert_true(mt_ls_loopback(yes[i], strlen(yes[i])));
 	for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
-		assert_false(mt_ls_loopback(no[i]));
+		assert_false(mt_ls_loopback(no[i], strlen(no[i])));
+	assert_false(mt_ls_loopback("127.0.0.1", 3)); /* the slice, not the string */
+	assert_false(mt_ls_loopback("::1x", 4));
 	static const char *const lines[] = {
 	    /* received from the internet over TLS, to amavis on loopback in clear, back in clear
 	     * from loopback as a new queue id, out over TLS; and one out over TLS to loopback */
@@ -444,6 +446,27 @@ static void test_loopback_local(void **state)
 	    PFX "201]: ABCDEF002: to=<u@t.example>, relay=mx.t.example[192.0.2.9]:25, delay=1, dsn=2.0.0, status=sent (250 ok)",
 	    "Jan  1 00:00:03 mx postfix/qmgr[9]: ABCDEF002: removed",
 	};
+	/* Exim: the delivery line is the whole connection */
+	static const char *const exim[] = {
+	    "2023-11-02 20:55:10 1qyjOm-0000Jc-1Z <= a@example.net H=mx.example.net [192.0.2.5] P=esmtps X=TLS1.3:TLS_AES_256_GCM_SHA384:256 S=100",
+	    "2023-11-02 20:55:11 1qyjOm-0000Jc-1Z => me@example.com R=filter T=smtp H=localhost [127.0.0.1] C=\"250 OK\"",
+	    "2023-11-02 20:55:11 1qyjOm-0000Jc-1Z Completed",
+	};
+	for (int opt = 0; opt <= 1; opt++) {
+		static struct cap k;
+		memset(&k, 0, sizeof k);
+		struct mt_ls_sink s = {on_conn, on_msg, on_req, &k};
+		struct mt_ls_corr c;
+		assert_int_equal(mt_ls_corr_init(&c, 64, 64, &s), 0);
+		c.loopback_local = opt;
+		feed(&c, exim, sizeof exim / sizeof exim[0]);
+		mt_ls_corr_flush(&c);
+		const struct mt_ls_msg *m = find_msg(&k, "1qyjOm-0000Jc-1Z");
+		assert_non_null(m);
+		assert_int_equal(m->in, MT_LS_IN_TLS);
+		assert_int_equal(m->n_clear, opt ? 0 : 1);
+		mt_ls_corr_free(&c);
+	}
 	for (int opt = 0; opt <= 1; opt++) {
 		static struct cap k;
 		memset(&k, 0, sizeof k);
