@@ -170,9 +170,12 @@ static uint64_t ev_msg_key(const struct mt_ls_event *ev)
 
 bool mt_ls_loopback(const char *ip, size_t n)
 {
+	if (n >= 5 && !strncasecmp(ip, "IPv6:", 5)) /* Sendmail's address literal */
+		ip += 5, n -= 5;
 	if (n >= 7 && !strncasecmp(ip, "::ffff:", 7))
 		ip += 7, n -= 7;
-	return (n >= 4 && !memcmp(ip, "127.", 4)) || (n == 3 && !memcmp(ip, "::1", 3));
+	return (n >= 4 && !memcmp(ip, "127.", 4)) || (n == 3 && !memcmp(ip, "::1", 3)) ||
+	       (n == 15 && !memcmp(ip, "0:0:0:0:0:0:0:1", 15));
 }
 
 static void emit_msg(struct mt_ls_corr *c, struct mt_ls_msg *m)
@@ -298,10 +301,11 @@ static inline bool same_ip(const struct mt_ls_conn *cn, const struct mt_ls_event
 static bool postfix_same_use(const struct mt_ls_conn *cn, const struct mt_ls_event *ev)
 {
 	/* last_msg: the message key of its last delivery or deferral (keys are never 0); the
-	 * recipients of one transaction share its conn_use and are logged together, after its
-	 * DATA (a retry of the message comes minutes later, on a new connection) */
-	if (cn->last_msg == ev_msg_key(ev) && cn->last_use == ev->conn_use &&
-	    (!ev->ts || !cn->t_last || (ev->ts >= cn->t_last && ev->ts - cn->t_last <= 60)))
+	 * recipients of one transaction share its conn_use (a retry of the message comes after
+	 * minimal_backoff_time, 300 s, by when an smtp process idle since has exited: max_idle
+	 * 100 s; so no time limit, which would split a transaction whose refused recipient is
+	 * logged at RCPT and the rest after a long DATA) */
+	if (cn->last_msg == ev_msg_key(ev) && cn->last_use == ev->conn_use)
 		return true; /* another recipient of the same message */
 	if (ev->conn_use >= 2) /* from the cache: the TLS one announced, or a clear one again */
 		return cn->reuse_pending || (cn->tls != MT_LS_TLS_OK && cn->last_msg);

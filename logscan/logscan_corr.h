@@ -78,7 +78,8 @@ struct mt_ls_corr {
 	bool loopback_local;
 };
 
-/* Are the n bytes at ip a loopback address (127.0.0.0/8, ::1, ::ffff:127.x.y.z)? */
+/* Are the n bytes at ip a loopback address (127.0.0.0/8, ::1, ::ffff:127.x.y.z; with
+ * Sendmail's "IPv6:" prefix too)? */
 bool mt_ls_loopback(const char *ip, size_t n);
 
 /* Tables for max_conns open connections and max_msgs open messages; 0 or -1 (no memory). */

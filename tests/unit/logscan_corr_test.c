@@ -274,11 +274,11 @@ static const struct use_case use_cases[] = {
      {PFX "11" TLS_REU "25" DETAILS,
       PFX "11]: ABCDEF001: to=<a@t.example>, relay=127.0.0.1[127.0.0.1]:25, conn_use=2, delay=1, dsn=5.7.5, status=bounced (Server certificate not trusted)"},
      0, 0, 0, 0},
-    {"a retry of the same message minutes later by the same process, without a TLS line: a new clear connection",
+    {"a recipient refused at RCPT, the rest logged after a DATA of 90 s: one TLS connection",
      {PFX "10" TLS_EST "25" DETAILS,
-      PFX "10]: ABCDEF001: to=<a@t.example>, relay=127.0.0.1[127.0.0.1]:25, delay=1, dsn=4.2.0, status=deferred (host said: 450 try later)",
-      "Jan  1 00:10:01 mx postfix/smtp[10]: ABCDEF001: to=<a@t.example>, relay=127.0.0.1[127.0.0.1]:25, delay=601, dsn=2.0.0, status=sent (250 ok)"},
-     0, 1, 2, 1},
+      PFX "10]: ABCDEF001: to=<bad@t.example>, relay=127.0.0.1[127.0.0.1]:25, delay=1, dsn=5.1.1, status=bounced (host said: 550 no such user (in reply to RCPT TO command))",
+      "Jan  1 00:01:31 mx postfix/smtp[10]: ABCDEF001: to=<a@t.example>, relay=127.0.0.1[127.0.0.1]:25, delay=91, dsn=2.0.0, status=sent (250 ok)"},
+     1, 0, 1, 1},
     {"a new TLS connection after cached clear ones",
      {DLV("10", "ABCDEF001", "a@c.example", "2526", ""), DLV("10", "ABCDEF002", "b@c.example", "2526", "conn_use=2, "),
       PFX "10" TLS_EST "2525" DETAILS, DLV("10", "ABCDEF003", "c@t.example", "2525", "")},
@@ -422,8 +422,10 @@ static void test_postfix_handshake_fail(void **state)
 static void test_loopback_local(void **state)
 {
 	(void)state;
-	static const char *const yes[] = {"127.0.0.1", "127.255.1.2", "::1", "::ffff:127.0.0.1", "::FFFF:127.1.2.3"};
-	static const char *const no[] = {"128.0.0.1", "1127.0.0.1", "::10", "::", "", "10.127.0.1", "::ffff:10.0.0.1"};
+	static const char *const yes[] = {"127.0.0.1", "127.255.1.2", "::1", "::ffff:127.0.0.1", "::FFFF:127.1.2.3",
+					  "IPv6:::1", "IPv6:0:0:0:0:0:0:0:1", "IPv6:::ffff:127.0.0.1"};
+	static const char *const no[] = {"128.0.0.1", "1127.0.0.1", "::10", "::", "", "10.127.0.1", "::ffff:10.0.0.1",
+					 "IPv6:::2", "IPv6:2001:db8::1"};
 	for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
 		assert_true(mt_ls_loopback(yes[i], strlen(yes[i])));
 	for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
