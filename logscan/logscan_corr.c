@@ -380,6 +380,27 @@ static struct mt_ls_conn *client_session(struct mt_ls_corr *c, const struct mt_l
 	return conn_new(c, ev);
 }
 
+/* The record a client's delivery or deferral goes on: the process's record cn when that is
+ * the connection (the same peer; for Postfix, see postfix_same_use), else a new one (which
+ * continues a connection counted when it was opened, when the line says conn_use >= 2). */
+static struct mt_ls_conn *client_use(struct mt_ls_corr *c, const struct mt_ls_event *ev, struct mt_ls_conn *cn, bool postfix)
+{
+	if (cn && (!same_ip(cn, ev) || (postfix && !postfix_same_use(cn, ev)))) {
+		conn_close(c, ev->conn, cn);
+		cn = NULL;
+	}
+	if (!cn) {
+		cn = conn_new(c, ev);
+		cn->cont = ev->conn_use >= 2;
+	} else {
+		conn_fill(cn, ev);
+	}
+	cn->reuse_pending = false;
+	cn->last_msg = ev_msg_key(ev);
+	cn->last_use = ev->conn_use;
+	return cn;
+}
+
 /* "TLS connection reused to" (Postfix client): the process took a TLS connection from the
  * cache for its next delivery.  The connection it used last when that is the one (same peer,
  * TLS), else a record continuing a connection counted when it was opened. */
@@ -471,22 +492,8 @@ static void on_delivery(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 			inline_conn(c, ev, ev->rcpt_domain);
 		tls = ev->tls;
 	} else {
-		cn = mt_ls_tab_get(&c->conns, ev->conn);
-		/* Postfix/Sendmail: a TLS line for another peer belongs to an earlier session */
-		if (cn && (!same_ip(cn, ev) || (ev->fmt == MT_LS_FMT_POSTFIX && !postfix_same_use(cn, ev)))) {
-			conn_close(c, ev->conn, cn);
-			cn = NULL;
-		}
-		if (!cn) {
-			cn = conn_new(c, ev);
-			cn->cont = ev->conn_use >= 2; /* opened (and counted) before, by some process */
-		} else {
-			conn_fill(cn, ev);
-		}
+		cn = client_use(c, ev, mt_ls_tab_get(&c->conns, ev->conn), ev->fmt == MT_LS_FMT_POSTFIX);
 		cn->n_deliv++;
-		cn->reuse_pending = false;
-		cn->last_msg = ev_msg_key(ev);
-		cn->last_use = ev->conn_use;
 		tls = cn->tls;
 	}
 	/* the message after the connection: a session closed or evicted above may have emitted
@@ -573,19 +580,7 @@ static void on_reqfail(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 	/* Postfix logs a "not offered" deferral with no TLS line: the attempt was a connection
 	 * (a "not verified" one follows the connection's TLS line) */
 	if (ev->conn && ev->ip.n && ev->fmt == MT_LS_FMT_POSTFIX) {
-		if (cn && (!same_ip(cn, ev) || !postfix_same_use(cn, ev))) {
-			conn_close(c, ev->conn, cn);
-			cn = NULL;
-		}
-		if (!cn) {
-			cn = conn_new(c, ev);
-			cn->cont = ev->conn_use >= 2; /* opened (and counted) before, by some process */
-		} else {
-			conn_fill(cn, ev);
-		}
-		cn->reuse_pending = false;
-		cn->last_msg = ev_msg_key(ev);
-		cn->last_use = ev->conn_use;
+		cn = client_use(c, ev, cn, true);
 		if (!cn->domain[0] && ev->rcpt_domain.n)
 			SET_FIELD(cn->domain, ev->rcpt_domain);
 		/* "Cannot start TLS: handshake failure": STARTTLS was tried and failed */

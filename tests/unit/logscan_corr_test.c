@@ -52,6 +52,20 @@ static void feed(struct mt_ls_corr *c, const char *const *lines, size_t n)
 	}
 }
 
+/* The lines through a fresh correlation (64 connections, 64 messages), flushed: every record
+ * in k. */
+static void run(struct cap *k, const char *const *lines, size_t n, bool loopback_local)
+{
+	memset(k, 0, sizeof *k);
+	struct mt_ls_sink s = {on_conn, on_msg, on_req, k};
+	struct mt_ls_corr c;
+	assert_int_equal(mt_ls_corr_init(&c, 64, 64, &s), 0);
+	c.loopback_local = loopback_local;
+	feed(&c, lines, n);
+	mt_ls_corr_flush(&c);
+	mt_ls_corr_free(&c);
+}
+
 static const struct mt_ls_conn *find_conn(struct cap *k, const char *id)
 {
 	for (int i = 0; i < k->nc; i++)
@@ -292,15 +306,10 @@ static void test_postfix_conn_use(void **state)
 	int bad = 0;
 	for (size_t t = 0; t < sizeof use_cases / sizeof use_cases[0]; t++) {
 		const struct use_case *u = &use_cases[t];
-		memset(&k, 0, sizeof k);
 		size_t n = 0;
 		while (n < 10 && u->lines[n])
 			n++;
-		struct mt_ls_sink s = {on_conn, on_msg, on_req, &k};
-		struct mt_ls_corr c;
-		assert_int_equal(mt_ls_corr_init(&c, 64, 64, &s), 0);
-		feed(&c, u->lines, n);
-		mt_ls_corr_flush(&c);
+		run(&k, u->lines, n, false);
 		unsigned tls = 0, clear = 0, tls_conns = 0;
 		for (int i = 0; i < k.nm; i++)
 			tls += k.msgs[i].n_tls, clear += k.msgs[i].n_clear;
@@ -311,7 +320,6 @@ static void test_postfix_conn_use(void **state)
 				u->name, tls, clear, k.nc, tls_conns, u->tls, u->clear, u->conns, u->tls_conns);
 			bad++;
 		}
-		mt_ls_corr_free(&c);
 	}
 	assert_int_equal(bad, 0);
 }
@@ -324,7 +332,6 @@ static void test_postfix_cert_check(void **state)
 {
 	(void)state;
 	static struct cap k;
-	memset(&k, 0, sizeof k);
 	static const char *const lines[] = {
 	    PFX "12]: certificate verification failed for mx1.example.com[192.0.2.1]:25: untrusted issuer /CN=A",
 	    PFX "12]: Untrusted TLS connection established to mx1.example.com[192.0.2.1]:25" DETAILS,
@@ -333,11 +340,7 @@ static void test_postfix_cert_check(void **state)
 	    PFX "12]: ABCDEF001: to=<a@example.com>, relay=mx2.example.com[192.0.2.2]:25, delay=1, dsn=4.7.5, status=deferred (Server certificate not verified)",
 	    PFX "13]: certificate verification failed for mx3.example.net[192.0.2.3]:25: self-signed certificate",
 	};
-	struct mt_ls_sink s = {on_conn, on_msg, on_req, &k};
-	struct mt_ls_corr c;
-	assert_int_equal(mt_ls_corr_init(&c, 64, 64, &s), 0);
-	feed(&c, lines, sizeof lines / sizeof lines[0]);
-	mt_ls_corr_flush(&c);
+	run(&k, lines, sizeof lines / sizeof lines[0], false);
 	assert_int_equal(k.nc, 3);
 	int seen = 0;
 	for (int i = 0; i < k.nc; i++) {
@@ -365,7 +368,6 @@ static void test_postfix_cert_check(void **state)
 	assert_string_equal(k.reqs[0].ip, "192.0.2.2");
 	/* the deferral carries what the check found (an RFC 8460 report needs it) */
 	assert_non_null(strstr(k.reqs[0].reason, "Server certificate not verified; num=62:hostname mismatch"));
-	mt_ls_corr_free(&c);
 }
 
 /* The smtp client's handshake failures: "SSL_connect error" and the TLS library warning after
@@ -377,7 +379,6 @@ static void test_postfix_handshake_fail(void **state)
 {
 	(void)state;
 	static struct cap k;
-	memset(&k, 0, sizeof k);
 	static const char *const lines[] = {
 	    PFX "14" TLS_EST "25" DETAILS,
 	    DLV("14", "ABCDEF001", "a@t.example", "25", ""),
@@ -386,11 +387,7 @@ static void test_postfix_handshake_fail(void **state)
 	    PFX "15]: SSL_connect error to mx.example.org[192.0.2.9]:25: -1",
 	    PFX "15]: warning: TLS library problem: error:0A00010B:SSL routines::wrong version number:y.c:2:",
 	};
-	struct mt_ls_sink s = {on_conn, on_msg, on_req, &k};
-	struct mt_ls_corr c;
-	assert_int_equal(mt_ls_corr_init(&c, 64, 64, &s), 0);
-	feed(&c, lines, sizeof lines / sizeof lines[0]);
-	mt_ls_corr_flush(&c);
+	run(&k, lines, sizeof lines / sizeof lines[0], false);
 	assert_int_equal(k.nc, 3);
 	int seen = 0;
 	for (int i = 0; i < k.nc; i++) {
@@ -414,7 +411,6 @@ static void test_postfix_handshake_fail(void **state)
 	assert_int_equal(seen, 7);
 	assert_int_equal(k.nr, 1);
 	assert_int_equal(k.reqs[0].cause, MT_LS_CAUSE_HANDSHAKE);
-	mt_ls_corr_free(&c);
 }
 
 /* --loopback-local: a message received in clear over loopback is local, a delivery in clear
@@ -454,30 +450,16 @@ static void test_loopback_local(void **state)
 	    "2023-11-02 20:55:11 1qyjOm-0000Jc-1Z => me@example.com R=filter T=smtp H=localhost [127.0.0.1] C=\"250 OK\"",
 	    "2023-11-02 20:55:11 1qyjOm-0000Jc-1Z Completed",
 	};
+	static struct cap k;
 	for (int opt = 0; opt <= 1; opt++) {
-		static struct cap k;
-		memset(&k, 0, sizeof k);
-		struct mt_ls_sink s = {on_conn, on_msg, on_req, &k};
-		struct mt_ls_corr c;
-		assert_int_equal(mt_ls_corr_init(&c, 64, 64, &s), 0);
-		c.loopback_local = opt;
-		feed(&c, exim, sizeof exim / sizeof exim[0]);
-		mt_ls_corr_flush(&c);
+		run(&k, exim, sizeof exim / sizeof exim[0], opt);
 		const struct mt_ls_msg *m = find_msg(&k, "1qyjOm-0000Jc-1Z");
 		assert_non_null(m);
 		assert_int_equal(m->in, MT_LS_IN_TLS);
 		assert_int_equal(m->n_clear, opt ? 0 : 1);
-		mt_ls_corr_free(&c);
 	}
 	for (int opt = 0; opt <= 1; opt++) {
-		static struct cap k;
-		memset(&k, 0, sizeof k);
-		struct mt_ls_sink s = {on_conn, on_msg, on_req, &k};
-		struct mt_ls_corr c;
-		assert_int_equal(mt_ls_corr_init(&c, 64, 64, &s), 0);
-		c.loopback_local = opt;
-		feed(&c, lines, sizeof lines / sizeof lines[0]);
-		mt_ls_corr_flush(&c);
+		run(&k, lines, sizeof lines / sizeof lines[0], opt);
 		const struct mt_ls_msg *a = find_msg(&k, "ABCDEF001"), *b = find_msg(&k, "ABCDEF002");
 		assert_non_null(a);
 		assert_non_null(b);
@@ -486,7 +468,6 @@ static void test_loopback_local(void **state)
 		assert_int_equal(b->in, opt ? MT_LS_IN_LOCAL : MT_LS_IN_CLEAR);
 		assert_int_equal(b->n_tls, 1);
 		assert_int_equal(k.nc, 4); /* the connections are all still there */
-		mt_ls_corr_free(&c);
 	}
 }
 
