@@ -6,10 +6,10 @@
 # must count both TLS sessions and their messages as TLS, the clear one as clear.
 . "$(dirname "$0")/lib.sh"
 need_root
-need_cmd postfix certtool swaks
+need_cmd postfix certtool swaks gnutls-cli
 LS=$ROOT/logscan/logscan
 [ -x "$LS" ] || skip "$LS not built (run make)"
-export MAILTLS_SCENARIOS="good notls quiet"
+export MAILTLS_SCENARIOS="good notls quiet tls13"
 setup_pki
 start_postfix
 
@@ -55,6 +55,21 @@ case_ "the clear listener's sessions count as none"
 grep "postfix/notls/smtpd" "$LOG" >"$T/notls.log"
 got=$($LS --json "$T/notls.log" | js 'd["connections"]["inbound"]["total"] >= 1, d["connections"]["inbound"]["total"] == d["connections"]["inbound"]["none"]')
 [ "$got" = "True True" ] && ok_ || fail_ "notls sessions: $got"
+
+# a client that offers only TLS 1.2 to a listener that takes TLS 1.3 or later: the handshake
+# fails, and Postfix logs why (SSL_accept error, the TLS library's reason, lost connection
+# after STARTTLS)
+case_ "a failed inbound handshake is a failed TLS connection with the library's reason"
+printf 'EHLO client.test\r\nSTARTTLS\r\n' | timeout 10 gnutls-cli --crlf --starttls-proto=smtp --insecure \
+	--priority 'NORMAL:-VERS-ALL:+VERS-TLS1.2' -p "$PORT_tls13" 127.0.0.1 >"$T/t13.out" 2>&1
+for _ in $(seq 100); do
+	postfix_log | grep -q "postfix/tls13/smtpd.*disconnect from" && break
+	sleep 0.1
+done
+grep "postfix/tls13/smtpd" "$PFDIR/maillog" >"$T/t13.log"
+want=$(grep -c "SSL_accept error" "$T/t13.log")
+got=$($LS --json "$T/t13.log" | js 'd["connections"]["inbound"]["failed"], any("protocol" in r["reason"] for r in d["failure_reasons"])')
+[ "$want" -ge 1 ] && [ "$got" = "$want True" ] && ok_ || { cat "$T/t13.log"; $LS --failed "$T/t13.log"; fail_ "failed inbound: $got (want $want True)"; }
 
 case_ "--messages --no-tls lists only the clear message"
 got=$($LS --messages --no-tls --json "$LOG" | grep -c '"type":"message"')
