@@ -94,16 +94,9 @@ static inline void ef_check(struct mt_ls_str s, size_t i, long at[EF_N])
 		at[k] = (long)i;
 }
 
-static void exim_fields(struct mt_ls_str s, long at[EF_N])
-{
-	for (int k = 0; k < EF_N; k++)
-		at[k] = -1;
-	mt_ls_field_starts(s, ef_check, at);
-}
-
 static struct mt_ls_str ef_value(struct mt_ls_str s, const long at[EF_N], int k, size_t kn)
 {
-	return at[k] < 0 ? (struct mt_ls_str){NULL, 0} : mt_ls_kv_at(s, (size_t)at[k], kn, ' ');
+	return mt_ls_field_value(s, at[k], kn, ' ');
 }
 
 /* X=TLS1.3:TLS_AES_256_GCM_SHA384:256 -> proto, cipher, bits; plus CV=, DN=, SNI=. */
@@ -220,7 +213,7 @@ int mt_ls_exim_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 			ev_init(ev, h, MT_LS_EV_MSG_RECV, MT_LS_DIR_IN);
 			ev->msgid = id;
 			long at[EF_N];
-			exim_fields(r, at);
+			mt_ls_field_starts(r, ef_check, at, EF_N);
 			h_field_at(r, at[EF_H], ev);
 			struct mt_ls_str proto = ef_value(r, at, EF_P, 2);
 			if (!ev->ip.p || (proto.p && mt_ls_starts(proto, "local")))
@@ -267,7 +260,7 @@ int mt_ls_exim_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 			ev->new_conn = a == '='; /* "->" lines share the "=>" line's connection */
 			ev->rcpt_domain = mt_ls_addr_domain(rcpt);
 			long at[EF_N];
-			exim_fields(rest, at);
+			mt_ls_field_starts(rest, ef_check, at, EF_N);
 			h_field_at(rest, at[EF_H], ev);
 			if (!ev->ip.p)
 				return MT_LS_IGNORED; /* local delivery */

@@ -299,11 +299,15 @@ struct mt_ls_str mt_ls_addr_domain(struct mt_ls_str addr);
 struct mt_ls_str mt_ls_kvn(struct mt_ls_str s, const char *key, size_t kn, char stop);
 /* The value of the field whose kn-byte key starts at offset at (mt_ls_kvn's value rules). */
 struct mt_ls_str mt_ls_kv_at(struct mt_ls_str s, size_t at, size_t kn, char stop);
-/* check(s, i, at) for every place in s where a "key=" field may start by mt_ls_kvn's rule:
- * offset 0 and each byte after a space, in order (a per-format field index records the first
- * start of each key it wants in at[]).  Inline, so check is called directly. */
-static inline void mt_ls_field_starts(struct mt_ls_str s, void (*check)(struct mt_ls_str, size_t, long *), long *at)
+/* A per-format field index: at[0..n) set to -1, then check(s, i, at) for every place in s
+ * where a "key=" field may start by mt_ls_kvn's rule: offset 0 and each byte after a space,
+ * in order (check records the first start of each key it wants in at[]).  Inline, so check
+ * is called directly. */
+static inline void mt_ls_field_starts(struct mt_ls_str s, void (*check)(struct mt_ls_str, size_t, long *), long *at,
+				      int n)
 {
+	for (int k = 0; k < n; k++)
+		at[k] = -1;
 	check(s, 0, at);
 	size_t b = 0;
 #ifdef __SSE2__
@@ -317,6 +321,11 @@ static inline void mt_ls_field_starts(struct mt_ls_str s, void (*check)(struct m
 	for (; b < s.n; b++)
 		if (s.p[b] == ' ')
 			check(s, b + 1, at);
+}
+/* The value of the field whose kn-byte key an index found at pos (-1: none, the empty slice). */
+static inline struct mt_ls_str mt_ls_field_value(struct mt_ls_str s, long pos, size_t kn, char stop)
+{
+	return pos < 0 ? (struct mt_ls_str){NULL, 0} : mt_ls_kv_at(s, (size_t)pos, kn, stop);
 }
 #define mt_ls_kv(s, key, stop) mt_ls_kvn((s), (key), strlen(key), (stop))
 /* Classify a free-text failure into a cause. */

@@ -53,16 +53,9 @@ static inline void sf_check(struct mt_ls_str s, size_t i, long at[SF_N])
 		at[k] = (long)i;
 }
 
-static void sendmail_fields(struct mt_ls_str s, long at[SF_N])
-{
-	for (int k = 0; k < SF_N; k++)
-		at[k] = -1;
-	mt_ls_field_starts(s, sf_check, at);
-}
-
 static struct mt_ls_str sf_value(struct mt_ls_str s, const long at[SF_N], int k, char stop)
 {
-	return at[k] < 0 ? (struct mt_ls_str){NULL, 0} : mt_ls_kv_at(s, (size_t)at[k], sf_keys[k].n, stop);
+	return mt_ls_field_value(s, at[k], sf_keys[k].n, stop);
 }
 
 /* "relay=host. [ip]" / "relay=[ip]" / "relay=host." ; trailing dot of FQDNs dropped. */
@@ -113,7 +106,7 @@ static int starttls(const struct mt_ls_hdr *h, struct mt_ls_str s, struct mt_ls_
 		return MT_LS_EVENT;
 	}
 	long at[SF_N];
-	sendmail_fields(r, at);
+	mt_ls_field_starts(r, sf_check, at, SF_N);
 	struct mt_ls_str ver = sf_value(r, at, SF_VERSION, ',');
 	if (!ver.p)
 		return MT_LS_UNPARSED;
@@ -174,7 +167,7 @@ int mt_ls_sendmail_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 		ev_init(ev, h, MT_LS_EV_MSG_RECV, MT_LS_DIR_IN);
 		ev->msgid = qid;
 		long at[SF_N];
-		sendmail_fields(r, at);
+		mt_ls_field_starts(r, sf_check, at, SF_N);
 		struct mt_ls_str proto = sf_value(r, at, SF_PROTO, ',');
 		relay_value(sf_value(r, at, SF_RELAY, ','), ev);
 		if (!proto.p || !ev->ip.p) {
@@ -187,7 +180,7 @@ int mt_ls_sendmail_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 	}
 	if (mt_ls_starts(r, "to=")) {
 		long at[SF_N];
-		sendmail_fields(r, at);
+		mt_ls_field_starts(r, sf_check, at, SF_N);
 		struct mt_ls_str mailer = sf_value(r, at, SF_MAILER, ',');
 		struct mt_ls_str stat = sf_value(r, at, SF_STAT, ' ');
 		if (!mailer.p || !stat.p)
