@@ -468,7 +468,7 @@ static struct mt_ls_msg *msg_get(struct mt_ls_corr *c, const struct mt_ls_event 
 	if (m || !create)
 		return m;
 	m = mt_ls_tab_put(&c->msgs, k, evict_msg, c);
-	m->peer[0] = m->rcpt_domain[0] = '\0';
+	m->peer[0] = m->rcpt_domain[0] = m->orig_id[0] = '\0';
 	m->fmt = (uint8_t)ev->fmt;
 	m->t = ev->ts;
 	SET_FIELD(m->id, ev->msgid);
@@ -481,6 +481,76 @@ static bool delivered(const struct mt_ls_event *ev)
 	if (!ev->status.n)
 		return true;
 	return (ev->status.n >= 4 && (memcmp(ev->status.p, "sent", 4) == 0 || memcmp(ev->status.p, "Sent", 4) == 0));
+}
+
+/* The message m (key mk) goes on as ch (key ck), or ch is a copy of it: ch takes m's first id
+ * and how m was received; a continuation also takes the hops m had (m, merged, is then no
+ * message of its own).  A session m waits on (see on_recv) now decides for ch too. */
+static void msg_link(struct mt_ls_corr *c, struct mt_ls_msg *m, uint64_t mk, struct mt_ls_msg *ch, uint64_t ck, bool copy)
+{
+	if (!ch->orig_id[0]) {
+		const char *o = m->orig_id[0] ? m->orig_id : m->id;
+		set_field(ch->orig_id, sizeof ch->orig_id, (struct mt_ls_str){o, strlen(o)});
+	}
+	ch->inherited = true;
+	ch->in = m->received ? m->in : (uint8_t)MT_LS_IN_UNKNOWN;
+	memcpy(ch->peer, m->peer, sizeof ch->peer);
+	if (!ch->rcpt_domain[0])
+		memcpy(ch->rcpt_domain, m->rcpt_domain, sizeof ch->rcpt_domain);
+	ch->conn_serial = 0; /* its own receiving session no longer decides */
+	if (m->conn_serial) {
+		struct mt_ls_conn *s = mt_ls_tab_at(&c->conns, m->conn_idx);
+		if (s->serial == m->conn_serial) {
+			bool waits = false;
+			for (unsigned i = 0; !copy && !m->done_wait && i < s->n_pend; i++)
+				if (s->pend[i] == mk) { /* m waits no more: ch does */
+					s->pend[i] = ck;
+					m->conn_serial = 0;
+					waits = true;
+					break;
+				}
+			if (!waits && s->n_pend < MT_LS_CONN_PEND) {
+				s->pend[s->n_pend++] = ck;
+				waits = true;
+			}
+			if (waits) {
+				ch->conn_serial = s->serial;
+				ch->conn_idx = m->conn_idx;
+			}
+		}
+	}
+	if (copy)
+		return;
+	ch->t = m->t;
+	ch->n_deliv += m->n_deliv;
+	ch->n_tls += m->n_tls;
+	ch->n_clear += m->n_clear;
+	m->n_deliv = m->n_tls = m->n_clear = 0;
+	m->merged = true;
+	m->next_key = ck;
+}
+
+/* Postfix: a delivery that says "queued as Y" handed message m to a content filter (or
+ * another MTA) which queued it again as Y; when Y is a message this log shows received, from
+ * the address the delivery went to (or both over loopback: a filter on 127.0.0.1:10024
+ * re-injecting on 127.0.0.1:10025), m goes on as Y.  Returns Y's record, or NULL. */
+static struct mt_ls_msg *filter_next(struct mt_ls_corr *c, const struct mt_ls_event *ev, struct mt_ls_msg *m,
+				     const struct mt_ls_conn *cn)
+{
+	uint64_t ck = mt_ls_msg_key(ev->fmt, ev->link);
+	struct mt_ls_msg *ch = mt_ls_tab_peek(&c->msgs, ck);
+	if (!ch || ch == m)
+		return NULL;
+	if (m->next_key == ck)
+		return ch; /* another recipient of the same hand-over */
+	if (!ch->received || ch->done_wait || ch->orig_id[0])
+		return NULL;
+	const char *ip = cn ? cn->ip : "";
+	size_t ipn = strlen(ip), pn = strlen(ch->peer);
+	if (!ipn || !((ipn == pn && memcmp(ip, ch->peer, pn) == 0) || (mt_ls_loopback(ip, ipn) && mt_ls_loopback(ch->peer, pn))))
+		return NULL;
+	msg_link(c, m, ev_msg_key(ev), ch, ck, false);
+	return ch;
 }
 
 static void on_delivery(struct mt_ls_corr *c, const struct mt_ls_event *ev)
@@ -507,6 +577,11 @@ static void on_delivery(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 	 * from the connection, or from the line for an inline one) */
 	bool local = tls != MT_LS_TLS_OK && c->loopback_local &&
 		     (cn ? mt_ls_loopback(cn->ip, strlen(cn->ip)) : mt_ls_loopback(ev->ip.p ? ev->ip.p : "", ev->ip.n));
+	if (__builtin_expect(ev->link.n != 0, 0) && delivered(ev)) {
+		struct mt_ls_msg *next = filter_next(c, ev, m, cn);
+		if (next)
+			m = next; /* the hop is the message's, which goes on under the new id */
+	}
 	if (delivered(ev) && !local) {
 		m->n_deliv++;
 		if (tls == MT_LS_TLS_OK)
@@ -515,6 +590,8 @@ static void on_delivery(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 			m->n_clear++;
 	}
 }
+
+static void recv_on(struct mt_ls_corr *c, const struct mt_ls_event *ev, struct mt_ls_msg *m, uint64_t k);
 
 static void on_recv(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 {
@@ -528,6 +605,23 @@ static void on_recv(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 	}
 	if (!m)
 		m = msg_get(c, ev, true);
+	if (__builtin_expect(m->inherited, 0)) {
+		/* made from another message before its own start was logged (ESA): it was
+		 * received as that one was; its own session is still counted */
+		struct mt_ls_msg keep = *m;
+		recv_on(c, ev, m, k);
+		m->in = keep.in;
+		m->t = keep.t;
+		m->conn_serial = keep.conn_serial;
+		m->conn_idx = keep.conn_idx;
+		memcpy(m->peer, keep.peer, sizeof m->peer);
+		return;
+	}
+	recv_on(c, ev, m, k);
+}
+
+static void recv_on(struct mt_ls_corr *c, const struct mt_ls_event *ev, struct mt_ls_msg *m, uint64_t k)
+{
 	m->received = true;
 	m->t = ev->ts;
 	if (ev->ip.n)
@@ -621,6 +715,27 @@ static void on_reqfail(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 		c->sink.reqfail(c->sink.ctx, &r);
 }
 
+/* ESA: message msgid made from message link (a copy, or its continuation under a new id). */
+static void on_link(struct mt_ls_corr *c, const struct mt_ls_event *ev)
+{
+	uint64_t ck = ev_msg_key(ev), mk = mt_ls_msg_key(ev->fmt, ev->link);
+	if (ck == mk)
+		return;
+	struct mt_ls_msg *ch = msg_get(c, ev, true);
+	struct mt_ls_msg *m = mt_ls_tab_get(&c->msgs, mk);
+	if (ch->done_wait || (m && m->next_key == ck))
+		return;
+	if (!m) { /* not seen (before the log starts, or evicted): how it came in is unknown */
+		if (!ch->orig_id[0])
+			SET_FIELD(ch->orig_id, ev->link);
+		ch->inherited = true;
+		ch->in = MT_LS_IN_UNKNOWN;
+		ch->conn_serial = 0;
+		return;
+	}
+	msg_link(c, m, mk, ch, ck, ev->copy);
+}
+
 void mt_ls_corr_event(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 {
 	struct mt_ls_conn *cn;
@@ -702,6 +817,9 @@ void mt_ls_corr_event(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 	}
 	case MT_LS_EV_DELIVERY:
 		on_delivery(c, ev);
+		break;
+	case MT_LS_EV_MSG_LINK:
+		on_link(c, ev);
 		break;
 	case MT_LS_EV_REQFAIL:
 		on_reqfail(c, ev);

@@ -52,7 +52,14 @@ struct mt_ls_msg {
 	uint64_t conn_serial; /* still tell (serial 0: none) */
 	time_t t;
 	uint32_t n_deliv, n_tls, n_clear;
+	/* a message that goes on under another id (a Postfix content filter's "queued as", ESA
+	 * "rewritten to"): the last such id's key; merged: its hops moved there, so it is not a
+	 * message of its own (unless it has hops of its own after) */
+	uint64_t next_key;
+	bool merged;
+	bool inherited; /* in, peer and t come from the message it continues or copies */
 	char id[32], peer[48], rcpt_domain[96];
+	char orig_id[32]; /* the first id of the message it continues or copies ("" = none) */
 };
 
 struct mt_ls_reqfail {
@@ -96,7 +103,7 @@ static inline uint64_t mt_ls_msg_key(int fmt, struct mt_ls_str id)
 static inline void mt_ls_corr_prepare(struct mt_ls_event *ev)
 {
 	if (ev->kind == MT_LS_EV_MSG_RECV || ev->kind == MT_LS_EV_MSG_RCPT || ev->kind == MT_LS_EV_DELIVERY ||
-	    ev->kind == MT_LS_EV_MSG_DONE)
+	    ev->kind == MT_LS_EV_MSG_DONE || ev->kind == MT_LS_EV_MSG_LINK)
 		ev->msgkey = mt_ls_msg_key(ev->fmt, ev->msgid);
 }
 /* Optional: start loading the table slots ev will touch, a few events before it is applied

@@ -156,6 +156,40 @@ static int new_smtp(const struct mt_ls_hdr *h, struct mt_ls_str s, struct mt_ls_
 	return MT_LS_EVENT;
 }
 
+/* A message made from another (the AsyncOS guide's "Generated or Rewritten Messages"): after
+ * "MID n", r holds " [was ]generated based on MID m by ..." (a copy: bcc(), a notification)
+ * or " rewritten to [MID ]m by ..." (the message goes on as m: anti-spam or alt-rcpt-to
+ * rewriting, release from a policy quarantine). */
+static int mid_link(const struct mt_ls_hdr *h, struct mt_ls_str mid, struct mt_ls_str r, struct mt_ls_event *ev)
+{
+	bool copy;
+	if (mt_ls_starts(r, " was generated based on MID ") || mt_ls_starts(r, " generated based on MID ")) {
+		copy = true;
+		r = mt_ls_sub(r, r.p[1] == 'w' ? 28 : 24);
+	} else if (mt_ls_starts(r, " rewritten to ")) {
+		copy = false;
+		r = mt_ls_sub(r, 14);
+		if (mt_ls_starts(r, "MID "))
+			r = mt_ls_sub(r, 4);
+	} else {
+		return MT_LS_IGNORED;
+	}
+	size_t n = mt_ls_num(r, NULL);
+	if (!n)
+		return MT_LS_UNPARSED;
+	ev_init(ev, h, MT_LS_EV_MSG_LINK);
+	ev->copy = copy;
+	/* msgid: the message made; link: the one it comes from */
+	if (copy) {
+		ev->msgid = mid;
+		ev->link = (struct mt_ls_str){r.p, n};
+	} else {
+		ev->msgid = (struct mt_ls_str){r.p, n};
+		ev->link = mid;
+	}
+	return MT_LS_EVENT;
+}
+
 int mt_ls_esa_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 {
 	struct mt_ls_str s = h->msg;
@@ -236,6 +270,8 @@ int mt_ls_esa_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 				return MT_LS_IGNORED;
 			struct mt_ls_str mid = {r.p, n};
 			r = mt_ls_sub(r, n);
+			if (r.n >= 10 && (r.p[1] == 'w' || r.p[1] == 'g' || r.p[1] == 'r'))
+				return mid_link(h, mid, r, ev);
 			if (r.n < 10 || r.p[1] != 'I' || !mt_ls_starts(r, " ICID "))
 				return MT_LS_IGNORED;
 			/* " ICID n RID r To: <addr>" read in place; other shapes searched */

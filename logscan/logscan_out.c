@@ -55,7 +55,7 @@ static const char *get(const struct fields *f, const char *k)
 static const char *const csv_cols[] = {"type",	 "time",     "format",	 "direction",  "id",	     "message",
 				       "ip",	 "host",     "domain",	 "tls",	       "protocol",   "cipher",
 				       "bits",	 "verify",   "cert",	 "cause",      "reason",     "received",
-				       "deliveries", "deliveries_tls", "deliveries_clear", "evicted"};
+				       "deliveries", "deliveries_tls", "deliveries_clear", "evicted",   "orig_id"};
 #define NCOLS (sizeof csv_cols / sizeof csv_cols[0])
 
 bool mt_ls_out_listing(const struct mt_ls_out *o)
@@ -163,10 +163,11 @@ static void text_record(struct mt_ls_out *o, const struct fields *fl)
 			"HOST/DOMAIN", "TLS", "PROTOCOL", "CIPHER", "DETAIL");
 	}
 	if (!strcmp(type, "message")) {
-		fprintf(f, "%-19s %-8s %-3s %-16s %-39s %-32s %-6s deliveries=%s tls=%s clear=%s%s\n", get(fl, "time"),
+		fprintf(f, "%-19s %-8s %-3s %-16s %-39s %-32s %-6s deliveries=%s tls=%s clear=%s%s%s%s\n", get(fl, "time"),
 			get(fl, "format"), "msg", get(fl, "message"), *get(fl, "ip") ? get(fl, "ip") : "-",
 			*get(fl, "domain") ? get(fl, "domain") : "-", get(fl, "received"), get(fl, "deliveries"),
-			get(fl, "deliveries_tls"), get(fl, "deliveries_clear"), *get(fl, "evicted") ? " (evicted)" : "");
+			get(fl, "deliveries_tls"), get(fl, "deliveries_clear"), *get(fl, "orig_id") ? " orig=" : "",
+			get(fl, "orig_id"), *get(fl, "evicted") ? " (evicted)" : "");
 		return;
 	}
 	const char *host = *get(fl, "host") ? get(fl, "host") : *get(fl, "domain") ? get(fl, "domain") : "-";
@@ -293,6 +294,10 @@ static void on_msg(void *ctx, const struct mt_ls_msg *m)
 		return;
 	if (!msg_pass(o, m))
 		return;
+	if (m->merged && !m->n_deliv) { /* it went on under another id, counted there */
+		o->sum.continued++;
+		return;
+	}
 	mt_ls_sum_msg(&o->sum, m);
 	if (!o->list_msgs)
 		return;
@@ -314,6 +319,7 @@ static void on_msg(void *ctx, const struct mt_ls_msg *m)
 	addu(&fl, "deliveries_clear", m->n_clear);
 	if (m->evicted)
 		add(&fl, "evicted", "true");
+	add(&fl, "orig_id", m->orig_id);
 	emit(o, &fl);
 }
 
@@ -427,12 +433,12 @@ static json_t *summary_json(struct mt_ls_out *o, const struct mt_ls_stats *st)
 	json_object_set_new(j, "connections", json_pack("{so so}", "inbound", count_obj(&s->dir[MT_LS_DIR_IN]),
 							"outbound", count_obj(&s->dir[MT_LS_DIR_OUT])));
 	json_object_set_new(j, "messages",
-			    json_pack("{sI sI sI sI sI sI sI sI sI sI}", "total", (json_int_t)s->msgs, "received_tls",
+			    json_pack("{sI sI sI sI sI sI sI sI sI sI sI}", "total", (json_int_t)s->msgs, "received_tls",
 				      (json_int_t)s->in_tls, "received_clear", (json_int_t)s->in_clear, "received_local",
 				      (json_int_t)s->in_local, "received_unknown", (json_int_t)s->in_unknown, "deliveries",
 				      (json_int_t)s->deliv, "deliveries_tls", (json_int_t)s->deliv_tls, "deliveries_clear",
 				      (json_int_t)s->deliv_clear, "all_tls", (json_int_t)s->msgs_all_tls, "some_clear",
-				      (json_int_t)s->msgs_clear));
+				      (json_int_t)s->msgs_clear, "continued", (json_int_t)s->continued));
 	json_object_set_new(j, "protocols", table(&s->proto, "protocol", 0, 1, false, true));
 	json_object_set_new(j, "ciphers", table(&s->cipher, "cipher", o->top, 0, false, false));
 	json_object_set_new(j, "peer_domains", table(&s->domain, "domain", o->top, 0, true, false));
@@ -487,6 +493,8 @@ static void text_summary(FILE *f, json_t *j)
 		U(m, "deliveries_clear"));
 	fprintf(f, "  TLS on every hop seen              %10llu\n", U(m, "all_tls"));
 	fprintf(f, "  some hop in clear                  %10llu\n", U(m, "some_clear"));
+	if (U(m, "continued"))
+		fprintf(f, "  ids that went on under another id  %10llu\n", U(m, "continued"));
 	json_t *a;
 	size_t i;
 	json_t *e;

@@ -59,6 +59,8 @@ enum mt_ls_ev_kind {
 	MT_LS_EV_DELIVERY,  /* msg delivered over conn (or inline) to rcpt_domain */
 	MT_LS_EV_REQFAIL,   /* TLS required and not used: cause + reason */
 	MT_LS_EV_MSG_DONE,
+	MT_LS_EV_MSG_LINK,  /* msg (msgid) comes from the message link names: a copy (copy set) or its
+			     * continuation under a new id (ESA "generated based on", "rewritten to") */
 };
 
 struct mt_ls_event {
@@ -82,6 +84,10 @@ struct mt_ls_event {
 	uint16_t port;	/* Postfix client: the peer's port, 0 = not logged */
 	uint16_t conn_use; /* Postfix delivery: its connection's use count when >= 2 (conn_use=) */
 	uint64_t msgkey; /* message table key, 0 = not computed yet (mt_ls_corr_prepare) */
+	/* DELIVERY (Postfix, sent): the id the receiving end queued it as ("queued as Y");
+	 * MSG_LINK: the id of the message msgid comes from */
+	struct mt_ls_str link;
+	bool copy; /* MSG_LINK: msgid is a copy, the other message goes on (else it continues as msgid) */
 };
 
 /* The common header of a line. */

@@ -249,6 +249,20 @@ static int verify_failed(const struct mt_ls_hdr *h, struct mt_ls_str s, size_t o
 	return MT_LS_EVENT;
 }
 
+/* The queue id in a reply's "... queued as ID" (Postfix, amavis: "250 2.0.0 from
+ * MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as ID"); none when absent. */
+static struct mt_ls_str queued_as(struct mt_ls_str text)
+{
+	long q = mt_ls_find(text, "queued as ");
+	if (q < 0)
+		return (struct mt_ls_str){NULL, 0};
+	struct mt_ls_str id = mt_ls_sub(text, (size_t)q + 10);
+	size_t n = 0;
+	while (n < id.n && ((unsigned)(id.p[n] - '0') < 10u || (unsigned)((id.p[n] | 0x20) - 'a') < 26u))
+		n++;
+	return (struct mt_ls_str){n ? id.p : NULL, n};
+}
+
 static int delivery(const struct mt_ls_hdr *h, struct mt_ls_str qid, struct mt_ls_str s, int dir, struct mt_ls_event *ev)
 {
 	struct mt_ls_str to, relay, status, use;
@@ -298,6 +312,8 @@ static int delivery(const struct mt_ls_hdr *h, struct mt_ls_str qid, struct mt_l
 		return MT_LS_IGNORED;
 	conn_use_port(ev, relay, use);
 	ev->status = status;
+	if (sent)
+		ev->link = queued_as(text);
 	return MT_LS_EVENT;
 }
 

@@ -471,6 +471,140 @@ static void test_loopback_local(void **state)
 	}
 }
 
+/* A message that goes on under another id.  Postfix: a delivery to an after-queue content
+ * filter on loopback says "queued as Y" for the id the filter's re-injection got: Y is the
+ * same message (its record, orig_id X, received as X was, X's hop to the filter its hop; X
+ * no message of its own), when Y came from the address X went to, or both over loopback.
+ * ESA: "MID c was generated based on MID p" (a copy: received as p was, p goes on), "MID p
+ * rewritten to c" (p goes on as c). */
+#define FX_IN(pid, qid, ip)                                                                            \
+	"Jan  1 00:00:01 mx postfix/smtpd[" pid "]: connect from c.example[" ip "]",                   \
+	    "Jan  1 00:00:01 mx postfix/smtpd[" pid "]: " qid ": client=c.example[" ip "]",            \
+	    "Jan  1 00:00:01 mx postfix/smtpd[" pid "]: disconnect from c.example[" ip "] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5"
+#define FX_TLS(pid) \
+	"Jan  1 00:00:01 mx postfix/smtpd[" pid "]: Anonymous TLS connection established from c.example[192.0.2.1]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)"
+#define FX_DLV(pid, qid, rcpt, relay, text) \
+	PFX pid "]: " qid ": to=<" rcpt ">, relay=" relay ", delay=1, dsn=2.0.0, status=sent (" text ")"
+#define AMAVIS "250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as "
+static void test_msg_link(void **state)
+{
+	(void)state;
+	static struct cap k;
+	/* received over TLS, two recipients through amavis, out over TLS */
+	static const char *const amavis[] = {
+	    "Jan  1 00:00:01 mx postfix/smtpd[100]: connect from c.example[192.0.2.1]", FX_TLS("100"),
+	    "Jan  1 00:00:01 mx postfix/smtpd[100]: A0000000001: client=c.example[192.0.2.1]",
+	    "Jan  1 00:00:01 mx postfix/smtpd[100]: disconnect from c.example[192.0.2.1] ehlo=2 starttls=1 mail=1 rcpt=2 data=1 quit=1 commands=8",
+	    FX_IN("101", "B0000000001", "127.0.0.1"),
+	    FX_DLV("200", "A0000000001", "u@t.example", "127.0.0.1[127.0.0.1]:10024", AMAVIS "B0000000001"),
+	    FX_DLV("200", "A0000000001", "v@t.example", "127.0.0.1[127.0.0.1]:10024", AMAVIS "B0000000001"),
+	    "Jan  1 00:00:02 mx postfix/qmgr[9]: A0000000001: removed",
+	    PFX "201]: Verified TLS connection established to mx.t.example[192.0.2.9]:25" DETAILS,
+	    FX_DLV("201", "B0000000001", "u@t.example", "mx.t.example[192.0.2.9]:25", "250 2.0.0 Ok: queued as 1"),
+	    FX_DLV("201", "B0000000001", "v@t.example", "mx.t.example[192.0.2.9]:25", "250 2.0.0 Ok: queued as 1"),
+	    "Jan  1 00:00:03 mx postfix/qmgr[9]: B0000000001: removed",
+	};
+	for (int opt = 0; opt <= 1; opt++) {
+		run(&k, amavis, sizeof amavis / sizeof amavis[0], opt);
+		assert_int_equal(k.nm, 2);
+		const struct mt_ls_msg *x = find_msg(&k, "A0000000001"), *y = find_msg(&k, "B0000000001");
+		assert_non_null(x);
+		assert_non_null(y);
+		assert_true(x->merged);
+		assert_int_equal(x->n_deliv, 0);
+		assert_false(y->merged);
+		assert_string_equal(y->orig_id, "A0000000001");
+		assert_int_equal(y->in, MT_LS_IN_TLS);
+		assert_string_equal(y->peer, "192.0.2.1");
+		assert_int_equal(y->n_tls, 2);
+		assert_int_equal(y->n_clear, opt ? 0 : 2); /* the two hops to amavis */
+	}
+	/* not the same message: "queued as" by a remote MTA (an id this log never received), and
+	 * an id received here, but from another address than the delivery went to */
+	static const char *const other[] = {
+	    FX_IN("100", "A0000000002", "192.0.2.1"),
+	    FX_IN("101", "B0000000002", "192.0.2.7"),
+	    FX_DLV("200", "A0000000002", "u@t.example", "mx.t.example[192.0.2.9]:25", "250 2.0.0 Ok: queued as B0000000002"),
+	    FX_DLV("200", "A0000000002", "v@t.example", "mx.t.example[192.0.2.9]:25", "250 2.0.0 Ok: queued as C0000000009"),
+	    "Jan  1 00:00:02 mx postfix/qmgr[9]: A0000000002: removed",
+	    "Jan  1 00:00:02 mx postfix/qmgr[9]: B0000000002: removed",
+	};
+	run(&k, other, sizeof other / sizeof other[0], false);
+	const struct mt_ls_msg *x = find_msg(&k, "A0000000002"), *y = find_msg(&k, "B0000000002");
+	assert_non_null(x);
+	assert_non_null(y);
+	assert_false(x->merged);
+	assert_int_equal(x->n_clear, 2);
+	assert_string_equal(y->orig_id, "");
+	assert_int_equal(y->in, MT_LS_IN_CLEAR);
+	/* a filter on another host: Y re-injected from the address X went to */
+	static const char *const remote_filter[] = {
+	    FX_IN("100", "A0000000003", "192.0.2.1"),
+	    FX_IN("101", "B0000000003", "10.0.0.5"),
+	    FX_DLV("200", "A0000000003", "u@t.example", "filter.lan[10.0.0.5]:10024", "250 Ok: queued as B0000000003"),
+	    "Jan  1 00:00:02 mx postfix/qmgr[9]: A0000000003: removed",
+	    "Jan  1 00:00:02 mx postfix/qmgr[9]: B0000000003: removed",
+	};
+	run(&k, remote_filter, sizeof remote_filter / sizeof remote_filter[0], false);
+	y = find_msg(&k, "B0000000003");
+	assert_non_null(y);
+	assert_string_equal(y->orig_id, "A0000000003");
+	assert_int_equal(y->in, MT_LS_IN_CLEAR);
+	assert_string_equal(y->peer, "192.0.2.1");
+	assert_int_equal(y->n_clear, 1);
+	assert_true(find_msg(&k, "A0000000003")->merged);
+	/* smtpd_tls_loglevel 0: the first session's TLS shows only at its disconnect, after the
+	 * hand-over; it decides for the message under its new id */
+	static const char *const late[] = {
+	    "Jan  1 00:00:01 mx postfix/smtpd[100]: connect from c.example[192.0.2.1]",
+	    "Jan  1 00:00:01 mx postfix/smtpd[100]: A0000000004: client=c.example[192.0.2.1]",
+	    FX_IN("101", "B0000000004", "127.0.0.1"),
+	    FX_DLV("200", "A0000000004", "u@t.example", "127.0.0.1[127.0.0.1]:10024", "250 2.0.0 Ok: queued as B0000000004"),
+	    "Jan  1 00:00:02 mx postfix/qmgr[9]: A0000000004: removed",
+	    "Jan  1 00:00:02 mx postfix/qmgr[9]: B0000000004: removed",
+	    "Jan  1 00:00:03 mx postfix/smtpd[100]: disconnect from c.example[192.0.2.1] ehlo=2 starttls=1 mail=1 rcpt=1 data=1 quit=1 commands=7",
+	};
+	run(&k, late, sizeof late / sizeof late[0], false);
+	y = find_msg(&k, "B0000000004");
+	assert_non_null(y);
+	assert_string_equal(y->orig_id, "A0000000004");
+	assert_int_equal(y->in, MT_LS_IN_TLS);
+	/* ESA: a bcc copy and a rewrite of a message received over TLS; a copy of one not seen */
+	static const char *const esa[] = {
+	    "Tue Apr 17 00:57:53 2018 Info: New SMTP ICID 5 interface Data 1 (192.168.1.1) address 10.0.0.1 reverse dns host mail.example.com verified yes",
+	    "Tue Apr 17 00:57:54 2018 Info: ICID 5 TLS success protocol TLSv1.2 cipher ECDHE-RSA-AES256-GCM-SHA384",
+	    "Tue Apr 17 00:57:55 2018 Info: Start MID 10 ICID 5",
+	    "Tue Apr 17 00:57:55 2018 Info: Start MID 11 ICID 5",
+	    "Tue Apr 17 00:57:56 2018 Info: ICID 5 close",
+	    "Tue Apr 17 00:57:56 2018 Info: Start MID 20 ICID 0",
+	    "Tue Apr 17 00:57:56 2018 Info: MID 20 was generated based on MID 10 by bcc filter 'copy'",
+	    "Tue Apr 17 00:57:56 2018 Info: MID 11 rewritten to MID 21 by antispam",
+	    "Tue Apr 17 00:57:56 2018 Info: Start MID 21 ICID 0",
+	    "Tue Apr 17 00:57:56 2018 Info: Start MID 22 ICID 0",
+	    "Tue Apr 17 00:57:56 2018 Info: MID 22 generated based on MID 99 by bcc filter 'copy'",
+	    "Tue Apr 17 00:57:57 2018 Info: Message finished MID 10 done",
+	    "Tue Apr 17 00:57:57 2018 Info: Message finished MID 11 done",
+	};
+	run(&k, esa, sizeof esa / sizeof esa[0], false);
+	const struct mt_ls_msg *p = find_msg(&k, "10"), *cp = find_msg(&k, "20"), *rw = find_msg(&k, "21"),
+			       *old = find_msg(&k, "11"), *unk = find_msg(&k, "22");
+	assert_non_null(p);
+	assert_non_null(cp);
+	assert_non_null(rw);
+	assert_non_null(old);
+	assert_non_null(unk);
+	assert_false(p->merged); /* the copy's original goes on */
+	assert_int_equal(p->in, MT_LS_IN_TLS);
+	assert_int_equal(cp->in, MT_LS_IN_TLS);
+	assert_string_equal(cp->orig_id, "10");
+	assert_true(old->merged);
+	assert_int_equal(rw->in, MT_LS_IN_TLS); /* its own start (ICID 0) after the rewrite line */
+	assert_string_equal(rw->orig_id, "11");
+	assert_int_equal(unk->in, MT_LS_IN_UNKNOWN);
+	assert_string_equal(unk->orig_id, "99");
+	assert_int_equal(k.nr, 0);
+}
+
 /* Postfix smtpd with smtpd_tls_loglevel = 0 (its default) logs no TLS line: a session's
  * disconnect counters (starttls=1, starttls=0/1) are its TLS record.  Messages it received
  * learn that outcome, also one finished before the session ended (held until then). */
@@ -683,7 +817,7 @@ int main(void)
 	    cmocka_unit_test(test_postfix_pid_after_deferral), cmocka_unit_test(test_postfix_loglevel0),
 	    cmocka_unit_test(test_postfix_conn_use), cmocka_unit_test(test_postfix_cert_check),
 	    cmocka_unit_test(test_postfix_handshake_fail), cmocka_unit_test(test_loopback_local),
-	    cmocka_unit_test(test_postfix_held_evicted),
+	    cmocka_unit_test(test_postfix_held_evicted), cmocka_unit_test(test_msg_link),
 	    cmocka_unit_test(test_eviction),	cmocka_unit_test(test_tab_churn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

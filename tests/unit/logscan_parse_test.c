@@ -19,6 +19,8 @@ struct row {
 	int bits, cause;
 	long long ts; /* 0 = not checked */
 	int port, conn_use, reused; /* Postfix client; checked for every row (0 = none) */
+	const char *link;	    /* checked for every row (NULL = none) */
+	int copy;
 };
 
 static void str_eq(const char *what, const char *line, const char *want, struct mt_ls_str got)
@@ -93,7 +95,29 @@ static const struct row rows[] = {
      MT_LS_IGNORED},
     {"Nov 29 14:37:47 mx postfix/smtp[13337]: CA087A743DC: to=<u10@tls.out.example>, relay=127.0.0.1[127.0.0.1]:31101, conn_use=4, delay=2.7, delays=2.7/0.09/0/0, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 11)",
      MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "CA087A743DC", "127.0.0.1", "127.0.0.1",
-     .rcpt_domain = "tls.out.example", .port = 31101, .conn_use = 4},
+     .rcpt_domain = "tls.out.example", .port = 31101, .conn_use = 4, .link = "11"},
+    /* a message handed to a content filter and queued again: amavis's reply, Postfix's own */
+    {"2023-03-14T17:11:21.610976+01:00 helga postfix/amavis/smtp[374053]: 4Pbdn10BG2z3tBr: to=<user01.test@uhu-banane.net>, relay=127.0.0.1[127.0.0.1]:10024, delay=4.8, delays=0.72/0.02/0.01/4.1, dsn=2.0.0, status=sent (250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as 4Pbdn5491gz3tG3)",
+     MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "4Pbdn10BG2z3tBr", "127.0.0.1", .port = 10024, .link = "4Pbdn5491gz3tG3"},
+    {"Nov 29 16:57:35 mx postfix/filt/smtp[23536]: A0C0AAB4515: to=<m1@tls.out.example>, relay=127.0.0.1[127.0.0.1]:58257, delay=0.03, delays=0.01/0.01/0/0, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as A5299AB4517)",
+     MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "A0C0AAB4515", "127.0.0.1", .port = 58257, .link = "A5299AB4517"},
+    /* no id after it, or not sent: nothing to link */
+    {"Nov 29 16:57:35 mx postfix/smtp[23536]: A0C0AAB4515: to=<m1@t.example>, relay=127.0.0.1[127.0.0.1]:58257, delay=0.03, delays=0.01/0.01/0/0, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as )",
+     MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "A0C0AAB4515", .port = 58257},
+    {"Nov 29 16:57:35 mx postfix/smtp[23536]: A0C0AAB4515: to=<m1@t.example>, relay=127.0.0.1[127.0.0.1]:58257, delay=0.03, delays=0.01/0.01/0/0, dsn=4.0.0, status=deferred (450 4.0.0 queued as A5299AB4517 later)",
+     MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "A0C0AAB4515", .port = 58257},
+    /* ESA messages made from others (the AsyncOS guide's forms, and the 2014 sample's) */
+    {"Wed Nov 19 09:16:38 2014 Info: MID 24611495 was generated based on MID 24611421 by bcc filter 'FireEye_BCC'",
+     MT_LS_EVENT, MT_LS_EV_MSG_LINK, MT_LS_FMT_ESA, 0, 0, NULL, "24611495", .link = "24611421", .copy = 1},
+    {"Tue Jun  1 20:02:16 2004 Info: MID 14 generated based on MID 13 by bcc filter 'nonetest'",
+     MT_LS_EVENT, MT_LS_EV_MSG_LINK, MT_LS_FMT_ESA, 0, 0, NULL, "14", .link = "13", .copy = 1},
+    {"Tue Jan  6 15:03:18 2004 Info: MID 2 rewritten to 3 by antispam",
+     MT_LS_EVENT, MT_LS_EV_MSG_LINK, MT_LS_FMT_ESA, 0, 0, NULL, "3", .link = "2"},
+    {"Fri May 14 20:44:43 2004 Info: MID 483 rewritten to MID 513 by Policy Quarantine",
+     MT_LS_EVENT, MT_LS_EV_MSG_LINK, MT_LS_FMT_ESA, 0, 0, NULL, "513", .link = "483"},
+    {"Fri May 14 20:44:43 2004 Info: MID 483 rewritten to nowhere by Policy Quarantine", MT_LS_UNPARSED},
+    {"Fri May 14 20:44:43 2004 Info: MID 483 ready 2069 bytes from <noreply@cisco.com>", MT_LS_IGNORED},
+    {"Fri May 14 20:44:43 2004 Info: MID 483 was quarantined", MT_LS_IGNORED},
     /* Postfix 3.x "server certificate verification failed" (2.x: without "server "), before the TLS line */
     {"Nov 29 14:48:52 mx postfix/smtp[24031]: server certificate verification failed for 127.0.0.1[127.0.0.1]:31101: num=62:hostname mismatch",
      MT_LS_EVENT, MT_LS_EV_CONN_INFO, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, MT_LS_TLS_FAILED, NULL, NULL, "127.0.0.1", "127.0.0.1",
@@ -198,6 +222,11 @@ static void test_rows(void **state)
 			assert_int_equal(ev.bits, r->bits);
 		if (ev.port != r->port || ev.conn_use != r->conn_use || ev.reused != (r->reused != 0)) {
 			print_error("row %zu: port %u conn_use %u reused %d\n", i, ev.port, ev.conn_use, ev.reused);
+			fail();
+		}
+		str_eq("link", r->line, r->link ? r->link : "", ev.link);
+		if (ev.copy != (r->copy != 0)) {
+			print_error("row %zu: copy %d\n", i, ev.copy);
 			fail();
 		}
 		if (r->cause)
