@@ -245,14 +245,57 @@ static void evict_msg(void *ctx, void *entry)
 	emit_msg(c, m);
 }
 
+/* Held handshake failures (at most this many messages' at once; past that the oldest is
+ * reported as it stands). */
+enum { HELD_MAX = 1024 };
+
+static void emit_reqfail(struct mt_ls_corr *c, const struct mt_ls_reqfail *r)
+{
+	if (c->sink.reqfail)
+		c->sink.reqfail(c->sink.ctx, r);
+}
+
+/* A message's handshake-failure deferrals held: the first and the last (those between are
+ * reported as copies of the last). */
+struct held {
+	struct mt_ls_reqfail first, last;
+	uint32_t n;
+};
+
+static void held_emit(struct mt_ls_corr *c, struct held *h, bool withdrawn)
+{
+	h->first.withdrawn = h->last.withdrawn = withdrawn;
+	emit_reqfail(c, &h->first);
+	for (uint32_t i = 1; i < h->n; i++)
+		emit_reqfail(c, &h->last);
+}
+
+static void evict_held(void *ctx, void *entry)
+{
+	held_emit(ctx, entry, false);
+}
+
+/* The message with key k is over, or its next attempt says which level it had: its held
+ * handshake failures are reported (withdrawn: it went on in clear, TLS was not required). */
+static __attribute__((noinline)) void held_release(struct mt_ls_corr *c, uint64_t k, bool withdrawn)
+{
+	struct held *h = mt_ls_tab_peek(&c->held, k);
+	if (!h)
+		return;
+	held_emit(c, h, withdrawn);
+	mt_ls_tab_del(&c->held, k);
+}
+
 int mt_ls_corr_init(struct mt_ls_corr *c, uint32_t max_conns, uint32_t max_msgs, const struct mt_ls_sink *sink)
 {
 	memset(c, 0, sizeof *c);
 	c->sink = *sink;
 	if (mt_ls_tab_init(&c->conns, max_conns, sizeof(struct mt_ls_conn)) != 0)
 		return -1;
-	if (mt_ls_tab_init(&c->msgs, max_msgs, sizeof(struct mt_ls_msg)) != 0) {
+	if (mt_ls_tab_init(&c->msgs, max_msgs, sizeof(struct mt_ls_msg)) != 0 ||
+	    mt_ls_tab_init(&c->held, HELD_MAX, sizeof(struct held)) != 0) {
 		mt_ls_tab_free(&c->conns);
+		mt_ls_tab_free(&c->msgs);
 		return -1;
 	}
 	/* a new record's text fields are only terminated (conn_new, msg_get), not cleared:
@@ -266,6 +309,7 @@ void mt_ls_corr_free(struct mt_ls_corr *c)
 {
 	mt_ls_tab_free(&c->conns);
 	mt_ls_tab_free(&c->msgs);
+	mt_ls_tab_free(&c->held);
 }
 
 static void conn_fill(struct mt_ls_conn *cn, const struct mt_ls_event *ev)
@@ -711,8 +755,24 @@ static void on_reqfail(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 			set_field(r.reason + have + 2, sizeof r.reason - have - 2, (struct mt_ls_str){cn->reason, strlen(cn->reason)});
 		}
 	}
-	if (c->sink.reqfail)
-		c->sink.reqfail(c->sink.ctx, &r);
+	/* Postfix defers "Cannot start TLS: handshake failure" at smtp_tls_security_level may
+	 * too, the first time: a later attempt, once the message has waited
+	 * minimal_backoff_time, logs "QID: Cannot start TLS: handshake failure" and goes on in
+	 * clear (an attempt before that defers again).  So such failures are held until the
+	 * message's fate says which it was: that line withdraws them; the message's end, or
+	 * eviction from the table, reports them */
+	if (ev->fmt == MT_LS_FMT_POSTFIX && ev->cause == MT_LS_CAUSE_HANDSHAKE && ev->msgid.n) {
+		uint64_t k = ev_msg_key(ev);
+		struct held *h = mt_ls_tab_get(&c->held, k);
+		if (!h) {
+			h = mt_ls_tab_put(&c->held, k, evict_held, c);
+			h->first = r;
+		}
+		h->last = r;
+		h->n++;
+		return;
+	}
+	emit_reqfail(c, &r);
 }
 
 /* ESA: message msgid made from message link (a copy, or its continuation under a new id). */
@@ -805,6 +865,10 @@ void mt_ls_corr_event(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 				postfix_counted_tls(cn, ev->status);
 			conn_close(c, ev->conn, cn);
 		}
+		/* Postfix client "QID: Cannot start TLS: handshake failure": the failed connection
+		 * is over, the message goes on in clear on a new one (level may) */
+		if (ev->msgid.n && c->held.count)
+			held_release(c, ev_msg_key(ev), true);
 		break;
 	case MT_LS_EV_MSG_RECV:
 		on_recv(c, ev);
@@ -839,6 +903,8 @@ void mt_ls_corr_event(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 			emit_msg(c, m);
 			mt_ls_tab_del(&c->msgs, k);
 		}
+		if (__builtin_expect(c->held.count != 0, 0))
+			held_release(c, k, false);
 		break;
 	}
 	default:
@@ -857,5 +923,9 @@ void mt_ls_corr_flush(struct mt_ls_corr *c)
 	while ((e = mt_ls_tab_oldest(&c->msgs, &k)) != NULL) {
 		emit_msg(c, e);
 		mt_ls_tab_del(&c->msgs, k);
+	}
+	while ((e = mt_ls_tab_oldest(&c->held, &k)) != NULL) {
+		held_emit(c, e, false);
+		mt_ls_tab_del(&c->held, k);
 	}
 }

@@ -64,6 +64,9 @@ struct mt_ls_msg {
 
 struct mt_ls_reqfail {
 	uint8_t fmt, dir, cause;
+	/* withdrawn: not a required-TLS failure after all (Postfix at smtp_tls_security_level
+	 * may: the message went on in clear after the failed handshake) */
+	bool withdrawn;
 	time_t t;
 	char connid[24], msgid[32], ip[48], host[96], domain[96], reason[192];
 };
@@ -77,6 +80,9 @@ struct mt_ls_sink {
 
 struct mt_ls_corr {
 	struct mt_ls_tab conns, msgs;
+	/* Postfix "Cannot start TLS: handshake failure" deferrals, per message, until its fate
+	 * says which level it was (see on_reqfail) */
+	struct mt_ls_tab held;
 	struct mt_ls_sink sink;
 	uint64_t evicted_conns, evicted_msgs, reused_ids;
 	uint64_t next_serial;

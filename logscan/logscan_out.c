@@ -328,6 +328,10 @@ static void on_reqfail(void *ctx, const struct mt_ls_reqfail *r)
 	struct mt_ls_out *o = ctx;
 	if (!reqfail_pass(o, r))
 		return;
+	if (r->withdrawn) { /* TLS was opportunistic: the message went on in clear */
+		o->sum.fallbacks++;
+		return;
+	}
 	mt_ls_sum_reqfail(&o->sum, r);
 	if (o->rpt && r->dir == MT_LS_DIR_OUT)
 		mt_ls_rpt_reqfail(o->rpt, r);
@@ -448,7 +452,8 @@ static json_t *summary_json(struct mt_ls_out *o, const struct mt_ls_stats *st)
 	for (int i = 1; i < MT_LS_CAUSE_COUNT; i++)
 		if (s->by_cause[i])
 			json_object_set_new(rc, mt_ls_cause_name(i), json_integer((json_int_t)s->by_cause[i]));
-	json_object_set_new(j, "required_failures", json_pack("{sI so}", "total", (json_int_t)s->reqfail, "by_cause", rc));
+	json_object_set_new(j, "required_failures", json_pack("{sI so sI}", "total", (json_int_t)s->reqfail, "by_cause", rc,
+							      "handshake_failed_sent_clear", (json_int_t)s->fallbacks));
 	if (s->by)
 		json_object_set_new(j, "buckets", table(&s->bucket, "bucket", 0, 1, true, false));
 	json_object_set_new(
@@ -522,6 +527,8 @@ static void text_summary(FILE *f, json_t *j)
 	json_t *v;
 	json_object_foreach(json_object_get(r, "by_cause"), k, v)
 	    fprintf(f, "  %-34s %10llu\n", k, (unsigned long long)json_integer_value(v));
+	if (U(r, "handshake_failed_sent_clear"))
+		fprintf(f, "  not required: sent in clear (may)  %10llu\n", U(r, "handshake_failed_sent_clear"));
 	a = json_object_get(j, "buckets");
 	if (a) {
 		fprintf(f, "\nTime buckets                         %10s %10s %10s %10s %7s\n", "total", "tls", "failed", "none",

@@ -374,6 +374,15 @@ int mt_ls_postfix_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 		}
 		if (r.n && r.p[0] == 't' && mt_ls_starts(r, "to="))
 			return delivery(h, qid, r, dir, ev);
+		/* smtp_tls_security_level may: a failed handshake, after which the client goes on in
+		 * clear on a new connection (logged for a message that has waited
+		 * minimal_backoff_time; a younger one is deferred with this text) */
+		if (r.n && r.p[0] == 'C' && mt_ls_starts(r, "Cannot start TLS: handshake failure")) {
+			ev_init(ev, h, MT_LS_EV_CONN_CLOSE, dir);
+			ev->msgid = qid;
+			ev->reason = r;
+			return MT_LS_EVENT;
+		}
 		return MT_LS_IGNORED;
 	}
 	if (dir == MT_LS_DIR_NONE)

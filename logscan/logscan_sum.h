@@ -42,6 +42,7 @@ struct mt_ls_sum {
 	struct mt_ls_count dir[3]; /* index MT_LS_DIR_IN / MT_LS_DIR_OUT */
 	uint64_t msgs, in_tls, in_clear, in_local, in_unknown, deliv, deliv_tls, deliv_clear, msgs_all_tls, msgs_clear;
 	uint64_t continued; /* message records that went on under another id (not messages of their own) */
+	uint64_t fallbacks; /* Postfix handshake failures withdrawn: sent in clear at level may */
 	uint64_t reqfail, by_cause[MT_LS_CAUSE_COUNT];
 	uint64_t evicted_msgs_seen;
 	time_t t_min, t_max;

@@ -605,6 +605,71 @@ static void test_msg_link(void **state)
 	assert_int_equal(k.nr, 0);
 }
 
+/* Postfix's handshake failures (lines from Postfix 3.7): the first attempt defers with
+ * "Cannot start TLS: handshake failure" at smtp_tls_security_level may as at encrypt; at may
+ * a later attempt logs "QID: Cannot start TLS: handshake failure" and delivers in clear on a
+ * new connection.  So the deferral is held: withdrawn at that line (no required failure), a
+ * required failure when the message ends or the input does (encrypt: one per attempt). */
+static void test_postfix_may_fallback(void **state)
+{
+	(void)state;
+	static struct cap k;
+	static const char *const may[] = {
+	    "Nov 29 16:56:33 mx postfix/smtp[16220]: SSL_connect error to 127.0.0.1[127.0.0.1]:34189: -1",
+	    "Nov 29 16:56:33 mx postfix/smtp[16220]: warning: TLS library problem: error:0A00042E:SSL routines::tlsv1 alert protocol version:../ssl/record/rec_layer_s3.c:1601:SSL alert number 70:",
+	    "Nov 29 16:56:33 mx postfix/smtp[16220]: 493C6AB42B5: to=<may-v13@v13.example>, relay=127.0.0.1[127.0.0.1]:34189, delay=0, delays=0/0/0/0, dsn=4.7.5, status=deferred (Cannot start TLS: handshake failure)",
+	    "Nov 29 16:56:37 mx postfix/smtp[16220]: SSL_connect error to 127.0.0.1[127.0.0.1]:34189: -1",
+	    "Nov 29 16:56:37 mx postfix/smtp[16220]: warning: TLS library problem: error:0A00042E:SSL routines::tlsv1 alert protocol version:../ssl/record/rec_layer_s3.c:1601:SSL alert number 70:",
+	    "Nov 29 16:56:37 mx postfix/smtp[16220]: 493C6AB42B5: Cannot start TLS: handshake failure",
+	    "Nov 29 16:56:37 mx postfix/smtp[16220]: 493C6AB42B5: to=<may-v13@v13.example>, relay=127.0.0.1[127.0.0.1]:34189, delay=4, delays=4/0/0/0, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as HS139914760443296)",
+	    "Nov 29 16:56:37 mx postfix/qmgr[16198]: 493C6AB42B5: removed",
+	};
+	run(&k, may, sizeof may / sizeof may[0], false);
+	assert_int_equal(k.nr, 1);
+	assert_true(k.reqs[0].withdrawn);
+	assert_int_equal(k.nc, 3); /* two failed handshakes, then the delivery in clear */
+	assert_int_equal(k.conns[0].tls, MT_LS_TLS_FAILED);
+	assert_int_equal(k.conns[1].tls, MT_LS_TLS_FAILED);
+	assert_int_equal(k.conns[1].n_deliv, 0);
+	assert_int_equal(k.conns[2].tls, MT_LS_TLS_UNSTATED); /* none: no TLS line */
+	assert_int_equal(k.conns[2].n_deliv, 1);
+	const struct mt_ls_msg *m = find_msg(&k, "493C6AB42B5");
+	assert_non_null(m);
+	assert_int_equal(m->n_clear, 1);
+	static const char *const enc[] = {
+	    "Nov 29 16:56:54 mx postfix/smtp[19897]: SSL_connect error to 127.0.0.1[127.0.0.1]:43935: lost connection",
+	    "Nov 29 16:56:54 mx postfix/smtp[19897]: 345BBAB43A6: to=<encrypt-close@close.example>, relay=127.0.0.1[127.0.0.1]:43935, delay=0.03, delays=0.01/0.01/0/0, dsn=4.7.5, status=deferred (Cannot start TLS: handshake failure)",
+	    "Nov 29 16:56:58 mx postfix/smtp[19897]: SSL_connect error to 127.0.0.1[127.0.0.1]:43935: lost connection",
+	    "Nov 29 16:56:58 mx postfix/smtp[19897]: 345BBAB43A6: to=<encrypt-close@close.example>, relay=127.0.0.1[127.0.0.1]:43935, delay=4, delays=4/0/0/0, dsn=4.7.5, status=deferred (Cannot start TLS: handshake failure)",
+	    "Nov 29 16:57:58 mx postfix/smtp[19897]: SSL_connect error to 127.0.0.1[127.0.0.1]:43935: lost connection",
+	    "Nov 29 16:57:58 mx postfix/smtp[19897]: 345BBAB43A6: to=<encrypt-close@close.example>, relay=127.0.0.1[127.0.0.1]:43935, delay=64, delays=64/0/0/0, dsn=4.7.5, status=deferred (Cannot start TLS: handshake failure)",
+	};
+	run(&k, enc, sizeof enc / sizeof enc[0], false);
+	assert_int_equal(k.nr, 3); /* one per attempt, reported at the end of the input */
+	for (int i = 0; i < 3; i++) {
+		assert_false(k.reqs[i].withdrawn);
+		assert_int_equal(k.reqs[i].cause, MT_LS_CAUSE_HANDSHAKE);
+		assert_string_equal(k.reqs[i].msgid, "345BBAB43A6");
+	}
+	assert_int_equal((long long)(k.reqs[0].t % 3600), 56 * 60 + 54); /* the first attempt's, then the last's */
+	assert_int_equal((long long)(k.reqs[2].t % 3600), 57 * 60 + 58);
+	assert_int_equal(k.nc, 3);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(k.conns[i].tls, MT_LS_TLS_FAILED);
+	/* the message's end reports them too (and another message's fallback withdraws nothing) */
+	static const char *const ended[] = {
+	    "Nov 29 16:56:54 mx postfix/smtp[19897]: 345BBAB43A6: to=<encrypt-close@close.example>, relay=127.0.0.1[127.0.0.1]:43935, delay=0.03, delays=0.01/0.01/0/0, dsn=4.7.5, status=deferred (Cannot start TLS: handshake failure)",
+	    "Nov 29 16:56:56 mx postfix/smtp[19898]: 445BBAB43A6: Cannot start TLS: handshake failure",
+	    "Nov 29 16:56:57 mx postfix/qmgr[9]: 345BBAB43A6: removed",
+	    "Nov 29 16:56:58 mx postfix/smtp[19897]: 545BBAB43A6: to=<x@close.example>, relay=127.0.0.1[127.0.0.1]:43935, delay=4, delays=4/0/0/0, dsn=4.7.5, status=deferred (Cannot start TLS: handshake failure)",
+	};
+	run(&k, ended, sizeof ended / sizeof ended[0], false);
+	assert_int_equal(k.nr, 2);
+	assert_string_equal(k.reqs[0].msgid, "345BBAB43A6"); /* at its end, before the next one's */
+	assert_false(k.reqs[0].withdrawn);
+	assert_false(k.reqs[1].withdrawn);
+}
+
 /* Postfix smtpd with smtpd_tls_loglevel = 0 (its default) logs no TLS line: a session's
  * disconnect counters (starttls=1, starttls=0/1) are its TLS record.  Messages it received
  * learn that outcome, also one finished before the session ended (held until then). */
@@ -818,6 +883,7 @@ int main(void)
 	    cmocka_unit_test(test_postfix_conn_use), cmocka_unit_test(test_postfix_cert_check),
 	    cmocka_unit_test(test_postfix_handshake_fail), cmocka_unit_test(test_loopback_local),
 	    cmocka_unit_test(test_postfix_held_evicted), cmocka_unit_test(test_msg_link),
+	    cmocka_unit_test(test_postfix_may_fallback),
 	    cmocka_unit_test(test_eviction),	cmocka_unit_test(test_tab_churn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -106,6 +106,10 @@ static const struct row rows[] = {
      MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "A0C0AAB4515", .port = 58257},
     {"Nov 29 16:57:35 mx postfix/smtp[23536]: A0C0AAB4515: to=<m1@t.example>, relay=127.0.0.1[127.0.0.1]:58257, delay=0.03, delays=0.01/0.01/0/0, dsn=4.0.0, status=deferred (450 4.0.0 queued as A5299AB4517 later)",
      MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "A0C0AAB4515", .port = 58257},
+    /* smtp_tls_security_level may: the handshake failed, the client goes on in clear */
+    {"Nov 29 16:56:37 mx postfix/smtp[16220]: 493C6AB42B5: Cannot start TLS: handshake failure",
+     MT_LS_EVENT, MT_LS_EV_CONN_CLOSE, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "493C6AB42B5"},
+    {"Nov 29 16:56:37 mx postfix/smtpd[16220]: 493C6AB42B5: Cannot start TLS: handshake failure", MT_LS_IGNORED},
     /* ESA messages made from others (the AsyncOS guide's forms, and the 2014 sample's) */
     {"Wed Nov 19 09:16:38 2014 Info: MID 24611495 was generated based on MID 24611421 by bcc filter 'FireEye_BCC'",
      MT_LS_EVENT, MT_LS_EV_MSG_LINK, MT_LS_FMT_ESA, 0, 0, NULL, "24611495", .link = "24611421", .copy = 1},
