@@ -11,8 +11,8 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 const char *mt_ls_in_name(int in)
 {
@@ -170,12 +170,14 @@ static uint64_t ev_msg_key(const struct mt_ls_event *ev)
 
 bool mt_ls_loopback(const char *ip, size_t n)
 {
-	if (n >= 5 && !strncasecmp(ip, "IPv6:", 5)) /* Sendmail's address literal */
-		ip += 5, n -= 5;
-	if (n >= 7 && !strncasecmp(ip, "::ffff:", 7))
+	/* compared byte by byte: called for most finished messages, most of them not loopback */
+	if (n >= 5 && (ip[0] | 0x20) == 'i' && (ip[1] | 0x20) == 'p' && (ip[2] | 0x20) == 'v' && ip[3] == '6' && ip[4] == ':')
+		ip += 5, n -= 5; /* Sendmail's address literal */
+	if (n >= 7 && ip[0] == ':' && ip[1] == ':' && (ip[2] | 0x20) == 'f' && (ip[3] | 0x20) == 'f' &&
+	    (ip[4] | 0x20) == 'f' && (ip[5] | 0x20) == 'f' && ip[6] == ':')
 		ip += 7, n -= 7;
-	return (n >= 4 && !memcmp(ip, "127.", 4)) || (n == 3 && !memcmp(ip, "::1", 3)) ||
-	       (n == 15 && !memcmp(ip, "0:0:0:0:0:0:0:1", 15));
+	return (n >= 4 && ip[0] == '1' && ip[1] == '2' && ip[2] == '7' && ip[3] == '.') ||
+	       (n == 3 && ip[0] == ':' && ip[1] == ':' && ip[2] == '1') || (n == 15 && !memcmp(ip, "0:0:0:0:0:0:0:1", 15));
 }
 
 static void emit_msg(struct mt_ls_corr *c, struct mt_ls_msg *m)
@@ -185,6 +187,9 @@ static void emit_msg(struct mt_ls_corr *c, struct mt_ls_msg *m)
 	if (c->sink.msg)
 		c->sink.msg(c->sink.ctx, m);
 }
+
+static inline bool may_continue(const struct mt_ls_msg *m);
+static void link_wait_add(struct mt_ls_corr *c, struct mt_ls_msg *m, uint64_t k, time_t now);
 
 /* The session ends: the messages it received before any TLS record learn its outcome (TLS
  * from its disconnect counters, or still none), and those already finished are emitted.
@@ -201,8 +206,13 @@ static __attribute__((noinline)) void settle_pend(struct mt_ls_corr *c, struct m
 			if (cn->tls == MT_LS_TLS_OK && m->in == MT_LS_IN_CLEAR)
 				m->in = MT_LS_IN_TLS;
 			if (m->done_wait) {
-				emit_msg(c, m);
-				mt_ls_tab_del(&c->msgs, cn->pend[i]);
+				m->done_wait = false;
+				if (may_continue(m)) { /* its link may still come */
+					link_wait_add(c, m, cn->pend[i], cn->t_last);
+				} else {
+					emit_msg(c, m);
+					mt_ls_tab_del(&c->msgs, cn->pend[i]);
+				}
 			}
 		}
 	cn->n_pend = cn->n_held = 0;
@@ -238,7 +248,7 @@ static void evict_msg(void *ctx, void *entry)
 {
 	struct mt_ls_corr *c = ctx;
 	struct mt_ls_msg *m = entry;
-	if (!m->done_wait) { /* a finished one only waited for its session */
+	if (!m->done_wait && !m->link_wait) { /* a finished one only waited for its session or a link */
 		m->evicted = true;
 		c->evicted_msgs++;
 	}
@@ -247,7 +257,9 @@ static void evict_msg(void *ctx, void *entry)
 
 /* Held handshake failures (at most this many messages' at once; past that the oldest is
  * reported as it stands). */
-enum { HELD_MAX = 1024 };
+enum { HELD_MAX = 1024, HELD_DOMAINS = 4 };
+/* Finished messages held for a link: at most LINK_WAIT_MAX, for LINK_WAIT_SECS of log time. */
+enum { LINK_WAIT_MAX = 4096, LINK_WAIT_SECS = 60 };
 
 static void emit_reqfail(struct mt_ls_corr *c, const struct mt_ls_reqfail *r)
 {
@@ -255,34 +267,92 @@ static void emit_reqfail(struct mt_ls_corr *c, const struct mt_ls_reqfail *r)
 		c->sink.reqfail(c->sink.ctx, r);
 }
 
-/* A message's handshake-failure deferrals held: the first and the last (those between are
- * reported as copies of the last). */
+/* A message's handshake-failure deferrals held, per destination (recipient) domain: the
+ * first and the last (those between are reported as copies of the last). */
 struct held {
-	struct mt_ls_reqfail first, last;
-	uint32_t n;
+	uint32_t nd;
+	struct held_dom {
+		uint64_t dh; /* the domain's hash */
+		uint32_t n;
+		struct mt_ls_reqfail first, last;
+	} d[HELD_DOMAINS];
 };
 
-static void held_emit(struct mt_ls_corr *c, struct held *h, bool withdrawn)
+static void held_emit(struct mt_ls_corr *c, struct held_dom *d, bool withdrawn)
 {
-	h->first.withdrawn = h->last.withdrawn = withdrawn;
-	emit_reqfail(c, &h->first);
-	for (uint32_t i = 1; i < h->n; i++)
-		emit_reqfail(c, &h->last);
+	d->first.withdrawn = d->last.withdrawn = withdrawn;
+	emit_reqfail(c, &d->first);
+	for (uint32_t i = 1; i < d->n; i++)
+		emit_reqfail(c, &d->last);
+}
+
+static void held_emit_all(struct mt_ls_corr *c, struct held *h)
+{
+	for (uint32_t i = 0; i < h->nd; i++)
+		held_emit(c, &h->d[i], false);
 }
 
 static void evict_held(void *ctx, void *entry)
 {
-	held_emit(ctx, entry, false);
+	held_emit_all(ctx, entry);
 }
 
-/* The message with key k is over, or its next attempt says which level it had: its held
- * handshake failures are reported (withdrawn: it went on in clear, TLS was not required). */
-static __attribute__((noinline)) void held_release(struct mt_ls_corr *c, uint64_t k, bool withdrawn)
+static uint64_t domain_hash(struct mt_ls_str d)
+{
+	return mt_ls_hash(d.p ? d.p : "", d.n, 0x646f6d);
+}
+
+/* Hold the Postfix handshake-failure deferral r of message k to domain dh. */
+static void held_add(struct mt_ls_corr *c, uint64_t k, uint64_t dh, const struct mt_ls_reqfail *r)
+{
+	struct held *h = mt_ls_tab_get(&c->held, k);
+	if (!h) {
+		h = mt_ls_tab_put(&c->held, k, evict_held, c);
+		h->nd = 0;
+	}
+	uint32_t i = 0;
+	while (i < h->nd && h->d[i].dh != dh)
+		i++;
+	if (i == h->nd) {
+		if (h->nd == HELD_DOMAINS) { /* full: the oldest domain's are reported as they stand */
+			held_emit(c, &h->d[0], false);
+			memmove(&h->d[0], &h->d[1], (HELD_DOMAINS - 1) * sizeof h->d[0]);
+			i = --h->nd;
+		}
+		h->nd++;
+		h->d[i].dh = dh;
+		h->d[i].n = 0;
+		h->d[i].first = *r;
+	}
+	h->d[i].last = *r;
+	h->d[i].n++;
+}
+
+/* Message k went on in clear to domain dh after a failed handshake (level may): its held
+ * deferrals to that domain were not required-TLS failures. */
+static __attribute__((noinline)) void held_withdraw(struct mt_ls_corr *c, uint64_t k, uint64_t dh)
 {
 	struct held *h = mt_ls_tab_peek(&c->held, k);
 	if (!h)
 		return;
-	held_emit(c, h, withdrawn);
+	for (uint32_t i = 0; i < h->nd; i++)
+		if (h->d[i].dh == dh) {
+			held_emit(c, &h->d[i], true);
+			memmove(&h->d[i], &h->d[i + 1], (h->nd - i - 1) * sizeof h->d[0]);
+			h->nd--;
+			break;
+		}
+	if (!h->nd)
+		mt_ls_tab_del(&c->held, k);
+}
+
+/* Message k is over: its held deferrals are required-TLS failures. */
+static __attribute__((noinline)) void held_release(struct mt_ls_corr *c, uint64_t k)
+{
+	struct held *h = mt_ls_tab_peek(&c->held, k);
+	if (!h)
+		return;
+	held_emit_all(c, h);
 	mt_ls_tab_del(&c->held, k);
 }
 
@@ -292,10 +362,13 @@ int mt_ls_corr_init(struct mt_ls_corr *c, uint32_t max_conns, uint32_t max_msgs,
 	c->sink = *sink;
 	if (mt_ls_tab_init(&c->conns, max_conns, sizeof(struct mt_ls_conn)) != 0)
 		return -1;
-	if (mt_ls_tab_init(&c->msgs, max_msgs, sizeof(struct mt_ls_msg)) != 0 ||
+	c->lw = malloc(LINK_WAIT_MAX * sizeof *c->lw);
+	if (!c->lw || mt_ls_tab_init(&c->msgs, max_msgs, sizeof(struct mt_ls_msg)) != 0 ||
 	    mt_ls_tab_init(&c->held, HELD_MAX, sizeof(struct held)) != 0) {
 		mt_ls_tab_free(&c->conns);
 		mt_ls_tab_free(&c->msgs);
+		free(c->lw);
+		c->lw = NULL;
 		return -1;
 	}
 	/* a new record's text fields are only terminated (conn_new, msg_get), not cleared:
@@ -310,6 +383,8 @@ void mt_ls_corr_free(struct mt_ls_corr *c)
 	mt_ls_tab_free(&c->conns);
 	mt_ls_tab_free(&c->msgs);
 	mt_ls_tab_free(&c->held);
+	free(c->lw);
+	c->lw = NULL;
 }
 
 static void conn_fill(struct mt_ls_conn *cn, const struct mt_ls_event *ev)
@@ -429,6 +504,16 @@ static struct mt_ls_conn *client_session(struct mt_ls_corr *c, const struct mt_l
  * continues a connection counted when it was opened, when the line says conn_use >= 2). */
 static struct mt_ls_conn *client_use(struct mt_ls_corr *c, const struct mt_ls_event *ev, struct mt_ls_conn *cn, bool postfix)
 {
+	if (cn && __builtin_expect(cn->fallback_msg != 0, 0)) {
+		/* after "Cannot start TLS: handshake failure" the failed connection carries nothing;
+		 * the message's deferrals to this domain were at level may */
+		if (!cn->domain[0] && ev->rcpt_domain.n)
+			SET_FIELD(cn->domain, ev->rcpt_domain);
+		if (cn->fallback_msg == ev_msg_key(ev) && c->held.count)
+			held_withdraw(c, cn->fallback_msg, domain_hash(ev->rcpt_domain));
+		conn_close(c, ev->conn, cn);
+		cn = NULL;
+	}
 	if (cn && (!same_ip(cn, ev) || (postfix && !postfix_same_use(cn, ev)))) {
 		conn_close(c, ev->conn, cn);
 		cn = NULL;
@@ -527,40 +612,30 @@ static bool delivered(const struct mt_ls_event *ev)
 	return (ev->status.n >= 4 && (memcmp(ev->status.p, "sent", 4) == 0 || memcmp(ev->status.p, "Sent", 4) == 0));
 }
 
-/* The message m (key mk) goes on as ch (key ck), or ch is a copy of it: ch takes m's first id
- * and how m was received; a continuation also takes the hops m had (m, merged, is then no
- * message of its own).  A session m waits on (see on_recv) now decides for ch too. */
-static void msg_link(struct mt_ls_corr *c, struct mt_ls_msg *m, uint64_t mk, struct mt_ls_msg *ch, uint64_t ck, bool copy)
+/* The first id of the message m continues (its own when none). */
+static const char *first_id(const struct mt_ls_msg *m)
 {
-	if (!ch->orig_id[0]) {
-		const char *o = m->orig_id[0] ? m->orig_id : m->id;
-		set_field(ch->orig_id, sizeof ch->orig_id, (struct mt_ls_str){o, strlen(o)});
-	}
+	return m->orig_id[0] ? m->orig_id : m->id;
+}
+
+/* The message m goes on as ch (key ck), or ch is a copy of it: ch takes m's first id and how
+ * m was received (its own recipients stay its own); a continuation also takes the hops m had
+ * (m, merged, is then no message of its own).  A session m waits on (see on_recv) decides
+ * for ch too. */
+static void msg_link(struct mt_ls_corr *c, struct mt_ls_msg *m, struct mt_ls_msg *ch, uint64_t ck, bool copy)
+{
+	const char *o = first_id(m);
+	set_field(ch->orig_id, sizeof ch->orig_id, (struct mt_ls_str){o, strlen(o)});
 	ch->inherited = true;
 	ch->in = m->received ? m->in : (uint8_t)MT_LS_IN_UNKNOWN;
 	memcpy(ch->peer, m->peer, sizeof ch->peer);
-	if (!ch->rcpt_domain[0])
-		memcpy(ch->rcpt_domain, m->rcpt_domain, sizeof ch->rcpt_domain);
 	ch->conn_serial = 0; /* its own receiving session no longer decides */
 	if (m->conn_serial) {
 		struct mt_ls_conn *s = mt_ls_tab_at(&c->conns, m->conn_idx);
-		if (s->serial == m->conn_serial) {
-			bool waits = false;
-			for (unsigned i = 0; !copy && !m->done_wait && i < s->n_pend; i++)
-				if (s->pend[i] == mk) { /* m waits no more: ch does */
-					s->pend[i] = ck;
-					m->conn_serial = 0;
-					waits = true;
-					break;
-				}
-			if (!waits && s->n_pend < MT_LS_CONN_PEND) {
-				s->pend[s->n_pend++] = ck;
-				waits = true;
-			}
-			if (waits) {
-				ch->conn_serial = s->serial;
-				ch->conn_idx = m->conn_idx;
-			}
+		if (s->serial == m->conn_serial && s->n_pend < MT_LS_CONN_PEND) {
+			s->pend[s->n_pend++] = ck;
+			ch->conn_serial = s->serial;
+			ch->conn_idx = m->conn_idx;
 		}
 	}
 	if (copy)
@@ -571,29 +646,46 @@ static void msg_link(struct mt_ls_corr *c, struct mt_ls_msg *m, uint64_t mk, str
 	ch->n_clear += m->n_clear;
 	m->n_deliv = m->n_tls = m->n_clear = 0;
 	m->merged = true;
-	m->next_key = ck;
+}
+
+/* A linked message ch (key ck) that had finished (held for a link, or for its own session):
+ * reported now, or when the session of the message it continues ends. */
+static void linked_done(struct mt_ls_corr *c, struct mt_ls_msg *ch, uint64_t ck)
+{
+	if (!ch->link_wait && !ch->done_wait)
+		return;
+	ch->link_wait = false;
+	if (ch->conn_serial) {
+		struct mt_ls_conn *s = mt_ls_tab_at(&c->conns, ch->conn_idx);
+		if (!ch->done_wait)
+			s->n_held++;
+		ch->done_wait = true;
+		return;
+	}
+	ch->done_wait = false;
+	emit_msg(c, ch);
+	mt_ls_tab_del(&c->msgs, ck);
 }
 
 /* Postfix: a delivery that says "queued as Y" handed message m to a content filter (or
  * another MTA) which queued it again as Y; when Y is a message this log shows received, from
  * the address the delivery went to (or both over loopback: a filter on 127.0.0.1:10024
- * re-injecting on 127.0.0.1:10025), m goes on as Y.  Returns Y's record, or NULL. */
+ * re-injecting on 127.0.0.1:10025), m goes on as Y.  Returns Y's record (key in *ck), or
+ * NULL. */
 static struct mt_ls_msg *filter_next(struct mt_ls_corr *c, const struct mt_ls_event *ev, struct mt_ls_msg *m,
-				     const struct mt_ls_conn *cn)
+				     const struct mt_ls_conn *cn, uint64_t *ck)
 {
-	uint64_t ck = mt_ls_msg_key(ev->fmt, ev->link);
-	struct mt_ls_msg *ch = mt_ls_tab_peek(&c->msgs, ck);
-	if (!ch || ch == m)
+	*ck = mt_ls_msg_key(ev->fmt, ev->link);
+	struct mt_ls_msg *ch = mt_ls_tab_peek(&c->msgs, *ck);
+	if (!ch || ch == m || !ch->received)
 		return NULL;
-	if (m->next_key == ck)
-		return ch; /* another recipient of the same hand-over */
-	if (!ch->received || ch->done_wait || ch->orig_id[0])
-		return NULL;
+	if (ch->orig_id[0]) /* linked already: from m (another recipient, transaction), or not */
+		return strcmp(ch->orig_id, first_id(m)) == 0 ? ch : NULL;
 	const char *ip = cn ? cn->ip : "";
 	size_t ipn = strlen(ip), pn = strlen(ch->peer);
 	if (!ipn || !((ipn == pn && memcmp(ip, ch->peer, pn) == 0) || (mt_ls_loopback(ip, ipn) && mt_ls_loopback(ch->peer, pn))))
 		return NULL;
-	msg_link(c, m, ev_msg_key(ev), ch, ck, false);
+	msg_link(c, m, ch, *ck, false);
 	return ch;
 }
 
@@ -621,21 +713,27 @@ static void on_delivery(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 	 * from the connection, or from the line for an inline one) */
 	bool local = tls != MT_LS_TLS_OK && c->loopback_local &&
 		     (cn ? mt_ls_loopback(cn->ip, strlen(cn->ip)) : mt_ls_loopback(ev->ip.p ? ev->ip.p : "", ev->ip.n));
-	if (__builtin_expect(ev->link.n != 0, 0) && delivered(ev)) {
-		struct mt_ls_msg *next = filter_next(c, ev, m, cn);
+	uint64_t ck = 0;
+	bool sent = delivered(ev);
+	if (__builtin_expect(ev->link.n != 0, 0) && sent) {
+		struct mt_ls_msg *next = filter_next(c, ev, m, cn, &ck);
 		if (next)
 			m = next; /* the hop is the message's, which goes on under the new id */
+		else
+			ck = 0;
 	}
-	if (delivered(ev) && !local) {
+	if (sent && !local) {
 		m->n_deliv++;
 		if (tls == MT_LS_TLS_OK)
 			m->n_tls++;
 		else
 			m->n_clear++;
 	}
+	if (ck)
+		linked_done(c, m, ck);
 }
 
-static void recv_on(struct mt_ls_corr *c, const struct mt_ls_event *ev, struct mt_ls_msg *m, uint64_t k);
+static inline void recv_on(struct mt_ls_corr *c, const struct mt_ls_event *ev, struct mt_ls_msg *m, uint64_t k);
 
 static void on_recv(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 {
@@ -664,7 +762,8 @@ static void on_recv(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 	recv_on(c, ev, m, k);
 }
 
-static void recv_on(struct mt_ls_corr *c, const struct mt_ls_event *ev, struct mt_ls_msg *m, uint64_t k)
+static inline __attribute__((always_inline)) void recv_on(struct mt_ls_corr *c, const struct mt_ls_event *ev,
+							 struct mt_ls_msg *m, uint64_t k)
 {
 	m->received = true;
 	m->t = ev->ts;
@@ -758,18 +857,12 @@ static void on_reqfail(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 	/* Postfix defers "Cannot start TLS: handshake failure" at smtp_tls_security_level may
 	 * too, the first time: a later attempt, once the message has waited
 	 * minimal_backoff_time, logs "QID: Cannot start TLS: handshake failure" and goes on in
-	 * clear (an attempt before that defers again).  So such failures are held until the
-	 * message's fate says which it was: that line withdraws them; the message's end, or
-	 * eviction from the table, reports them */
+	 * clear (an attempt before that defers again).  So such failures are held, per message
+	 * and destination domain, until the message's fate says which it was: that line and
+	 * the delivery after it withdraw the domain's; the message's end, eviction from the
+	 * table (1024 messages), or the input's end reports them */
 	if (ev->fmt == MT_LS_FMT_POSTFIX && ev->cause == MT_LS_CAUSE_HANDSHAKE && ev->msgid.n) {
-		uint64_t k = ev_msg_key(ev);
-		struct held *h = mt_ls_tab_get(&c->held, k);
-		if (!h) {
-			h = mt_ls_tab_put(&c->held, k, evict_held, c);
-			h->first = r;
-		}
-		h->last = r;
-		h->n++;
+		held_add(c, ev_msg_key(ev), domain_hash(ev->rcpt_domain), &r);
 		return;
 	}
 	emit_reqfail(c, &r);
@@ -781,19 +874,67 @@ static void on_link(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 	uint64_t ck = ev_msg_key(ev), mk = mt_ls_msg_key(ev->fmt, ev->link);
 	if (ck == mk)
 		return;
-	struct mt_ls_msg *ch = msg_get(c, ev, true);
+	struct mt_ls_msg *ch = mt_ls_tab_get(&c->msgs, ck);
+	if (ch && ch->orig_id[0])
+		return; /* linked already (the line repeated) */
+	if (!ch) /* its lines are still to come */
+		ch = msg_get(c, ev, true);
 	struct mt_ls_msg *m = mt_ls_tab_get(&c->msgs, mk);
-	if (ch->done_wait || (m && m->next_key == ck))
-		return;
 	if (!m) { /* not seen (before the log starts, or evicted): how it came in is unknown */
-		if (!ch->orig_id[0])
-			SET_FIELD(ch->orig_id, ev->link);
+		SET_FIELD(ch->orig_id, ev->link);
 		ch->inherited = true;
 		ch->in = MT_LS_IN_UNKNOWN;
 		ch->conn_serial = 0;
-		return;
+	} else {
+		msg_link(c, m, ch, ck, ev->copy);
 	}
-	msg_link(c, m, mk, ch, ck, ev->copy);
+	linked_done(c, ch, ck);
+}
+
+/* Could the finished message m be another's continuation whose link is still to come (a
+ * content filter's re-injection: Postfix, received in clear over loopback; ESA, made on the
+ * appliance)?  Then it is held a while (link_wait). */
+static inline bool may_continue(const struct mt_ls_msg *m)
+{
+	if (m->orig_id[0] || !m->received)
+		return false;
+	if (m->fmt == MT_LS_FMT_POSTFIX)
+		return m->in != MT_LS_IN_TLS && mt_ls_loopback(m->peer, strlen(m->peer));
+	return m->fmt == MT_LS_FMT_ESA && m->in == MT_LS_IN_LOCAL;
+}
+
+static void link_wait_pop(struct mt_ls_corr *c)
+{
+	struct mt_ls_linkwait w = c->lw[c->lw_head];
+	c->lw_head = (c->lw_head + 1) % LINK_WAIT_MAX;
+	c->lw_n--;
+	struct mt_ls_msg *m = mt_ls_tab_peek(&c->msgs, w.key);
+	if (m && m->link_wait) { /* not linked, not evicted: reported as it is */
+		m->link_wait = false;
+		emit_msg(c, m);
+		mt_ls_tab_del(&c->msgs, w.key);
+	}
+}
+
+/* Report the held messages finished more than LINK_WAIT_SECS of log time before now (or
+ * after: a step back in time). */
+static __attribute__((noinline)) void link_wait_expire(struct mt_ls_corr *c, time_t now)
+{
+	while (c->lw_n) {
+		time_t t = c->lw[c->lw_head].t;
+		if (now - t <= LINK_WAIT_SECS && t - now <= LINK_WAIT_SECS)
+			break;
+		link_wait_pop(c);
+	}
+}
+
+static void link_wait_add(struct mt_ls_corr *c, struct mt_ls_msg *m, uint64_t k, time_t now)
+{
+	if (c->lw_n == LINK_WAIT_MAX)
+		link_wait_pop(c); /* may free m's place in the table, never m: it is not listed yet */
+	m->link_wait = true;
+	c->lw[(c->lw_head + c->lw_n) % LINK_WAIT_MAX] = (struct mt_ls_linkwait){k, now};
+	c->lw_n++;
 }
 
 void mt_ls_corr_event(struct mt_ls_corr *c, const struct mt_ls_event *ev)
@@ -857,6 +998,13 @@ void mt_ls_corr_event(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 		break;
 	case MT_LS_EV_CONN_CLOSE:
 		cn = mt_ls_tab_get(&c->conns, ev->conn);
+		if (__builtin_expect(ev->msgid.n != 0, 0)) {
+			/* Postfix client "QID: Cannot start TLS: handshake failure" (level may): the
+			 * message goes on in clear on a new connection (see client_use) */
+			if (cn)
+				cn->fallback_msg = ev_msg_key(ev);
+			break;
+		}
 		if (cn) {
 			if (ev->ts)
 				cn->t_last = ev->ts;
@@ -865,10 +1013,6 @@ void mt_ls_corr_event(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 				postfix_counted_tls(cn, ev->status);
 			conn_close(c, ev->conn, cn);
 		}
-		/* Postfix client "QID: Cannot start TLS: handshake failure": the failed connection
-		 * is over, the message goes on in clear on a new one (level may) */
-		if (ev->msgid.n && c->held.count)
-			held_release(c, ev_msg_key(ev), true);
 		break;
 	case MT_LS_EV_MSG_RECV:
 		on_recv(c, ev);
@@ -899,12 +1043,18 @@ void mt_ls_corr_event(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 				break;
 			}
 		}
-		if (m && !m->done_wait) {
-			emit_msg(c, m);
-			mt_ls_tab_del(&c->msgs, k);
+		if (__builtin_expect(c->lw_n != 0, 0))
+			link_wait_expire(c, ev->ts);
+		if (m && !m->done_wait && !m->link_wait) {
+			if (may_continue(m))
+				link_wait_add(c, m, k, ev->ts);
+			else {
+				emit_msg(c, m);
+				mt_ls_tab_del(&c->msgs, k);
+			}
 		}
 		if (__builtin_expect(c->held.count != 0, 0))
-			held_release(c, k, false);
+			held_release(c, k);
 		break;
 	}
 	default:
@@ -924,8 +1074,9 @@ void mt_ls_corr_flush(struct mt_ls_corr *c)
 		emit_msg(c, e);
 		mt_ls_tab_del(&c->msgs, k);
 	}
+	c->lw_n = 0; /* the messages held for a link were among them */
 	while ((e = mt_ls_tab_oldest(&c->held, &k)) != NULL) {
-		held_emit(c, e, false);
+		held_emit_all(c, e);
 		mt_ls_tab_del(&c->held, k);
 	}
 }

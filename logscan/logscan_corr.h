@@ -31,6 +31,9 @@ struct mt_ls_conn {
 	bool cert_first; /* Postfix client: its certificate check failed, its TLS line not yet seen */
 	uint16_t last_use; /* Postfix client: the conn_use of its last delivery (0: first use) */
 	uint64_t last_msg; /* message key of its last delivery (Postfix client) */
+	/* Postfix client: "QID: Cannot start TLS: handshake failure" (level may): the message
+	 * (key) goes on in clear on a new connection; this one carries nothing more */
+	uint64_t fallback_msg;
 	time_t t_open, t_last;
 	uint32_t n_msgs, n_deliv;
 	int bits;
@@ -52,12 +55,14 @@ struct mt_ls_msg {
 	uint64_t conn_serial; /* still tell (serial 0: none) */
 	time_t t;
 	uint32_t n_deliv, n_tls, n_clear;
-	/* a message that goes on under another id (a Postfix content filter's "queued as", ESA
-	 * "rewritten to"): the last such id's key; merged: its hops moved there, so it is not a
-	 * message of its own (unless it has hops of its own after) */
-	uint64_t next_key;
+	/* merged: it went on under another id (a Postfix content filter's "queued as", ESA
+	 * "rewritten to"), its hops moved there, so it is not a message of its own (unless it
+	 * has hops of its own after) */
 	bool merged;
 	bool inherited; /* in, peer and t come from the message it continues or copies */
+	/* finished, held a while in case it turns out to be another message's continuation (a
+	 * content filter's re-injection whose "queued as" line comes after its end) */
+	bool link_wait;
 	char id[32], peer[48], rcpt_domain[96];
 	char orig_id[32]; /* the first id of the message it continues or copies ("" = none) */
 };
@@ -83,6 +88,12 @@ struct mt_ls_corr {
 	/* Postfix "Cannot start TLS: handshake failure" deferrals, per message, until its fate
 	 * says which level it was (see on_reqfail) */
 	struct mt_ls_tab held;
+	/* finished messages held for a link (link_wait), oldest first: a ring */
+	struct mt_ls_linkwait {
+		uint64_t key;
+		time_t t;
+	} *lw;
+	uint32_t lw_head, lw_n;
 	struct mt_ls_sink sink;
 	uint64_t evicted_conns, evicted_msgs, reused_ids;
 	uint64_t next_serial;

@@ -328,13 +328,14 @@ static void on_reqfail(void *ctx, const struct mt_ls_reqfail *r)
 	struct mt_ls_out *o = ctx;
 	if (!reqfail_pass(o, r))
 		return;
+	/* a failed session for TLS-RPT whatever the level (its connection is counted here) */
+	if (o->rpt && r->dir == MT_LS_DIR_OUT)
+		mt_ls_rpt_reqfail(o->rpt, r);
 	if (r->withdrawn) { /* TLS was opportunistic: the message went on in clear */
 		o->sum.fallbacks++;
 		return;
 	}
 	mt_ls_sum_reqfail(&o->sum, r);
-	if (o->rpt && r->dir == MT_LS_DIR_OUT)
-		mt_ls_rpt_reqfail(o->rpt, r);
 	o->listed_reqfail++;
 	if (!o->list_reqfail && !o->list_all)
 		return;

@@ -10,10 +10,11 @@
 # The truth: badsmtp's own count of connections, and the levels we set.  Checked: the may
 # messages' deferrals are not required-TLS failures (summary: handshake_failed_sent_clear),
 # the encrypt message's two are; outbound connections are badsmtp's (every TLS attempt
-# failed, the clear retries none); the may messages are delivered in clear.
+# failed, the clear retries none); TLS-RPT counts every failed handshake as a failed
+# session, at may too; the may messages are delivered in clear.
 . "$(dirname "$0")/lib.sh"
 need_root
-need_cmd postfix postconf postqueue swaks certtool
+need_cmd postfix postconf postqueue postsuper swaks certtool
 LS=$ROOT/logscan/logscan
 [ -x "$LS" ] || skip "logscan not built (run make)"
 export MAILTLS_SCENARIOS="good"
@@ -55,7 +56,10 @@ wait_for ": Cannot start TLS: handshake failure$" 2 && wait_for "status=sent" 2 
 	for _ in $(seq 100); do [ "$(grep -c "e1@enc.example.*status=deferred" "$LOG")" -ge 2 ] && break; sleep 0.1; done &&
 	[ "$(grep -c "e1@enc.example.*status=deferred" "$LOG")" -ge 2 ] && ok_ ||
 	{ grep "postfix/smtp\[" "$LOG"; fail_ "fallback lines $(count ': Cannot start TLS: handshake failure$'), sent $(count status=sent)"; }
-postfix -c "$C" stop >/dev/null 2>&1 # nothing more is logged, nor connected
+# no further attempt: every message on hold, the attempts under way logged, then stop
+postsuper -c "$C" -h ALL >/dev/null 2>&1
+sleep 1
+postfix -c "$C" stop >/dev/null 2>&1
 sleep 0.5
 CONNS=$(grep -c "connection [0-9]* from" "$T/badsmtp.log")
 # an attempt before minimal_backoff_time defers at may too: how many each got varies
@@ -75,6 +79,11 @@ other=$(grep "^required_failure," "$T/rf.csv" | grep -vc ",$eq," || true)
 case_ "outbound connections are badsmtp's $CONNS: every TLS attempt failed, the two clear retries none"
 got=$($LS --json "$LOG" | js 'd["connections"]["outbound"]["total"], d["connections"]["outbound"]["failed"], d["connections"]["outbound"]["none"], d["connections"]["outbound"]["tls"]')
 [ "$got" = "$CONNS $((CONNS - 2)) 2 0" ] && ok_ || fail_ "outbound total/failed/none/tls: $got (want $CONNS $((CONNS - 2)) 2 0)"
+case_ "--tlsrpt: every failed handshake is a failed session ($((CONNS - 2))), at may too"
+got=$($LS --tlsrpt --org-name test.example --contact tlsrpt@test.example "$LOG" | $PY -c '
+import json, sys
+print(sum(p["summary"]["total-failure-session-count"] for l in sys.stdin if l.strip() for p in json.loads(l)["policies"]))')
+[ "$got" = "$((CONNS - 2))" ] && ok_ || fail_ "failed sessions: $got"
 case_ "the may messages were delivered in clear"
 got=$($LS --json "$LOG" | js 'd["messages"]["deliveries"], d["messages"]["deliveries_clear"], d["messages"]["deliveries_tls"]')
 [ "$got" = "2 2 0" ] && ok_ || fail_ "deliveries/clear/tls: $got"

@@ -605,6 +605,222 @@ static void test_msg_link(void **state)
 	assert_int_equal(k.nr, 0);
 }
 
+/* Links the first cases did not hold (a review's, each seen to fail before its mend):
+ * the re-injected message finished before the "queued as" line (held a while for it: also
+ * while its own session is open); one message handed over in two transactions,
+ * interleaved; a split whose TLS is known at the first session's end (both parts take it,
+ * each its own recipient domain); a chain over 127.0.0.1 and ::1; an ESA rewrite logged
+ * after the new MID finished; and the hold's limits. */
+#define N_OF(a) (sizeof a / sizeof a[0])
+static void test_msg_link_order(void **state)
+{
+	(void)state;
+	static struct cap k;
+	static const char *const race[] = {
+	    "Jan  1 00:00:01 mx postfix/smtpd[100]: connect from c.example[192.0.2.1]",
+	    "Jan  1 00:00:01 mx postfix/smtpd[100]: Anonymous TLS connection established from c.example[192.0.2.1]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)",
+	    "Jan  1 00:00:01 mx postfix/smtpd[100]: 4A1B2C3D0E1: client=c.example[192.0.2.1]",
+	    "Jan  1 00:00:01 mx postfix/smtpd[101]: 5B2C3D4E5F2: client=localhost[127.0.0.1]",
+	    "Jan  1 00:00:01 mx postfix/qmgr[9]: 5B2C3D4E5F2: removed",
+	    "Jan  1 00:00:01 mx postfix/smtp[200]: 4A1B2C3D0E1: to=<u@mx.example>, relay=127.0.0.1[127.0.0.1]:10024, delay=1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 5B2C3D4E5F2)",
+	};
+	static const char *const race2[] = {
+	    "Jan  1 00:00:01 mx postfix/smtpd[100]: connect from c.example[192.0.2.1]",
+	    "Jan  1 00:00:01 mx postfix/smtpd[100]: Anonymous TLS connection established from c.example[192.0.2.1]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)",
+	    "Jan  1 00:00:01 mx postfix/smtpd[100]: 4A1B2C3D0E1: client=c.example[192.0.2.1]",
+	    "Jan  1 00:00:01 mx postfix/smtpd[100]: disconnect from c.example[192.0.2.1] ehlo=2 starttls=1 mail=1 rcpt=2 data=1 quit=1 commands=8",
+	    "Jan  1 00:00:01 mx postfix/smtpd[101]: connect from localhost[127.0.0.1]",
+	    "Jan  1 00:00:01 mx postfix/smtpd[101]: 5B2C3D4E5F2: client=localhost[127.0.0.1]",
+	    "Jan  1 00:00:01 mx postfix/local[300]: 5B2C3D4E5F2: to=<u@mx.example>, relay=local, delay=0.01, dsn=2.0.0, status=sent (delivered to mailbox)",
+	    "Jan  1 00:00:01 mx postfix/qmgr[9]: 5B2C3D4E5F2: removed",
+	    "Jan  1 00:00:01 mx postfix/smtp[200]: 4A1B2C3D0E1: to=<u@mx.example>, relay=127.0.0.1[127.0.0.1]:10024, delay=1, dsn=2.0.0, status=sent (250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as 5B2C3D4E5F2)",
+	    "Jan  1 00:00:01 mx postfix/smtpd[101]: disconnect from localhost[127.0.0.1] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5",
+	    "Jan  1 00:00:02 mx postfix/qmgr[9]: 4A1B2C3D0E1: removed",
+	};
+	static const char *const inter[] = {
+	    "Jan  1 00:00:01 mx postfix/smtpd[100]: 4A1B2C3D0E1: client=c.example[192.0.2.1]",
+	    "Jan  1 00:00:01 mx postfix/smtpd[101]: 5B2C3D4E5F2: client=localhost[127.0.0.1]",
+	    "Jan  1 00:00:01 mx postfix/smtpd[102]: 6C2C3D4E5F3: client=localhost[127.0.0.1]",
+	    "Jan  1 00:00:01 mx postfix/smtp[200]: 4A1B2C3D0E1: to=<u1@t.example>, relay=127.0.0.1[127.0.0.1]:10024, delay=1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 5B2C3D4E5F2)",
+	    "Jan  1 00:00:01 mx postfix/smtp[201]: 4A1B2C3D0E1: to=<u2@t.example>, relay=127.0.0.1[127.0.0.1]:10024, delay=1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 6C2C3D4E5F3)",
+	    "Jan  1 00:00:01 mx postfix/smtp[200]: 4A1B2C3D0E1: to=<u3@t.example>, relay=127.0.0.1[127.0.0.1]:10024, delay=1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 5B2C3D4E5F2)",
+	};
+	static const char *const split[] = {
+	    "Jan  1 00:00:01 mx postfix/smtpd[100]: connect from c.example[192.0.2.1]",
+	    "Jan  1 00:00:01 mx postfix/smtpd[100]: 4A1B2C3D0E1: client=c.example[192.0.2.1]",
+	    "Jan  1 00:00:01 mx postfix/smtpd[101]: connect from localhost[127.0.0.1]",
+	    "Jan  1 00:00:01 mx postfix/smtpd[101]: 5B2C3D4E5F2: client=localhost[127.0.0.1]",
+	    "Jan  1 00:00:01 mx postfix/smtpd[101]: 6C2C3D4E5F3: client=localhost[127.0.0.1]",
+	    "Jan  1 00:00:01 mx postfix/smtpd[101]: disconnect from localhost[127.0.0.1] ehlo=1 mail=2 rcpt=2 data=2 quit=1 commands=8",
+	    "Jan  1 00:00:01 mx postfix/smtp[200]: 4A1B2C3D0E1: to=<u@t.example>, relay=127.0.0.1[127.0.0.1]:10024, delay=1, dsn=2.0.0, status=sent (250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as 5B2C3D4E5F2)",
+	    "Jan  1 00:00:01 mx postfix/smtp[200]: 4A1B2C3D0E1: to=<v@w.example>, relay=127.0.0.1[127.0.0.1]:10024, delay=1, dsn=2.0.0, status=sent (250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as 6C2C3D4E5F3)",
+	    "Jan  1 00:00:02 mx postfix/qmgr[9]: 4A1B2C3D0E1: removed",
+	    "Jan  1 00:00:03 mx postfix/smtpd[100]: disconnect from c.example[192.0.2.1] ehlo=2 starttls=1 mail=1 rcpt=2 data=1 quit=1 commands=8",
+	    "Jan  1 00:00:03 mx postfix/smtp[201]: 5B2C3D4E5F2: to=<u@t.example>, relay=mx.t.example[192.0.2.9]:25, delay=1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 1)",
+	    "Jan  1 00:00:03 mx postfix/qmgr[9]: 5B2C3D4E5F2: removed",
+	    "Jan  1 00:00:03 mx postfix/smtp[202]: 6C2C3D4E5F3: to=<v@w.example>, relay=mx.w.example[192.0.2.8]:25, delay=1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 1)",
+	    "Jan  1 00:00:03 mx postfix/qmgr[9]: 6C2C3D4E5F3: removed",
+	};
+	static const char *const chain[] = {
+	    "Jan  1 00:00:01 mx postfix/smtpd[100]: connect from c.example[192.0.2.1]",
+	    "Jan  1 00:00:01 mx postfix/smtpd[100]: Anonymous TLS connection established from c.example[192.0.2.1]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)",
+	    "Jan  1 00:00:01 mx postfix/smtpd[100]: 4A1B2C3D0E1: client=c.example[192.0.2.1]",
+	    "Jan  1 00:00:01 mx postfix/smtpd[100]: disconnect from c.example[192.0.2.1] ehlo=2 starttls=1 mail=1 rcpt=1 data=1 quit=1 commands=7",
+	    "Jan  1 00:00:02 mx postfix/smtpd[101]: connect from localhost[::1]",
+	    "Jan  1 00:00:02 mx postfix/smtpd[101]: 5B2C3D4E5F2: client=localhost[::1]",
+	    "Jan  1 00:00:02 mx postfix/smtpd[101]: disconnect from localhost[::1] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5",
+	    "Jan  1 00:00:02 mx postfix/smtp[200]: 4A1B2C3D0E1: to=<u@t.example>, relay=127.0.0.1[127.0.0.1]:10024, delay=1, dsn=2.0.0, status=sent (250 2.0.0 from MTA(smtp:[::1]:10025): 250 2.0.0 Ok: queued as 5B2C3D4E5F2)",
+	    "Jan  1 00:00:02 mx postfix/qmgr[9]: 4A1B2C3D0E1: removed",
+	    "Jan  1 00:00:03 mx postfix/smtpd[102]: connect from localhost[127.0.0.1]",
+	    "Jan  1 00:00:03 mx postfix/smtpd[102]: 6C2C3D4E5F3: client=localhost[127.0.0.1]",
+	    "Jan  1 00:00:03 mx postfix/smtpd[102]: disconnect from localhost[127.0.0.1] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5",
+	    "Jan  1 00:00:03 mx postfix/smtp[201]: 5B2C3D4E5F2: to=<u@t.example>, relay=127.0.0.1[127.0.0.1]:10026, delay=1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 6C2C3D4E5F3)",
+	    "Jan  1 00:00:03 mx postfix/qmgr[9]: 5B2C3D4E5F2: removed",
+	    "Jan  1 00:00:04 mx postfix/smtp[202]: Verified TLS connection established to mx.t.example[192.0.2.9]:25: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)",
+	    "Jan  1 00:00:04 mx postfix/smtp[202]: 6C2C3D4E5F3: to=<u@t.example>, relay=mx.t.example[192.0.2.9]:25, delay=1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 1)",
+	    "Jan  1 00:00:04 mx postfix/qmgr[9]: 6C2C3D4E5F3: removed",
+	};
+	static const char *const esa_late[] = {
+	    "Tue Apr 17 00:57:53 2018 Info: New SMTP ICID 5 interface Data 1 (192.168.1.1) address 10.0.0.1 reverse dns host mail.example.com verified yes",
+	    "Tue Apr 17 00:57:54 2018 Info: ICID 5 TLS success protocol TLSv1.2 cipher ECDHE-RSA-AES256-GCM-SHA384",
+	    "Tue Apr 17 00:57:55 2018 Info: Start MID 2 ICID 5",
+	    "Tue Apr 17 00:57:56 2018 Info: Start MID 3 ICID 0",
+	    "Tue Apr 17 00:57:57 2018 Info: Message finished MID 3 done",
+	    "Tue Apr 17 00:57:57 2018 Info: MID 2 rewritten to 3 by antispam",
+	    "Tue Apr 17 00:57:57 2018 Info: Message finished MID 2 done",
+	};
+	run(&k, race, N_OF(race), false);
+	assert_int_equal(k.nm, 2);
+	const struct mt_ls_msg *y = find_msg(&k, "5B2C3D4E5F2");
+	assert_non_null(y);
+	assert_string_equal(y->orig_id, "4A1B2C3D0E1");
+	assert_int_equal(y->in, MT_LS_IN_TLS);
+	assert_true(find_msg(&k, "4A1B2C3D0E1")->merged);
+	run(&k, race2, N_OF(race2), false);
+	y = find_msg(&k, "5B2C3D4E5F2");
+	assert_non_null(y);
+	assert_string_equal(y->orig_id, "4A1B2C3D0E1");
+	assert_int_equal(y->in, MT_LS_IN_TLS);
+	assert_int_equal(y->n_clear, 1);
+	/* the same, its own session over (it waited for that) before the link */
+	static const char *const race4[] = {
+	    "Jan  1 00:00:01 mx postfix/smtpd[100]: connect from c.example[192.0.2.1]",
+	    "Jan  1 00:00:01 mx postfix/smtpd[100]: Anonymous TLS connection established from c.example[192.0.2.1]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)",
+	    "Jan  1 00:00:01 mx postfix/smtpd[100]: 4A1B2C3D0E1: client=c.example[192.0.2.1]",
+	    "Jan  1 00:00:01 mx postfix/smtpd[100]: disconnect from c.example[192.0.2.1] ehlo=2 starttls=1 mail=1 rcpt=2 data=1 quit=1 commands=8",
+	    "Jan  1 00:00:01 mx postfix/smtpd[101]: connect from localhost[127.0.0.1]",
+	    "Jan  1 00:00:01 mx postfix/smtpd[101]: 5B2C3D4E5F2: client=localhost[127.0.0.1]",
+	    "Jan  1 00:00:01 mx postfix/qmgr[9]: 5B2C3D4E5F2: removed",
+	    "Jan  1 00:00:01 mx postfix/smtpd[101]: disconnect from localhost[127.0.0.1] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5",
+	    "Jan  1 00:00:01 mx postfix/smtp[200]: 4A1B2C3D0E1: to=<u@mx.example>, relay=127.0.0.1[127.0.0.1]:10024, delay=1, dsn=2.0.0, status=sent (250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as 5B2C3D4E5F2)",
+	    "Jan  1 00:00:02 mx postfix/qmgr[9]: 4A1B2C3D0E1: removed",
+	};
+	run(&k, race4, N_OF(race4), false);
+	assert_int_equal(k.nm, 2);
+	y = find_msg(&k, "5B2C3D4E5F2");
+	assert_non_null(y);
+	assert_string_equal(y->orig_id, "4A1B2C3D0E1");
+	assert_int_equal(y->in, MT_LS_IN_TLS);
+	run(&k, inter, N_OF(inter), false);
+	assert_true(find_msg(&k, "4A1B2C3D0E1")->merged);
+	assert_int_equal(find_msg(&k, "4A1B2C3D0E1")->n_deliv, 0);
+	assert_int_equal(find_msg(&k, "5B2C3D4E5F2")->n_clear, 2);
+	assert_int_equal(find_msg(&k, "6C2C3D4E5F3")->n_clear, 1);
+	run(&k, split, N_OF(split), false);
+	for (int i = 0; i < 2; i++) {
+		y = find_msg(&k, i ? "6C2C3D4E5F3" : "5B2C3D4E5F2");
+		assert_non_null(y);
+		assert_string_equal(y->orig_id, "4A1B2C3D0E1");
+		assert_int_equal(y->in, MT_LS_IN_TLS);
+		assert_string_equal(y->rcpt_domain, i ? "w.example" : "t.example");
+		assert_int_equal(y->n_deliv, 2);
+	}
+	run(&k, chain, N_OF(chain), false);
+	y = find_msg(&k, "6C2C3D4E5F3");
+	assert_non_null(y);
+	assert_string_equal(y->orig_id, "4A1B2C3D0E1");
+	assert_int_equal(y->in, MT_LS_IN_TLS);
+	assert_int_equal(y->t % 60, 1); /* received when the first was */
+	assert_int_equal(y->n_deliv, 3);
+	assert_int_equal(y->n_tls, 1);
+	assert_true(find_msg(&k, "5B2C3D4E5F2")->merged);
+	run(&k, esa_late, N_OF(esa_late), false);
+	y = find_msg(&k, "3");
+	assert_non_null(y);
+	assert_string_equal(y->orig_id, "2");
+	assert_int_equal(y->in, MT_LS_IN_TLS);
+	assert_true(find_msg(&k, "2")->merged);
+	/* a message linked already is not linked again from another; a re-injection waits a
+	 * minute of log time for its link, no more */
+	static const char *const twice[] = {
+	    FX_IN("100", "4A1B2C3D0E1", "192.0.2.1"),
+	    FX_IN("101", "4A1B2C3D0E2", "192.0.2.2"),
+	    FX_IN("102", "5B2C3D4E5F2", "127.0.0.1"),
+	    FX_DLV("200", "4A1B2C3D0E1", "u@t.example", "127.0.0.1[127.0.0.1]:10024", "250 Ok: queued as 5B2C3D4E5F2"),
+	    FX_DLV("201", "4A1B2C3D0E2", "u@t.example", "127.0.0.1[127.0.0.1]:10024", "250 Ok: queued as 5B2C3D4E5F2"),
+	    FX_IN("103", "6C2C3D4E5F3", "127.0.0.1"),
+	    "Jan  1 00:00:01 mx postfix/qmgr[9]: 6C2C3D4E5F3: removed",
+	    "Jan  1 00:01:30 mx postfix/qmgr[9]: 4A1B2C3D0E1: removed",
+	    FX_DLV("202", "4A1B2C3D0E1", "v@t.example", "127.0.0.1[127.0.0.1]:10024", "250 Ok: queued as 6C2C3D4E5F3"),
+	};
+	run(&k, twice, N_OF(twice), false);
+	assert_string_equal(find_msg(&k, "5B2C3D4E5F2")->orig_id, "4A1B2C3D0E1");
+	assert_false(find_msg(&k, "4A1B2C3D0E2")->merged);
+	assert_int_equal(find_msg(&k, "4A1B2C3D0E2")->n_clear, 1);
+	y = find_msg(&k, "6C2C3D4E5F3"); /* reported before the late line, as it was */
+	assert_non_null(y);
+	assert_string_equal(y->orig_id, "");
+	assert_int_equal(y->in, MT_LS_IN_CLEAR);
+	assert_int_equal(k.nm, 5);
+}
+
+/* The first case above, with its handshake failures to two domains: the fallback to one
+ * withdraws only that domain's; the message's end reports the other's then, before what
+ * comes after it; more than 1024 messages held report the oldest's. */
+static void test_postfix_held_domains(void **state)
+{
+	(void)state;
+	static struct cap k;
+	static const char *const held1[] = {
+	    "Nov 29 16:56:33 mx postfix/smtp[16220]: SSL_connect error to mx.a.example[192.0.2.10]:25: lost connection",
+	    "Nov 29 16:56:33 mx postfix/smtp[16220]: 493C6AB42B5: to=<u@a.example>, relay=mx.a.example[192.0.2.10]:25, delay=0, delays=0/0/0/0, dsn=4.7.5, status=deferred (Cannot start TLS: handshake failure)",
+	    "Nov 29 17:06:37 mx postfix/smtp[16221]: SSL_connect error to mx.b.example[192.0.2.20]:25: lost connection",
+	    "Nov 29 17:06:37 mx postfix/smtp[16221]: 493C6AB42B5: Cannot start TLS: handshake failure",
+	    "Nov 29 17:06:37 mx postfix/smtp[16221]: 493C6AB42B5: to=<v@b.example>, relay=mx.b.example[192.0.2.20]:25, delay=604, delays=604/0/0/0, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 1)",
+	};
+	run(&k, held1, N_OF(held1), false);
+	assert_int_equal(k.nr, 1);
+	assert_false(k.reqs[0].withdrawn);
+	assert_string_equal(k.reqs[0].domain, "a.example");
+	static const char *const order[] = {
+	    "Nov 29 16:56:33 mx postfix/smtp[16220]: SSL_connect error to mx.a.example[192.0.2.10]:25: lost connection",
+	    "Nov 29 16:56:33 mx postfix/smtp[16220]: 493C6AB42B5: to=<u@a.example>, relay=mx.a.example[192.0.2.10]:25, delay=0, delays=0/0/0/0, dsn=4.7.5, status=deferred (Cannot start TLS: handshake failure)",
+	    "Nov 29 16:56:34 mx postfix/qmgr[9]: 493C6AB42B5: removed",
+	    "Nov 29 16:56:35 mx postfix/smtp[16221]: 593C6AB42B5: to=<u@b.example>, relay=mx.b.example[192.0.2.20]:25, delay=0, delays=0/0/0/0, dsn=4.7.4, status=deferred (TLS is required, but was not offered by host mx.b.example[192.0.2.20])",
+	};
+	run(&k, order, N_OF(order), false);
+	assert_int_equal(k.nr, 2);
+	assert_string_equal(k.reqs[0].msgid, "493C6AB42B5"); /* at its end, before the next */
+	assert_string_equal(k.reqs[1].msgid, "593C6AB42B5");
+	memset(&k, 0, sizeof k);
+	struct mt_ls_sink s = {on_conn, on_msg, on_req, &k};
+	struct mt_ls_corr c;
+	assert_int_equal(mt_ls_corr_init(&c, 64, 64, &s), 0);
+	char line[400];
+	const char *lp[1] = {line};
+	for (int i = 0; i < 1030; i++) {
+		snprintf(line, sizeof line,
+			 "Nov 29 16:56:33 mx postfix/smtp[16220]: %011X: to=<u@a.example>, relay=mx.a.example[192.0.2.10]:25, delay=0, dsn=4.7.5, status=deferred (Cannot start TLS: handshake failure)",
+			 0x10000 + i);
+		feed(&c, lp, 1);
+	}
+	assert_int_equal(k.nr, 6); /* the six oldest */
+	assert_false(k.reqs[0].withdrawn);
+	mt_ls_corr_flush(&c);
+	mt_ls_corr_free(&c);
+	assert_int_equal(k.nr, 64); /* the cap's limit: all of them were reported */
+}
+
 /* Postfix's handshake failures (lines from Postfix 3.7): the first attempt defers with
  * "Cannot start TLS: handshake failure" at smtp_tls_security_level may as at encrypt; at may
  * a later attempt logs "QID: Cannot start TLS: handshake failure" and delivers in clear on a
@@ -883,7 +1099,8 @@ int main(void)
 	    cmocka_unit_test(test_postfix_conn_use), cmocka_unit_test(test_postfix_cert_check),
 	    cmocka_unit_test(test_postfix_handshake_fail), cmocka_unit_test(test_loopback_local),
 	    cmocka_unit_test(test_postfix_held_evicted), cmocka_unit_test(test_msg_link),
-	    cmocka_unit_test(test_postfix_may_fallback),
+	    cmocka_unit_test(test_postfix_may_fallback), cmocka_unit_test(test_msg_link_order),
+	    cmocka_unit_test(test_postfix_held_domains),
 	    cmocka_unit_test(test_eviction),	cmocka_unit_test(test_tab_churn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
