@@ -82,6 +82,16 @@ static const struct mt_ls_msg *find_msg(struct cap *k, const char *id)
 	return NULL;
 }
 
+/* The message id in k: it continues orig ("" = none) and was received as in says. */
+static const struct mt_ls_msg *linked(struct cap *k, const char *id, const char *orig, int in)
+{
+	const struct mt_ls_msg *m = find_msg(k, id);
+	assert_non_null(m);
+	assert_string_equal(m->orig_id, orig);
+	assert_int_equal(m->in, in);
+	return m;
+}
+
 static const char *const esa_guide[] = {
     "Tue Apr 17 00:57:53 2018 Info: New SMTP ICID 590125205 interface Data 1 (192.168.1.1) address 10.0.0.1 reverse dns host mail.example.com verified yes",
     "Tue Apr 17 00:57:53 2018 Info: ICID 590125205 ACCEPT SG SUSPECTLIST match sbrs[-1.4:2.0] SBRS -1.1",
@@ -546,10 +556,7 @@ static void test_msg_link(void **state)
 	    "Jan  1 00:00:02 mx postfix/qmgr[9]: B0000000003: removed",
 	};
 	run(&k, remote_filter, sizeof remote_filter / sizeof remote_filter[0], false);
-	y = find_msg(&k, "B0000000003");
-	assert_non_null(y);
-	assert_string_equal(y->orig_id, "A0000000003");
-	assert_int_equal(y->in, MT_LS_IN_CLEAR);
+	y = linked(&k, "B0000000003", "A0000000003", MT_LS_IN_CLEAR);
 	assert_string_equal(y->peer, "192.0.2.1");
 	assert_int_equal(y->n_clear, 1);
 	assert_true(find_msg(&k, "A0000000003")->merged);
@@ -565,10 +572,7 @@ static void test_msg_link(void **state)
 	    "Jan  1 00:00:03 mx postfix/smtpd[100]: disconnect from c.example[192.0.2.1] ehlo=2 starttls=1 mail=1 rcpt=1 data=1 quit=1 commands=7",
 	};
 	run(&k, late, sizeof late / sizeof late[0], false);
-	y = find_msg(&k, "B0000000004");
-	assert_non_null(y);
-	assert_string_equal(y->orig_id, "A0000000004");
-	assert_int_equal(y->in, MT_LS_IN_TLS);
+	y = linked(&k, "B0000000004", "A0000000004", MT_LS_IN_TLS);
 	/* ESA: a bcc copy and a rewrite of a message received over TLS; a copy of one not seen */
 	static const char *const esa[] = {
 	    "Tue Apr 17 00:57:53 2018 Info: New SMTP ICID 5 interface Data 1 (192.168.1.1) address 10.0.0.1 reverse dns host mail.example.com verified yes",
@@ -691,16 +695,10 @@ static void test_msg_link_order(void **state)
 	};
 	run(&k, race, N_OF(race), false);
 	assert_int_equal(k.nm, 2);
-	const struct mt_ls_msg *y = find_msg(&k, "5B2C3D4E5F2");
-	assert_non_null(y);
-	assert_string_equal(y->orig_id, "4A1B2C3D0E1");
-	assert_int_equal(y->in, MT_LS_IN_TLS);
+	const struct mt_ls_msg *y = linked(&k, "5B2C3D4E5F2", "4A1B2C3D0E1", MT_LS_IN_TLS);
 	assert_true(find_msg(&k, "4A1B2C3D0E1")->merged);
 	run(&k, race2, N_OF(race2), false);
-	y = find_msg(&k, "5B2C3D4E5F2");
-	assert_non_null(y);
-	assert_string_equal(y->orig_id, "4A1B2C3D0E1");
-	assert_int_equal(y->in, MT_LS_IN_TLS);
+	y = linked(&k, "5B2C3D4E5F2", "4A1B2C3D0E1", MT_LS_IN_TLS);
 	assert_int_equal(y->n_clear, 1);
 	/* the same, its own session over (it waited for that) before the link */
 	static const char *const race4[] = {
@@ -717,10 +715,7 @@ static void test_msg_link_order(void **state)
 	};
 	run(&k, race4, N_OF(race4), false);
 	assert_int_equal(k.nm, 2);
-	y = find_msg(&k, "5B2C3D4E5F2");
-	assert_non_null(y);
-	assert_string_equal(y->orig_id, "4A1B2C3D0E1");
-	assert_int_equal(y->in, MT_LS_IN_TLS);
+	y = linked(&k, "5B2C3D4E5F2", "4A1B2C3D0E1", MT_LS_IN_TLS);
 	run(&k, inter, N_OF(inter), false);
 	assert_true(find_msg(&k, "4A1B2C3D0E1")->merged);
 	assert_int_equal(find_msg(&k, "4A1B2C3D0E1")->n_deliv, 0);
@@ -728,27 +723,18 @@ static void test_msg_link_order(void **state)
 	assert_int_equal(find_msg(&k, "6C2C3D4E5F3")->n_clear, 1);
 	run(&k, split, N_OF(split), false);
 	for (int i = 0; i < 2; i++) {
-		y = find_msg(&k, i ? "6C2C3D4E5F3" : "5B2C3D4E5F2");
-		assert_non_null(y);
-		assert_string_equal(y->orig_id, "4A1B2C3D0E1");
-		assert_int_equal(y->in, MT_LS_IN_TLS);
+		y = linked(&k, i ? "6C2C3D4E5F3" : "5B2C3D4E5F2", "4A1B2C3D0E1", MT_LS_IN_TLS);
 		assert_string_equal(y->rcpt_domain, i ? "w.example" : "t.example");
 		assert_int_equal(y->n_deliv, 2);
 	}
 	run(&k, chain, N_OF(chain), false);
-	y = find_msg(&k, "6C2C3D4E5F3");
-	assert_non_null(y);
-	assert_string_equal(y->orig_id, "4A1B2C3D0E1");
-	assert_int_equal(y->in, MT_LS_IN_TLS);
+	y = linked(&k, "6C2C3D4E5F3", "4A1B2C3D0E1", MT_LS_IN_TLS);
 	assert_int_equal(y->t % 60, 1); /* received when the first was */
 	assert_int_equal(y->n_deliv, 3);
 	assert_int_equal(y->n_tls, 1);
 	assert_true(find_msg(&k, "5B2C3D4E5F2")->merged);
 	run(&k, esa_late, N_OF(esa_late), false);
-	y = find_msg(&k, "3");
-	assert_non_null(y);
-	assert_string_equal(y->orig_id, "2");
-	assert_int_equal(y->in, MT_LS_IN_TLS);
+	y = linked(&k, "3", "2", MT_LS_IN_TLS);
 	assert_true(find_msg(&k, "2")->merged);
 	/* a message linked already is not linked again from another; a re-injection waits a
 	 * minute of log time for its link, no more */
@@ -767,10 +753,7 @@ static void test_msg_link_order(void **state)
 	assert_string_equal(find_msg(&k, "5B2C3D4E5F2")->orig_id, "4A1B2C3D0E1");
 	assert_false(find_msg(&k, "4A1B2C3D0E2")->merged);
 	assert_int_equal(find_msg(&k, "4A1B2C3D0E2")->n_clear, 1);
-	y = find_msg(&k, "6C2C3D4E5F3"); /* reported before the late line, as it was */
-	assert_non_null(y);
-	assert_string_equal(y->orig_id, "");
-	assert_int_equal(y->in, MT_LS_IN_CLEAR);
+	linked(&k, "6C2C3D4E5F3", "", MT_LS_IN_CLEAR); /* reported before the late line, as it was */
 	assert_int_equal(k.nm, 5);
 }
 
