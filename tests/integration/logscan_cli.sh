@@ -45,6 +45,26 @@ Tue Apr 17 02:00:01 2018 Info: Start MID 71 ICID 9
 Tue Apr 17 02:00:02 2018 Info: ICID 9 close
 Tue Apr 17 02:00:05 2018 Info: DCID 10 TLS was required but remote host did not offer STARTTLS
 L
+# a message handed to a content filter (queued as Y) and, for another recipient, delivered
+# itself: Y is the message that went through the filter; X is still listed, with its own hop
+cat >"$tmp/filter.log" <<'EOF'
+Jan  1 00:00:01 mx postfix/smtpd[100]: connect from c.example[192.0.2.1]
+Jan  1 00:00:01 mx postfix/smtpd[100]: Anonymous TLS connection established from c.example[192.0.2.1]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)
+Jan  1 00:00:01 mx postfix/smtpd[100]: 4A1B2C3D0E1: client=c.example[192.0.2.1]
+Jan  1 00:00:01 mx postfix/smtpd[100]: disconnect from c.example[192.0.2.1] ehlo=2 starttls=1 mail=1 rcpt=2 data=1 quit=1 commands=8
+Jan  1 00:00:01 mx postfix/smtpd[101]: connect from localhost[127.0.0.1]
+Jan  1 00:00:01 mx postfix/smtpd[101]: 5B2C3D4E5F2: client=localhost[127.0.0.1]
+Jan  1 00:00:01 mx postfix/smtpd[101]: disconnect from localhost[127.0.0.1] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5
+Jan  1 00:00:02 mx postfix/smtp[200]: 4A1B2C3D0E1: to=<u@t.example>, relay=127.0.0.1[127.0.0.1]:10024, delay=1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 5B2C3D4E5F2)
+Jan  1 00:00:02 mx postfix/smtp[201]: 4A1B2C3D0E1: to=<v@w.example>, relay=mx.w.example[192.0.2.8]:25, delay=1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 1)
+Jan  1 00:00:03 mx postfix/qmgr[9]: 4A1B2C3D0E1: removed
+Jan  1 00:00:03 mx postfix/qmgr[9]: 5B2C3D4E5F2: removed
+EOF
+o=$($LS --messages --csv "$tmp/filter.log")
+check "filter: Y listed with orig_id X, received over TLS" 'grep -q "^message,.*,5B2C3D4E5F2,.*,tls,1,0,1,,4A1B2C3D0E1$" <<<"$o"'
+check "filter: X listed too, with its own hop" 'grep -q "^message,.*,4A1B2C3D0E1,.*,tls,1,0,1,,$" <<<"$o"'
+o=$($LS --json "$tmp/filter.log")
+check "filter: 2 messages, none continued (X has a hop of its own)" '[ "$(python3 -c "import json,sys; m=json.load(sys.stdin)[\"summary\"][\"messages\"]; print(m[\"total\"], m[\"continued\"])" <<<"$o")" = "2 0" ]'
 o=$($LS --messages --no-tls $tmp/mixed.log)
 check "messages --no-tls lists MID 70 (received in clear)" 'grep -q "msg 70 .* clear " <<<"$o"'
 check "messages --no-tls omits MID 71 (TLS)" '! grep -q "msg 71 " <<<"$o"'

@@ -749,6 +749,16 @@ static void test_msg_link_order(void **state)
 	    "Jan  1 00:01:30 mx postfix/qmgr[9]: 4A1B2C3D0E1: removed",
 	    FX_DLV("202", "4A1B2C3D0E1", "v@t.example", "127.0.0.1[127.0.0.1]:10024", "250 Ok: queued as 6C2C3D4E5F3"),
 	};
+	/* "queued as" its own id: nothing to link */
+	static const char *const self[] = {
+	    FX_IN("100", "4A1B2C3D0E1", "127.0.0.1"),
+	    FX_DLV("200", "4A1B2C3D0E1", "u@t.example", "127.0.0.1[127.0.0.1]:10024", "250 Ok: queued as 4A1B2C3D0E1"),
+	    "Jan  1 00:00:02 mx postfix/qmgr[9]: 4A1B2C3D0E1: removed",
+	};
+	run(&k, self, N_OF(self), false);
+	assert_int_equal(k.nm, 1);
+	assert_false(k.msgs[0].merged);
+	assert_int_equal(k.msgs[0].n_clear, 1);
 	run(&k, twice, N_OF(twice), false);
 	assert_string_equal(find_msg(&k, "5B2C3D4E5F2")->orig_id, "4A1B2C3D0E1");
 	assert_false(find_msg(&k, "4A1B2C3D0E2")->merged);
