@@ -733,35 +733,7 @@ static void on_delivery(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 		linked_done(c, m, ck);
 }
 
-static inline void recv_on(struct mt_ls_corr *c, const struct mt_ls_event *ev, struct mt_ls_msg *m, uint64_t k);
-
-static void on_recv(struct mt_ls_corr *c, const struct mt_ls_event *ev)
-{
-	uint64_t k = ev_msg_key(ev);
-	struct mt_ls_msg *m = mt_ls_tab_get(&c->msgs, k);
-	if (m && m->received) { /* id reused (restart): the old message is over */
-		c->reused_ids++;
-		emit_msg(c, m);
-		mt_ls_tab_del(&c->msgs, k);
-		m = NULL;
-	}
-	if (!m)
-		m = msg_get(c, ev, true);
-	if (__builtin_expect(m->inherited, 0)) {
-		/* made from another message before its own start was logged (ESA): it was
-		 * received as that one was; its own session is still counted */
-		struct mt_ls_msg keep = *m;
-		recv_on(c, ev, m, k);
-		m->in = keep.in;
-		m->t = keep.t;
-		m->conn_serial = keep.conn_serial;
-		m->conn_idx = keep.conn_idx;
-		memcpy(m->peer, keep.peer, sizeof m->peer);
-		return;
-	}
-	recv_on(c, ev, m, k);
-}
-
+/* A message received (its record m, key k): how, from whom, on which session. */
 static inline __attribute__((always_inline)) void recv_on(struct mt_ls_corr *c, const struct mt_ls_event *ev,
 							 struct mt_ls_msg *m, uint64_t k)
 {
@@ -798,6 +770,34 @@ static inline __attribute__((always_inline)) void recv_on(struct mt_ls_corr *c, 
 		m->conn_idx = mt_ls_tab_index(&c->conns, cn);
 	}
 }
+
+static void on_recv(struct mt_ls_corr *c, const struct mt_ls_event *ev)
+{
+	uint64_t k = ev_msg_key(ev);
+	struct mt_ls_msg *m = mt_ls_tab_get(&c->msgs, k);
+	if (m && m->received) { /* id reused (restart): the old message is over */
+		c->reused_ids++;
+		emit_msg(c, m);
+		mt_ls_tab_del(&c->msgs, k);
+		m = NULL;
+	}
+	if (!m)
+		m = msg_get(c, ev, true);
+	if (__builtin_expect(m->inherited, 0)) {
+		/* made from another message before its own start was logged (ESA): it was
+		 * received as that one was; its own session is still counted */
+		struct mt_ls_msg keep = *m;
+		recv_on(c, ev, m, k);
+		m->in = keep.in;
+		m->t = keep.t;
+		m->conn_serial = keep.conn_serial;
+		m->conn_idx = keep.conn_idx;
+		memcpy(m->peer, keep.peer, sizeof m->peer);
+		return;
+	}
+	recv_on(c, ev, m, k);
+}
+
 
 static void on_reqfail(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 {
