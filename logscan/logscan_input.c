@@ -1,16 +1,24 @@
 /* logscan_input.c — see logscan_input.h.  zlib's gzread reads non-gzip input unchanged, so
- * one code path serves plain files, .gz files and pipes. */
+ * one code path serves plain files, .gz files and pipes; a plain regular file is mapped
+ * first (map_file), and read() takes over where the map ends. */
 #include "logscan_input.h"
 #include "logscan_parse.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
+
+/* how far ahead the line splitter asks for the bytes (a mapped file's pages are not in the
+ * cache: the copy a read() makes streamed them in) */
+#define LS_PF_DIST 4096
 
 static mt_status reopen(struct mt_ls_reader *r, struct mt_err *err)
 {
@@ -43,7 +51,138 @@ static mt_status reopen(struct mt_ls_reader *r, struct mt_err *err)
 	return MT_OK;
 }
 
-mt_status mt_ls_reader_open(struct mt_ls_reader *r, const char *path, size_t bufsize, bool follow,
+/* The map being read, for the SIGBUS handler: a mapped file that shrinks (copytruncate
+ * rotation) or cannot be read turns the pages past its end into a SIGBUS on access.  The
+ * handler maps zeros over the rest of the map, so the access goes on, and notes it: the
+ * reader then stops at the map's end and reports the file as truncated.  One map at a
+ * time (files are read one after another). */
+static char *volatile g_bus_map;
+static volatile size_t g_bus_len;
+static volatile sig_atomic_t g_bus_hit;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	char *a = si->si_addr, *m = g_bus_map;
+	size_t len = g_bus_len;
+	if (m && a >= m && a < m + len) {
+		long pg = sysconf(_SC_PAGESIZE);
+		char *from = m + (((size_t)(a - m)) & ~(size_t)(pg - 1));
+		if (mmap(from, (size_t)(m + len - from), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) !=
+		    MAP_FAILED) {
+			g_bus_hit = 1;
+			return;
+		}
+	}
+	signal(sig, SIG_DFL); /* not ours: the default action, when the access is retried */
+}
+
+static void map_unhook(struct mt_ls_reader *r)
+{
+	if (!r->map)
+		return;
+	g_bus_map = NULL;
+	g_bus_len = 0;
+	munmap(r->map, r->map_len);
+	r->map = NULL;
+}
+
+/* Map the rest of a plain regular file from its current offset (see struct mt_ls_reader).
+ * Nothing changes when it cannot be mapped: the file is read. */
+static void map_file(struct mt_ls_reader *r)
+{
+	struct stat st;
+	off_t pos = lseek(r->fd, 0, SEEK_CUR);
+	if (fstat(r->fd, &st) != 0 || !S_ISREG(st.st_mode) || pos < 0 || st.st_size <= pos ||
+	    (uint64_t)(st.st_size - pos) > SIZE_MAX / 2)
+		return;
+	unsigned char magic[2];
+	if (pread(r->fd, magic, 2, pos) == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+		return; /* gzip: zlib reads it */
+	static bool hooked;
+	if (!hooked) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_sigaction = on_sigbus;
+		sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(SIGBUS, &sa, NULL) != 0)
+			return;
+		hooked = true;
+	}
+	long pg = sysconf(_SC_PAGESIZE);
+	off_t base = pos & ~(off_t)(pg - 1);
+	size_t lead = (size_t)(pos - base), size = (size_t)(st.st_size - base);
+	size_t len = (size + (size_t)pg - 1) & ~(size_t)(pg - 1);
+	char *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, r->fd, base);
+	if (m == MAP_FAILED)
+		return;
+	madvise(m, len, MADV_SEQUENTIAL);
+	/* lines up to the last newline with MT_LS_PAD mapped bytes after it */
+	size_t lim = size < len - MT_LS_PAD + 1 ? size : len - MT_LS_PAD + 1;
+	g_bus_hit = 0;
+	g_bus_map = m;
+	g_bus_len = len;
+	const char *nl = lim > lead ? memrchr(m + lead, '\n', lim - lead) : NULL;
+	if (!nl || g_bus_hit) { /* no whole line to hand out (or it shrank already) */
+		r->map = m;
+		r->map_len = len;
+		map_unhook(r);
+		return;
+	}
+	r->map = m;
+	r->map_len = len;
+	r->own = r->buf;
+	r->buf = m + lead;
+	r->start = r->dropped = 0;
+	r->end = (size_t)(nl - r->buf) + 1;
+	r->map_pos = pos;
+	r->mapped = r->plain = true;
+	r->bytes += r->end;
+}
+
+/* The map is used up: read on from the file after it into the reader's own buffer. */
+static int map_done(struct mt_ls_reader *r, struct mt_err *err)
+{
+	off_t next = r->map_pos + (off_t)r->end;
+	r->bytes -= r->end - r->start; /* what was never handed out (a shrunk file's zeros) */
+	r->mapped = false;
+	r->buf = r->own;
+	r->own = NULL;
+	r->start = r->end = 0;
+	/* the pages stay mapped until close (a block in flight may still read them): let go of
+	 * them now, a late access faults them in again */
+	madvise(r->map, r->map_len, MADV_DONTNEED);
+	if (g_bus_hit) {
+		mt_err_set(err, MT_ERR_IO, "%s: the file shrank or failed while it was read: lines past that point are lost",
+			   r->path);
+		r->eof = true;
+		r->truncated = true;
+		return 0;
+	}
+	if (lseek(r->fd, next, SEEK_SET) != next) {
+		mt_err_set(err, MT_ERR_IO, "cannot read %s: %s", r->path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Let go of the map's pages well behind the reader (blocks being parsed read the last few
+ * MB; one that reads a page let go faults it in again). */
+static void map_drop(struct mt_ls_reader *r)
+{
+	const size_t lag = 4u << 20;
+	if (r->start < r->dropped + 2 * lag)
+		return;
+	long pg = sysconf(_SC_PAGESIZE);
+	uintptr_t from = (uintptr_t)(r->buf + r->dropped) & ~(uintptr_t)(pg - 1);
+	uintptr_t to = (uintptr_t)(r->buf + r->start - lag) & ~(uintptr_t)(pg - 1);
+	if (to > from)
+		madvise((void *)from, to - from, MADV_DONTNEED);
+	r->dropped = r->start - lag;
+}
+
+mt_status mt_ls_reader_open(struct mt_ls_reader *r, const char *path, size_t bufsize, bool follow, bool may_map,
 			    volatile sig_atomic_t *stop, struct mt_err *err)
 {
 	memset(r, 0, sizeof *r);
@@ -63,7 +202,10 @@ mt_status mt_ls_reader_open(struct mt_ls_reader *r, const char *path, size_t buf
 		free(r->path);
 		free(r->buf);
 		r->path = r->buf = NULL;
+		return st;
 	}
+	if (may_map && !follow)
+		map_file(r);
 	return st;
 }
 
@@ -72,6 +214,12 @@ void mt_ls_reader_close(struct mt_ls_reader *r)
 	if (r->gz)
 		gzclose(r->gz); /* closes fd too */
 	r->gz = NULL;
+	map_unhook(r);
+	if (r->mapped) {
+		r->mapped = false;
+		r->buf = r->own;
+		r->own = NULL;
+	}
 	free(r->buf);
 	free(r->path);
 	r->buf = r->path = NULL;
@@ -123,6 +271,10 @@ int mt_ls_reader_line(struct mt_ls_reader *r, const char **line, size_t *len)
 				r->skipping = false;
 				continue;
 			}
+			if (r->mapped && (size_t)(nl - p) >= r->cap) { /* as if read: too long */
+				r->overlong++;
+				continue;
+			}
 			*line = p;
 			*len = (size_t)(nl - p);
 			return 1;
@@ -150,6 +302,7 @@ size_t mt_ls_reader_lines(struct mt_ls_reader *r, struct mt_ls_line *out, size_t
 	/* 64 bytes per step: a bit per newline, then one line per set bit (lines are ~100
 	 * bytes, so a memchr call per line spent more on its setup than on the search) */
 	for (; pos + 64 <= end; pos += 64) {
+		__builtin_prefetch(buf + pos + LS_PF_DIST);
 		uint64_t m = mt_ls_mask64(buf + pos, '\n');
 		while (m) {
 			size_t at = pos + (size_t)__builtin_ctzll(m);
@@ -174,11 +327,29 @@ size_t mt_ls_reader_lines(struct mt_ls_reader *r, struct mt_ls_line *out, size_t
 	}
 done:
 	r->start = start;
+	if (r->mapped) {
+		/* a line too long for the buffer is skipped, as reading would skip it */
+		size_t j = 0;
+		for (size_t i = 0; i < k; i++) {
+			if (out[i].n >= r->cap)
+				r->overlong++;
+			else
+				out[j++] = out[i];
+		}
+		k = j;
+		map_drop(r);
+	}
 	return k;
 }
 
 int mt_ls_reader_fill(struct mt_ls_reader *r, struct mt_err *err)
 {
+	if (r->mapped) {
+		if (map_done(r, err) < 0)
+			return -1;
+		if (r->eof)
+			return 0;
+	}
 	/* make room only when the buffer is full: lines already returned stay where they are
 	 * until then, which is what lets a pipeline swap buffers instead (mt_ls_reader_swap) */
 	if (r->end == r->cap || mt_ls_reader_recycle(r)) {
@@ -197,7 +368,20 @@ int mt_ls_reader_fill(struct mt_ls_reader *r, struct mt_err *err)
 	size_t room = (r->end < r->soft ? r->soft : r->cap) - r->end;
 	if (room > MT_LS_READ_MAX)
 		room = MT_LS_READ_MAX;
-	int n = gzread(r->gz, r->buf + r->end, (unsigned)room);
+	int n;
+	if (r->plain) {
+		ssize_t k;
+		do
+			k = read(r->fd, r->buf + r->end, room);
+		while (k < 0 && errno == EINTR);
+		if (k < 0) {
+			mt_err_set(err, MT_ERR_IO, "cannot read %s: %s", r->path, strerror(errno));
+			return -1;
+		}
+		n = (int)k;
+	} else {
+		n = gzread(r->gz, r->buf + r->end, (unsigned)room);
+	}
 	if (n < 0) {
 		int e;
 		const char *m = gzerror(r->gz, &e);
@@ -244,6 +428,11 @@ int mt_ls_reader_next(struct mt_ls_reader *r, const char **line, size_t *len, st
 
 char *mt_ls_reader_swap(struct mt_ls_reader *r, char *buf)
 {
+	if (r->mapped) {
+		char *old = r->own;
+		r->own = buf;
+		return old;
+	}
 	char *old = r->buf;
 	size_t avail = r->end - r->start;
 	if (buf && avail)

@@ -33,15 +33,25 @@ struct mt_ls_reader {
 	 * each, and a small buffer stays in the cache); only a longer line reads on to cap. */
 	size_t soft;
 	bool eof, skipping, follow;
-	bool truncated; /* a .gz ended mid-stream */
+	bool truncated; /* a .gz ended mid-stream, or a mapped file shrank while read */
+	/* A plain regular file (not --follow, not gzip) is mapped, not read: its lines are
+	 * handed out in place, which spares the kernel's copy into buf.  buf then points into
+	 * the map, up to the last newline whose MT_LS_PAD bytes after it are mapped; the rest is
+	 * read() into own, the reader's buffer held meanwhile.  Pages left behind are dropped
+	 * (madvise), so the map adds a few MB to the resident set, whatever the file's size. */
+	bool mapped, plain; /* plain: read() the rest, not gzread (it is not gzip) */
+	char *map, *own;
+	size_t map_len, dropped; /* dropped: buf offset below which pages were let go */
+	off_t map_pos;		 /* file offset of buf[0] while mapped */
 	dev_t dev;
 	ino_t ino;
 	uint64_t bytes, overlong, rotations;
 	volatile sig_atomic_t *stop; /* follow ends when *stop becomes non-zero */
 };
 
-/* Open path ("-" = stdin) with a buffer of bufsize bytes (also the longest line kept). */
-mt_status mt_ls_reader_open(struct mt_ls_reader *r, const char *path, size_t bufsize, bool follow,
+/* Open path ("-" = stdin) with a buffer of bufsize bytes (also the longest line kept).
+ * may_map: a plain regular file (not follow) may be mapped instead of read (see mapped). */
+mt_status mt_ls_reader_open(struct mt_ls_reader *r, const char *path, size_t bufsize, bool follow, bool may_map,
 			    volatile sig_atomic_t *stop, struct mt_err *err);
 /* One read() is at most this much: with a pipeline (main.c) the parser hands its events on
  * before each read, so they never wait behind a large read or a blocking pipe. */
@@ -51,7 +61,7 @@ mt_status mt_ls_reader_open(struct mt_ls_reader *r, const char *path, size_t buf
  * front)?  A pipeline swaps buffers exactly then. */
 static inline bool mt_ls_reader_recycle(const struct mt_ls_reader *r)
 {
-	return r->start && r->end >= r->soft;
+	return !r->mapped && r->start && r->end >= r->soft;
 }
 
 /* Next line without its newline: 1 = line, 0 = end of input, -1 = read error (err filled).
@@ -75,7 +85,8 @@ struct mt_ls_line {
  * mt_ls_reader_line says what comes next. */
 size_t mt_ls_reader_lines(struct mt_ls_reader *r, struct mt_ls_line *out, size_t max);
 /* Continue in buf (r->cap bytes, or NULL at the end of a file): the unread partial line is
- * copied over; returns the previous buffer, which the caller now owns and must free. */
+ * copied over; returns the previous buffer, which the caller now owns and must free.  While
+ * mapped, buf replaces the buffer held for after the map, and that one is returned. */
 char *mt_ls_reader_swap(struct mt_ls_reader *r, char *buf);
 void mt_ls_reader_close(struct mt_ls_reader *r);
 

@@ -136,6 +136,7 @@ struct run {
 	char *pool[POOL_BUFS];
 	int npool;
 	size_t bufsize;
+	bool may_map; /* map plain files (LOGSCAN_MMAP=0: read them, to compare) */
 	struct worker w[NWORKERS];
 	int nworkers;
 	/* the file being read */
@@ -299,7 +300,7 @@ static int scan(struct run *R, const char *path, bool follow)
 {
 	struct mt_ls_reader *r = &R->r;
 	struct mt_err err = {{0}};
-	if (mt_ls_reader_open(r, path, R->bufsize, follow, &g_stop, &err) != MT_OK) {
+	if (mt_ls_reader_open(r, path, R->bufsize, follow, R->may_map, &g_stop, &err) != MT_OK) {
 		fprintf(stderr, "logscan: %s\n", err.msg);
 		R->st.unreadable++;
 		return -1;
@@ -364,6 +365,8 @@ static int run_all(struct run *R, const char *const *files, int nfiles, bool fol
 		if (!(R->pool[R->npool] = calloc(1, bufsize + MT_LS_PAD)))
 			goto out;
 	/* LOGSCAN_THREADS=1 keeps everything in the main thread (also the case on one CPU) */
+	const char *mm = getenv("LOGSCAN_MMAP");
+	R->may_map = !(mm && strcmp(mm, "0") == 0);
 	const char *env = getenv("LOGSCAN_THREADS");
 	R->nworkers = (env ? atoi(env) == 1 : sysconf(_SC_NPROCESSORS_ONLN) < 2) ? 1 : NWORKERS;
 	pthread_t th;
