@@ -269,6 +269,17 @@ static void on_conn(void *ctx, const struct mt_ls_conn *c)
 	struct mt_ls_out *o = ctx;
 	if (!conn_pass(o, c))
 		return;
+	if (o->loopback_local && c->tls != MT_LS_TLS_OK && c->tls != MT_LS_TLS_FAILED && mt_ls_loopback(c->ip, strlen(c->ip))) {
+		/* a content filter's hop or a local submission: not a connection over the network */
+		o->sum.local_conns[c->dir == MT_LS_DIR_OUT ? MT_LS_DIR_OUT : MT_LS_DIR_IN]++;
+		if (o->list_all) {
+			struct fields fl;
+			char t[32], p[32];
+			conn_fields(c, &fl, t, p);
+			emit(o, &fl);
+		}
+		return;
+	}
 	mt_ls_sum_conn(&o->sum, c);
 	if (o->rpt && c->dir == MT_LS_DIR_OUT)
 		mt_ls_rpt_conn(o->rpt, c);
@@ -435,8 +446,10 @@ static json_t *summary_json(struct mt_ls_out *o, const struct mt_ls_stats *st)
 	mt_ls_time_str(s->t_min, a, sizeof a);
 	mt_ls_time_str(s->t_max, b, sizeof b);
 	json_object_set_new(j, "period", json_pack("{ss ss}", "first", a, "last", b));
-	json_object_set_new(j, "connections", json_pack("{so so}", "inbound", count_obj(&s->dir[MT_LS_DIR_IN]),
-							"outbound", count_obj(&s->dir[MT_LS_DIR_OUT])));
+	json_t *cin = count_obj(&s->dir[MT_LS_DIR_IN]), *cout = count_obj(&s->dir[MT_LS_DIR_OUT]);
+	json_object_set_new(cin, "local", json_integer((json_int_t)s->local_conns[MT_LS_DIR_IN]));
+	json_object_set_new(cout, "local", json_integer((json_int_t)s->local_conns[MT_LS_DIR_OUT]));
+	json_object_set_new(j, "connections", json_pack("{so so}", "inbound", cin, "outbound", cout));
 	json_object_set_new(j, "messages",
 			    json_pack("{sI sI sI sI sI sI sI sI sI sI sI}", "total", (json_int_t)s->msgs, "received_tls",
 				      (json_int_t)s->in_tls, "received_clear", (json_int_t)s->in_clear, "received_local",
@@ -489,6 +502,9 @@ static void text_summary(FILE *f, json_t *j)
 	json_t *c = json_object_get(j, "connections");
 	text_counts(f, "inbound", json_object_get(c, "inbound"));
 	text_counts(f, "outbound", json_object_get(c, "outbound"));
+	if (U(json_object_get(c, "inbound"), "local") || U(json_object_get(c, "outbound"), "local"))
+		fprintf(f, "  local, in clear over loopback      %10llu in, %llu out (not counted above)\n",
+			U(json_object_get(c, "inbound"), "local"), U(json_object_get(c, "outbound"), "local"));
 	json_t *m = json_object_get(j, "messages");
 	fprintf(f, "\nMessages                             %10llu\n", U(m, "total"));
 	fprintf(f, "  received over TLS                  %10llu\n", U(m, "received_tls"));

@@ -38,6 +38,9 @@ struct mt_ls_out {
 	FILE *f;
 	int format;
 	bool list_failed, list_notls, list_msgs, list_reqfail, list_all;
+	/* --loopback-local: a connection in clear over loopback is local (counted apart, not in
+	 * the TLS rates, the peer tables or TLS-RPT; listed only by --all) */
+	bool loopback_local;
 	int top; /* rows per ranked table */
 	struct mt_ls_filter filt;
 	struct mt_ls_sum sum;

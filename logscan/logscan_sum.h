@@ -40,6 +40,7 @@ enum { MT_LS_BY_NONE = 0, MT_LS_BY_HOUR, MT_LS_BY_DAY };
 
 struct mt_ls_sum {
 	struct mt_ls_count dir[3]; /* index MT_LS_DIR_IN / MT_LS_DIR_OUT */
+	uint64_t local_conns[3];   /* the same: connections in clear over loopback (--loopback-local) */
 	uint64_t msgs, in_tls, in_clear, in_local, in_unknown, deliv, deliv_tls, deliv_clear, msgs_all_tls, msgs_clear;
 	uint64_t continued; /* message records that went on under another id (not messages of their own) */
 	uint64_t fallbacks; /* Postfix handshake failures withdrawn: sent in clear at level may */

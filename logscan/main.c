@@ -56,7 +56,8 @@ static void usage(FILE *f)
 	      "  --ip A                 peer address (exact, or a prefix ending in '.' or ':')\n"
 	      "  --direction in|out\n"
 	      "  --loopback-local       a message received or delivered in clear over loopback (127.0.0.0/8,\n"
-	      "                         ::1: a content filter, a local webmail) is local, not a hop in clear\n"
+	      "                         ::1: a content filter, a local webmail) is local, not a hop in clear;\n"
+	      "                         such connections are counted apart, out of the TLS rates\n"
 	      "Input:\n"
 	      "  --follow               keep reading the last file as it grows, across log rotation;\n"
 	      "                         SIGINT/SIGTERM ends and prints the summary\n"
@@ -553,6 +554,7 @@ int main(int argc, char **argv)
 		return EXIT_INTERNAL;
 	}
 	R.corr.loopback_local = loopback_local;
+	out.loopback_local = loopback_local;
 	if (follow) {
 		struct sigaction sa;
 		memset(&sa, 0, sizeof sa);

@@ -85,6 +85,28 @@ check "--domain" 'grep -q "\"id\":\"9\"" <<<"$o" && ! grep -q "\"id\":\"7\"" <<<
 o=$($LS --by hour --json $tmp/mixed.log)
 check "--by hour buckets" 'grep -q "2018-04-17T01:00" <<<"$o" && grep -q "2018-04-17T02:00" <<<"$o"'
 
+# --- --loopback-local: connections in clear over loopback are local, counted apart (not in
+# the totals, rates, peer tables); TLS over loopback is still TLS; --no-tls does not list
+# them, --all does
+cat >$tmp/lb.log <<'EOF'
+Jan 10 10:00:00 mx postfix/smtpd[100]: connect from localhost[127.0.0.1]
+Jan 10 10:00:01 mx postfix/smtpd[100]: disconnect from localhost[127.0.0.1] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5
+Jan 10 10:00:02 mx postfix/smtpd[101]: connect from a.example.net[192.0.2.10]
+Jan 10 10:00:03 mx postfix/smtpd[101]: disconnect from a.example.net[192.0.2.10] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5
+Jan 10 10:00:04 mx postfix/smtpd[102]: connect from localhost[::1]
+Jan 10 10:00:04 mx postfix/smtpd[102]: Anonymous TLS connection established from localhost[::1]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)
+Jan 10 10:00:05 mx postfix/smtpd[102]: disconnect from localhost[::1] ehlo=2 starttls=1 mail=1 rcpt=1 data=1 quit=1 commands=7
+Jan 10 10:00:06 mx postfix/smtp[200]: ABC123: to=<u@example.org>, relay=127.0.0.1[127.0.0.1]:10024, delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (250 2.0.0 Ok)
+EOF
+lb() { $LS --json "$@" $tmp/lb.log | python3 -c "
+import json,sys; d=json.load(sys.stdin)['summary']; c=d['connections']
+print(*[c[x][k] for x in ('inbound', 'outbound') for k in ('total', 'tls', 'none', 'local')], len(d['peer_addresses']))"; }
+check "loopback counted as any peer by default" '[ "$(lb)" = "3 1 2 0 1 0 1 0 3" ]'
+check "--loopback-local: 1 in and 1 out local, TLS over ::1 still counted" '[ "$(lb --loopback-local)" = "2 1 1 1 0 0 0 1 2" ]'
+check "--loopback-local --no-tls lists the remote clear one only" '[ "$($LS --no-tls --csv --loopback-local $tmp/lb.log | grep -c "^connection,")" = 1 ] && $LS --no-tls --csv --loopback-local $tmp/lb.log | grep -q "^connection,.*192.0.2.10"'
+check "--loopback-local --all still lists all 4" '[ "$($LS --all --csv --loopback-local $tmp/lb.log | grep -c "^connection,")" = 4 ]'
+check "--loopback-local: text summary says what is left out" '$LS --loopback-local $tmp/lb.log | grep -q "local, in clear over loopback *1 in, 1 out"'
+
 # --- other formats
 o=$($LS --csv --all $tmp/mixed.log)
 check "csv header + rows" '[ "$(head -1 <<<"$o" | cut -d, -f1-3)" = "type,time,format" ] && [ "$(wc -l <<<"$o")" -ge 4 ]'

@@ -46,6 +46,18 @@ check "Postfix helga part2: an outbound connection per delivery run ($want), 2 T
 EXPR='d["messages"]["total"], d["messages"]["all_tls"], d["messages"]["some_clear"], d["messages"]["received_tls"], d["messages"]["received_local"], d["messages"]["continued"]'
 check "Postfix helga part2: amavis hops clear by default" '[ "$(j "$C/postfix/pixelpark-helga-part2.log")" = "6 0 6 4 2 6" ]'
 check "Postfix helga part2: --loopback-local makes them local" '[ "$(j --loopback-local "$C/postfix/pixelpark-helga-part2.log")" = "6 6 0 4 2 6" ]'
+# and the connections: the 6 re-injections into :10025 ("connect from localhost[127.0.0.1]")
+# and the 6 deliveries to amavis (relay=127.0.0.1[127.0.0.1]:1002x, one connection each) are
+# local with --loopback-local: out of the totals and rates, the TLS counts unchanged
+P2=$C/postfix/pixelpark-helga-part2.log
+lin=$(grep -c 'smtpd\[[0-9]*\]: connect from localhost\[127\.0\.0\.1\]' "$P2")
+lout=$(grep -c 'relay=127\.0\.0\.1\[127\.0\.0\.1\]:100' "$P2")
+EXPR='" ".join(str(d["connections"][x][k]) for x in ("inbound", "outbound") for k in ("total", "tls", "none", "local"))'
+a=$(j "$P2") b=$(j --loopback-local "$P2")
+read -r it its inn _ ot ots on _ <<<"$a"
+check "Postfix helga part2: --loopback-local counts the $lin + $lout amavis connections apart ($a -> $b)" \
+	'[ "$lin $lout" = "6 6" ] && [ "$b" = "$((it - lin)) $its $((inn - lin)) $lin $((ot - lout)) $ots $((on - lout)) $lout" ]'
+EXPR='d["messages"]["total"], d["messages"]["all_tls"], d["messages"]["some_clear"], d["messages"]["received_tls"], d["messages"]["received_local"], d["messages"]["continued"]'
 check "Postfix helga part2: a message keeps the id it was received under (orig_id)" \
 	'$LS --messages --csv "$C/postfix/pixelpark-helga-part2.log" | grep -q "^message,.*,4Pbdn5491gz3tG3,.*,4Pbdn10BG2z3tBr$"'
 EXPR='d["connections"]["outbound"]["tls"], d["messages"]["deliveries_clear"]'

@@ -104,11 +104,13 @@ check() {
 		ids = dict(reversed(l.split()) for l in open(sys.argv[2]) if l.strip())
 		links = dict(l.split() for l in open(sys.argv[3]) if l.strip())
 		by = {r.get("orig_id"): r for r in recs}
-		if not eval(sys.argv[4], {"recs": recs, "ids": ids, "links": links, "by": by, "summ": summ}):
+		conns = j["summary"]["connections"]
+		if not eval(sys.argv[4], {"recs": recs, "ids": ids, "links": links, "by": by, "summ": summ, "conns": conns}):
 		    for r in recs:
 		        print("   ", " ".join("%s=%s" % (k, r.get(k)) for k in ("message", "orig_id", "received",
 		                                                              "deliveries", "deliveries_tls", "deliveries_clear")))
 		    print("    summary.messages:", summ)
+		    print("    summary.connections:", conns)
 		    print("    swaks was told:", ids, " filter hand-overs X Y:", links)
 		EOF
 	)
@@ -137,6 +139,16 @@ check "summary.messages total, received_tls, received_clear, continued: want 5 3
 	'(summ.get("total"), summ.get("received_tls"), summ.get("received_clear"), summ.get("continued")) == (5, 3, 2, 5)'
 check "--loopback-local: total, received_tls, received_local, deliveries, deliveries_tls: want 5 3 2 5 5" --loopback-local -- \
 	'[summ.get(k) for k in ("total", "received_tls", "received_local", "deliveries", "deliveries_tls")] == [5, 3, 2, 5, 5]'
+
+# Every peer here is loopback: swaks (3 sessions with STARTTLS, 2 without), the filter's
+# re-injections, the hops into the filter, the TLS delivery.  By default the clear ones are
+# connections like any other; with --loopback-local they are local, counted apart, and the
+# TLS ones stay as they were.
+case_ "connections over loopback: counted by default; with --loopback-local the clear ones are local"
+check "inbound tls 3, none >= 3 (2 swaks + re-injections), local 0" -- \
+	'conns["inbound"]["tls"] == 3 and conns["inbound"]["none"] >= 3 and conns["inbound"]["local"] == 0 and conns["outbound"]["none"] >= 1'
+check "--loopback-local: inbound tls 3, none 0, local >= 3; outbound tls >= 1, none 0, local >= 1" --loopback-local -- \
+	'(conns["inbound"]["tls"], conns["inbound"]["none"], conns["outbound"]["none"]) == (3, 0, 0) and conns["inbound"]["local"] >= 3 and conns["outbound"]["local"] >= 1 and conns["outbound"]["tls"] >= 1'
 
 # Every message has its clear hop into the filter: all 5 listed, once each.  With
 # --loopback-local none is: the hop is local, and so is the clear reception of the 2 sent
