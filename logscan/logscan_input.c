@@ -297,7 +297,9 @@ size_t mt_ls_reader_lines(struct mt_ls_reader *r, struct mt_ls_line *out, size_t
 	if (r->skipping || !max)
 		return 0; /* the slow path drops the rest of an overlong line */
 	const char *buf = r->buf;
-	size_t start = r->start, pos = start, end = r->end, k = 0;
+	/* a line of cap bytes or more is skipped and counted, as reading would skip it (only a
+	 * map holds one: a read buffer of cap bytes cannot) */
+	size_t start = r->start, pos = start, end = r->end, k = 0, cap = r->cap;
 #ifdef __SSE2__
 	/* 64 bytes per step: a bit per newline, then one line per set bit (lines are ~100
 	 * bytes, so a memchr call per line spent more on its setup than on the search) */
@@ -306,12 +308,17 @@ size_t mt_ls_reader_lines(struct mt_ls_reader *r, struct mt_ls_line *out, size_t
 		uint64_t m = mt_ls_mask64(buf + pos, '\n');
 		while (m) {
 			size_t at = pos + (size_t)__builtin_ctzll(m);
+			m &= m - 1;
+			if (__builtin_expect(at - start >= cap, 0)) { /* mapped: too long, see below */
+				r->overlong++;
+				start = at + 1;
+				continue;
+			}
 			out[k].p = buf + start;
 			out[k].n = at - start;
 			start = at + 1;
 			if (++k == max)
 				goto done;
-			m &= m - 1;
 		}
 	}
 #endif
@@ -320,25 +327,19 @@ size_t mt_ls_reader_lines(struct mt_ls_reader *r, struct mt_ls_line *out, size_t
 		if (!q)
 			break;
 		size_t at = (size_t)(q - buf);
-		out[k].p = buf + start;
-		out[k].n = at - start;
-		k++;
+		if (at - start < cap) {
+			out[k].p = buf + start;
+			out[k].n = at - start;
+			k++;
+		} else {
+			r->overlong++;
+		}
 		start = pos = at + 1;
 	}
 done:
 	r->start = start;
-	if (r->mapped) {
-		/* a line too long for the buffer is skipped, as reading would skip it */
-		size_t j = 0;
-		for (size_t i = 0; i < k; i++) {
-			if (out[i].n >= r->cap)
-				r->overlong++;
-			else
-				out[j++] = out[i];
-		}
-		k = j;
+	if (r->mapped)
 		map_drop(r);
-	}
 	return k;
 }
 
