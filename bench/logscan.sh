@@ -3,9 +3,10 @@
 # otherwise run, on the same generated ESA and Postfix logs, in one run:
 #   LC_ALL=C grep -c (a pattern count), a one-pass mawk TLS counter, a stateful per-domain
 #   mawk script, a perl one-pass counter, and pflogsumm (Postfix only).
-# Reports MB/s, ratios to logscan and peak RSS (/usr/bin/time -v).  logscan runs twice:
-# as installed (two parsing threads on two or more CPUs) and with LOGSCAN_THREADS=1 (one
-# core, the figure the target is about).  Three kinds of log, each LOGSCAN_BENCH_MB big:
+# Reports MB/s, ratios to logscan and peak RSS (/usr/bin/time -v).  logscan runs three
+# times: as installed (two parsing threads on two or more CPUs), with LOGSCAN_THREADS=1 (one
+# core, the figure the target is about), and so with LOGSCAN_MMAP=0 (the log read(), not
+# mapped; every tool gets it on stdin redirected from the file).  Three kinds of log, each LOGSCAN_BENCH_MB big:
 #   dense      loggen without -r: nearly every line is a TLS, connection or message event
 #              (the worst case for logscan; a real log is far from it)
 #   realistic  loggen -r: the lines a real AsyncOS / Postfix-with-postscreen writes around
@@ -104,6 +105,7 @@ for spec in "${LOGS[@]}"; do
 	cat "$log" >/dev/null # warm the page cache so every tool reads from memory
 	run "logscan (parse+correlate)" "$log" $LS - >>"$results"
 	run "logscan, one thread" "$log" env LOGSCAN_THREADS=1 $LS - >>"$results"
+	run "logscan, one thread, read()" "$log" env LOGSCAN_THREADS=1 LOGSCAN_MMAP=0 $LS - >>"$results"
 	run "LC_ALL=C grep -c TLS" "$log" env LC_ALL=C grep -c -E 'TLS (success|failed)|TLS connection established|SSL_(accept|connect) error' >>"$results"
 	command -v mawk >/dev/null && run "mawk one-pass counter" "$log" mawk "$AWK1" >>"$results"
 	command -v mawk >/dev/null && run "mawk stateful per-domain" "$log" mawk "$AWK2" >>"$results"
