@@ -65,7 +65,7 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 	(void)uc;
 	char *a = si->si_addr, *m = g_bus_map;
 	size_t len = g_bus_len;
-	if (m && a >= m && a < m + len) {
+	if (si->si_code > 0 && m && a >= m && a < m + len) { /* a fault in the map, not a kill */
 		long pg = sysconf(_SC_PAGESIZE);
 		char *from = m + (((size_t)(a - m)) & ~(size_t)(pg - 1));
 		if (mmap(from, (size_t)(m + len - from), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) !=
@@ -74,7 +74,8 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 			return;
 		}
 	}
-	signal(sig, SIG_DFL); /* not ours: the default action, when the access is retried */
+	signal(sig, SIG_DFL); /* not ours: the default action */
+	raise(sig);
 }
 
 static void map_unhook(struct mt_ls_reader *r)
@@ -150,12 +151,10 @@ static int map_done(struct mt_ls_reader *r, struct mt_err *err)
 	r->buf = r->own;
 	r->own = NULL;
 	r->start = r->end = 0;
-	/* the pages stay mapped until close (a block in flight may still read them): let go of
-	 * them now, a late access faults them in again */
-	madvise(r->map, r->map_len, MADV_DONTNEED);
+	/* the pages stay mapped until close: a block in flight may still read them (and a cut
+	 * the file gets now is still noted: mt_ls_reader_map_failed) */
 	if (g_bus_hit) {
-		mt_err_set(err, MT_ERR_IO, "%s: the file shrank or failed while it was read: lines past that point are lost",
-			   r->path);
+		mt_err_set(err, MT_ERR_IO, "%s: %s", r->path, MT_LS_MAP_FAILED);
 		r->eof = true;
 		r->truncated = true;
 		return 0;
@@ -180,6 +179,11 @@ static void map_drop(struct mt_ls_reader *r)
 	if (to > from)
 		madvise((void *)from, to - from, MADV_DONTNEED);
 	r->dropped = r->start - lag;
+}
+
+bool mt_ls_reader_map_failed(const struct mt_ls_reader *r)
+{
+	return r->map && g_bus_hit;
 }
 
 mt_status mt_ls_reader_open(struct mt_ls_reader *r, const char *path, size_t bufsize, bool follow, bool may_map,

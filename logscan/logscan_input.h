@@ -89,5 +89,12 @@ size_t mt_ls_reader_lines(struct mt_ls_reader *r, struct mt_ls_line *out, size_t
  * mapped, buf replaces the buffer held for after the map, and that one is returned. */
 char *mt_ls_reader_swap(struct mt_ls_reader *r, char *buf);
 void mt_ls_reader_close(struct mt_ls_reader *r);
+/* Did the mapped file shrink (or fail) while it was read?  Asked again once every line of
+ * the file is parsed: a block still being parsed when the reader had left the map can take
+ * the fault after the reader looked. */
+bool mt_ls_reader_map_failed(const struct mt_ls_reader *r);
+#define MT_LS_MAP_FAILED                                                                         \
+	"the file shrank or failed while it was read: lines past that point are lost (and lines " \
+	"read around it may count as unparsed)"
 
 #endif

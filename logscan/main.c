@@ -332,6 +332,10 @@ static int scan(struct run *R, const char *path, bool follow)
 	R->st.bytes += r->bytes;
 	R->st.overlong += r->overlong;
 	bool truncated = r->truncated;
+	if (!truncated && mt_ls_reader_map_failed(r)) {
+		snprintf(R->ferr.msg, sizeof R->ferr.msg, "%s: %s", path, MT_LS_MAP_FAILED);
+		truncated = true;
+	}
 	if (truncated) {
 		fprintf(stderr, "logscan: %s\n", R->ferr.msg[0] ? R->ferr.msg : "truncated compressed input");
 		R->st.truncated++;

@@ -227,6 +227,14 @@ for thr in 1 2; do
 	done
 	check "file cut while mapped ($thr thread(s)): no SIGBUS death; exit 3, loss reported" '[ $bad -eq 0 ] && [ $hit -eq 1 ]'
 done
+# a SIGBUS that is not a fault in the map (kill -BUS) still has its default action
+cp $tmp/s0.log $tmp/s.log
+LOGSCAN_THREADS=1 $LS $tmp/s.log >/dev/null 2>&1 &
+spid=$!
+for _ in $(seq 2000); do grep -q "$tmp/s.log" /proc/$spid/maps 2>/dev/null && break; done
+kill -BUS $spid 2>/dev/null
+wait $spid; rc=$?
+check "kill -BUS while mapped: killed by it (rc $rc), not swallowed" '[ $rc -eq 135 ]'
 
 # --- --follow survives rotation
 : >$tmp/f.log
