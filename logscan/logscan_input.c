@@ -59,6 +59,7 @@ static mt_status reopen(struct mt_ls_reader *r, struct mt_err *err)
 static char *volatile g_bus_map;
 static volatile size_t g_bus_len;
 static volatile sig_atomic_t g_bus_hit;
+static long g_bus_pg; /* the page size (sysconf is not for a signal handler) */
 
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
@@ -66,15 +67,18 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 	char *a = si->si_addr, *m = g_bus_map;
 	size_t len = g_bus_len;
 	if (si->si_code > 0 && m && a >= m && a < m + len) { /* a fault in the map, not a kill */
-		long pg = sysconf(_SC_PAGESIZE);
-		char *from = m + (((size_t)(a - m)) & ~(size_t)(pg - 1));
+		char *from = m + (((size_t)(a - m)) & ~(size_t)(g_bus_pg - 1));
 		if (mmap(from, (size_t)(m + len - from), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) !=
 		    MAP_FAILED) {
 			g_bus_hit = 1;
 			return;
 		}
 	}
-	signal(sig, SIG_DFL); /* not ours: the default action */
+	struct sigaction dfl; /* not ours: the default action */
+	memset(&dfl, 0, sizeof dfl);
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	sigaction(sig, &dfl, NULL);
 	raise(sig);
 }
 
@@ -112,6 +116,7 @@ static void map_file(struct mt_ls_reader *r)
 		hooked = true;
 	}
 	long pg = sysconf(_SC_PAGESIZE);
+	g_bus_pg = pg;
 	off_t base = pos & ~(off_t)(pg - 1);
 	size_t lead = (size_t)(pos - base), size = (size_t)(st.st_size - base);
 	size_t len = (size + (size_t)pg - 1) & ~(size_t)(pg - 1);
