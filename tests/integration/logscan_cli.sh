@@ -202,12 +202,12 @@ check "stdin, a file at an offset: mapped from there" '[ -n "$a" ] && [ "$a" = "
 # the file shrinks while it is mapped (copytruncate): stopped right after it is mapped, the
 # file cut, then resumed.  Cut before logscan is done mapping it (memrchr from its end), the
 # cut file is read whole (exit 0); cut after, the pages past the cut raise SIGBUS: no death,
-# the loss reported, exit 3.  A few tries until the second case is seen.
+# the loss reported, exit 3.  Up to 12 tries until the second case is seen.
 for i in $(seq 40); do cat $tmp/m.log; done >$tmp/s0.log
 full=$(stat -c %s $tmp/s0.log)
 for thr in 1 2; do
 	bad=0 hit=0
-	for try in 1 2 3 4 5 6 7 8; do
+	for try in $(seq 12); do
 		cp $tmp/s0.log $tmp/s.log
 		LOGSCAN_THREADS=$thr $LS --json $tmp/s.log >$tmp/s.out 2>$tmp/s.err &
 		spid=$!
