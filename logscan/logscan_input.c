@@ -162,11 +162,10 @@ static int map_done(struct mt_ls_reader *r, struct mt_err *err)
 	r->own = NULL;
 	r->start = r->end = 0;
 	/* the pages stay mapped until close: a block in flight may still read them (and a cut
-	 * the file gets now is still noted: mt_ls_reader_map_failed) */
+	 * the file gets now is still noted).  Cut already: nothing after the map is this file's
+	 * (the caller reports it, mt_ls_reader_map_failed) */
 	if (g_bus_hit) {
-		mt_err_set(err, MT_ERR_IO, "%s: %s", r->path, MT_LS_MAP_FAILED);
 		r->eof = true;
-		r->truncated = true;
 		return 0;
 	}
 	if (lseek(r->fd, next, SEEK_SET) != next) {

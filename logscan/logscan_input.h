@@ -33,7 +33,7 @@ struct mt_ls_reader {
 	 * each, and a small buffer stays in the cache); only a longer line reads on to cap. */
 	size_t soft;
 	bool eof, skipping, follow;
-	bool truncated; /* a .gz ended mid-stream, or a mapped file shrank while read */
+	bool truncated; /* a .gz ended mid-stream (a mapped file cut: mt_ls_reader_map_failed) */
 	/* A plain regular file (not --follow, not gzip) is mapped, not read: its lines are
 	 * handed out in place, which spares the kernel's copy into buf.  buf then points into
 	 * the map, up to the last newline whose MT_LS_PAD bytes after it are mapped; the rest is
@@ -89,9 +89,9 @@ size_t mt_ls_reader_lines(struct mt_ls_reader *r, struct mt_ls_line *out, size_t
  * mapped, buf replaces the buffer held for after the map, and that one is returned. */
 char *mt_ls_reader_swap(struct mt_ls_reader *r, char *buf);
 void mt_ls_reader_close(struct mt_ls_reader *r);
-/* Did the mapped file shrink (or fail) while it was read?  Asked again once every line of
- * the file is parsed: a block still being parsed when the reader had left the map can take
- * the fault after the reader looked. */
+/* Did the mapped file shrink (or fail) while it was read?  Ask once every line of the file
+ * is parsed: a block still being parsed after the reader left the map can take the fault
+ * then.  (The reader itself only stops at the map's end.) */
 bool mt_ls_reader_map_failed(const struct mt_ls_reader *r);
 #define MT_LS_MAP_FAILED                                                                         \
 	"the file shrank or failed while it was read: lines past that point are lost (and lines " \

@@ -269,26 +269,23 @@ static void on_conn(void *ctx, const struct mt_ls_conn *c)
 	struct mt_ls_out *o = ctx;
 	if (!conn_pass(o, c))
 		return;
-	if (o->loopback_local && c->tls != MT_LS_TLS_OK && c->tls != MT_LS_TLS_FAILED && mt_ls_loopback(c->ip, strlen(c->ip))) {
-		/* a content filter's hop or a local submission: not a connection over the network */
+	bool clear = c->tls != MT_LS_TLS_OK && c->tls != MT_LS_TLS_FAILED;
+	/* --loopback-local: a content filter's hop or a local submission is not a connection
+	 * over the network: counted apart, listed only by --all */
+	bool local = clear && o->loopback_local && mt_ls_loopback(c->ip, strlen(c->ip));
+	if (local) {
 		o->sum.local_conns[c->dir == MT_LS_DIR_OUT ? MT_LS_DIR_OUT : MT_LS_DIR_IN]++;
-		if (o->list_all) {
-			struct fields fl;
-			char t[32], p[32];
-			conn_fields(c, &fl, t, p);
-			emit(o, &fl);
-		}
-		return;
+	} else {
+		mt_ls_sum_conn(&o->sum, c);
+		if (o->rpt && c->dir == MT_LS_DIR_OUT)
+			mt_ls_rpt_conn(o->rpt, c);
 	}
-	mt_ls_sum_conn(&o->sum, c);
-	if (o->rpt && c->dir == MT_LS_DIR_OUT)
-		mt_ls_rpt_conn(o->rpt, c);
 	bool want = o->list_all;
 	if (o->list_failed && c->tls == MT_LS_TLS_FAILED) {
 		want = true;
 		o->listed_failed++;
 	}
-	if (o->list_notls && !o->list_msgs && c->tls != MT_LS_TLS_OK && c->tls != MT_LS_TLS_FAILED)
+	if (o->list_notls && !o->list_msgs && clear && !local)
 		want = true;
 	if (!want)
 		return;

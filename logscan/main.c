@@ -332,7 +332,7 @@ static int scan(struct run *R, const char *path, bool follow)
 	R->st.bytes += r->bytes;
 	R->st.overlong += r->overlong;
 	bool truncated = r->truncated;
-	if (!truncated && mt_ls_reader_map_failed(r)) {
+	if (mt_ls_reader_map_failed(r)) {
 		snprintf(R->ferr.msg, sizeof R->ferr.msg, "%s: %s", path, MT_LS_MAP_FAILED);
 		truncated = true;
 	}
