@@ -116,6 +116,11 @@ enum mt_ls_result {
 /* Parse one line (without its newline). ev is fully overwritten when MT_LS_EVENT. */
 int mt_ls_parse_line(const char *line, size_t len, const struct mt_ls_parse_opts *o, struct mt_ls_event *ev);
 
+/* Parse n lines: the events go to ev[] in order (their count returned), the indexes of the
+ * unparsed lines to unp[] (*nunp of them), and *ignored grows by the ignored ones. */
+uint32_t mt_ls_parse_lines(const struct mt_ls_str *ln, uint32_t n, const struct mt_ls_parse_opts *o, struct mt_ls_event *ev,
+			   uint32_t *unp, uint32_t *nunp, uint64_t *ignored);
+
 /* Split a line's header; false when no known header shape was found. */
 bool mt_ls_parse_hdr(const char *line, size_t len, const struct mt_ls_parse_opts *o, struct mt_ls_hdr *h);
 

@@ -365,7 +365,7 @@ int mt_ls_postfix_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 			if (mt_ls_starts(r, "client=")) {
 				ev_init(ev, h, MT_LS_EV_MSG_RECV, dir);
 				ev->msgid = qid;
-				struct mt_ls_str c = mt_ls_kv(r, "client=", ',');
+				struct mt_ls_str c = mt_ls_kv_at(r, 0, 7, ','); /* r starts with the key */
 				mt_ls_host_ip(c, &ev->host, &ev->ip);
 				return MT_LS_EVENT;
 			}

@@ -204,21 +204,13 @@ static bool take_block(struct run *R, struct worker *W)
 
 static void parse_block(struct run *R, struct worker *W)
 {
-	/* counters in locals: W is only written once per block */
-	uint32_t nev = 0, nunp = 0;
+	uint32_t nunp = 0;
 	uint64_t ignored = 0;
-	for (uint32_t i = 0; i < W->nln; i++) {
-		struct mt_ls_event *ev = &W->ev[nev];
-		int res = mt_ls_parse_line(W->ln[i].p, W->ln[i].n, &R->po, ev);
-		if (res == MT_LS_EVENT) {
-			mt_ls_corr_prepare(ev);
-			nev++;
-		} else if (res == MT_LS_IGNORED) {
-			ignored++;
-		} else {
-			W->unp[nunp++] = i;
-		}
-	}
+	_Static_assert(sizeof(struct lref) == sizeof(struct mt_ls_str), "a line slice is a string slice");
+	uint32_t nev = mt_ls_parse_lines((const struct mt_ls_str *)(const void *)W->ln, W->nln, &R->po, W->ev, W->unp, &nunp,
+					 &ignored);
+	for (uint32_t i = 0; i < nev; i++)
+		mt_ls_corr_prepare(&W->ev[i]);
 	W->nev = nev;
 	W->nunp = nunp;
 	W->events += nev;

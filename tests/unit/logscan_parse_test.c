@@ -3,6 +3,7 @@
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers" /* sparse table rows */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -317,6 +318,67 @@ static void test_postfix_starttls(void **state)
 	}
 }
 
+/* host[ip] splitting: the first '[' and the first ']' after it, wherever the 16-byte steps
+ * put them, against a byte loop; every prefix and tail read within its bytes (heap copies,
+ * for ASan). */
+static bool host_ip_ref(const char *p, size_t n, size_t *lb, size_t *rb)
+{
+	size_t i = 0;
+	while (i < n && p[i] != '[')
+		i++;
+	if (i == n)
+		return false;
+	size_t j = i + 1;
+	while (j < n && p[j] != ']')
+		j++;
+	if (j >= n)
+		return false;
+	*lb = i;
+	*rb = j;
+	return true;
+}
+
+static void test_host_ip(void **state)
+{
+	(void)state;
+	static const char *const t[] = {
+	    "c1013.example.org[10.0.3.245]",
+	    "mail-wr1-f54.google.com[2a00:1450:4864:20::534]:25",
+	    "unknown[192.0.2.1]",
+	    "]x[1]",			     /* a ']' before the '[' does not close it */
+	    "a]b]c]d]e]f]g]h]i[j]",	     /* the '[' in the second step, ']'s before it in the first */
+	    "0123456789abcde[0123456789abcdef]", /* '[' at 15, ']' in the third step */
+	    "0123456789abcdef[x]",	     /* '[' at 16 */
+	    "0123456789abcdef0123456789abcde[]", /* '[' at 31, ']' at 32 */
+	    "host[unclosed",
+	    "no brackets at all, and longer than sixteen bytes",
+	    "[",
+	    "]",
+	    "[]",
+	    "",
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		size_t n = strlen(t[i]);
+		char *copy = malloc(n ? n : 1);
+		memcpy(copy, t[i], n);
+		for (size_t k = 0; k <= n; k++) {
+			for (int tail = 0; tail < 2; tail++) {
+				const char *p = tail ? copy + n - k : copy;
+				struct mt_ls_str host = {NULL, 0}, ip = {NULL, 0};
+				size_t lb = 0, rb = 0;
+				bool want = host_ip_ref(p, k, &lb, &rb);
+				bool got = mt_ls_host_ip((struct mt_ls_str){p, k}, &host, &ip);
+				if (got != want)
+					fail_msg("'%.*s': got %d, want %d", (int)k, p, got, want);
+				if (want && (host.p != p || host.n != lb || ip.p != p + lb + 1 || ip.n != rb - lb - 1))
+					fail_msg("'%.*s': host %zu ip %zu+%zu, want %zu %zu+%zu", (int)k, p, host.n,
+						 (size_t)(ip.p - p), ip.n, lb, lb + 1, rb - lb - 1);
+			}
+		}
+		free(copy);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,6 +386,7 @@ int main(void)
 	    cmocka_unit_test(test_keys),
 	    cmocka_unit_test(test_truncations),
 	    cmocka_unit_test(test_postfix_starttls),
+	    cmocka_unit_test(test_host_ip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
