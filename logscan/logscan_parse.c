@@ -1062,8 +1062,10 @@ tagonly:;
 	return h->fmt != MT_LS_FMT_UNKNOWN;
 }
 
+/* padded and year: what o says (read once per block by the caller: a byte store into the
+ * event may alias *o, so the compiler would load them again for every line) */
 static inline __attribute__((always_inline)) int parse_line1(const char *line, size_t len, const struct mt_ls_parse_opts *o,
-							  struct mt_ls_event *ev)
+							  bool padded, int year, struct mt_ls_event *ev)
 {
 	struct mt_ls_hdr h;
 	if (!len)
@@ -1081,7 +1083,7 @@ static inline __attribute__((always_inline)) int parse_line1(const char *line, s
 		return mt_ls_esa_parse(&h, ev);
 	}
 #ifdef __SSE2__
-	if (o && o->padded && g_sys.n && len > g_sys.n && g_sys.year == (o->year ? o->year : 1970) && sys_prefix_eq(line, &ts)) {
+	if (padded && g_sys.n && len > g_sys.n && g_sys.year == year && sys_prefix_eq(line, &ts)) {
 		const char *t = line + g_sys.n;
 		unsigned slot;
 		bool ignored = false;
@@ -1129,7 +1131,7 @@ have_hdr:
 
 int mt_ls_parse_line(const char *line, size_t len, const struct mt_ls_parse_opts *o, struct mt_ls_event *ev)
 {
-	return parse_line1(line, len, o, ev);
+	return parse_line1(line, len, o, o && o->padded, o && o->year ? o->year : 1970, ev);
 }
 
 uint32_t mt_ls_parse_lines(const struct mt_ls_str *ln, uint32_t n, const struct mt_ls_parse_opts *o, struct mt_ls_event *ev,
@@ -1137,8 +1139,10 @@ uint32_t mt_ls_parse_lines(const struct mt_ls_str *ln, uint32_t n, const struct 
 {
 	uint32_t nev = 0, nu = 0;
 	uint64_t ign = 0;
+	const bool padded = o && o->padded;
+	const int year = o && o->year ? o->year : 1970;
 	for (uint32_t i = 0; i < n; i++) {
-		int res = parse_line1(ln[i].p, ln[i].n, o, &ev[nev]);
+		int res = parse_line1(ln[i].p, ln[i].n, o, padded, year, &ev[nev]);
 		if (res == MT_LS_EVENT)
 			nev++;
 		else if (res == MT_LS_IGNORED)
