@@ -195,10 +195,93 @@ bool mt_ls_reader_map_failed(const struct mt_ls_reader *r)
 	return r->map && g_bus_hit;
 }
 
+#ifdef __SSE2__
+/* The splitter's main loop, 64 bytes per step: a bit per newline, then one line per set bit
+ * (lines are ~100 bytes, so a memchr call per line spent more on its setup than on the
+ * search).  A line of cap bytes or more is skipped and counted, as reading would skip it
+ * (only a map holds one: a read buffer of cap bytes cannot).  Stops at the last whole step
+ * or at max lines; *startp, *posp and *kp go on from where they are. */
+#define SPLIT64(MASK)                                                                                    \
+	size_t start = *startp, pos = *posp, k = *kp;                                                   \
+	for (; pos + 64 <= end; pos += 64) {                                                             \
+		__builtin_prefetch(buf + pos + LS_PF_DIST);                                              \
+		uint64_t m = MASK(buf + pos);                                                            \
+		while (m) {                                                                              \
+			size_t at = pos + (size_t)__builtin_ctzll(m);                                    \
+			m &= m - 1;                                                                      \
+			if (__builtin_expect(at - start >= cap, 0)) { /* mapped: too long */           \
+				(*overlong)++;                                                           \
+				start = at + 1;                                                          \
+				continue;                                                                \
+			}                                                                                \
+			out[k].p = buf + start;                                                          \
+			out[k].n = at - start;                                                           \
+			start = at + 1;                                                                  \
+			if (++k == max)                                                                  \
+				goto out;                                                                \
+		}                                                                                        \
+	}                                                                                                \
+out:                                                                                                     \
+	*startp = start;                                                                                 \
+	*posp = pos;                                                                                     \
+	*kp = k
+
+#define SPLIT_ARGS                                                                                       \
+	const char *buf, size_t end, size_t cap, struct mt_ls_line *out, size_t max, size_t *startp, size_t *posp, \
+	    size_t *kp, uint64_t *overlong
+
+static inline uint64_t nl_mask_sse2(const char *p)
+{
+	return mt_ls_mask64(p, '\n');
+}
+
+static void split64_sse2(SPLIT_ARGS)
+{
+	SPLIT64(nl_mask_sse2);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+/* The same with AVX2 where the CPU has it: two 32-byte compares per step instead of four
+ * 16-byte ones (the splitter was a tenth of a Postfix log's instructions). */
+__attribute__((target("avx2"))) static inline uint64_t nl_mask_avx2(const char *p)
+{
+	const __m256i k = _mm256_set1_epi8('\n');
+	const uint32_t a = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(const void *)p), k));
+	const uint32_t b =
+	    (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(const void *)(p + 32)), k));
+	return (uint64_t)a | (uint64_t)b << 32;
+}
+
+__attribute__((target("avx2"))) static void split64_avx2(SPLIT_ARGS)
+{
+	SPLIT64(nl_mask_avx2);
+}
+
+static void (*resolve_split64(void))(SPLIT_ARGS)
+{
+	__builtin_cpu_init();
+	const char *e = getenv("LOGSCAN_AVX2"); /* "0": the SSE2 loop (tests compare the two) */
+	return __builtin_cpu_supports("avx2") && !(e && strcmp(e, "0") == 0) ? split64_avx2 : split64_sse2;
+}
+#else
+static void (*resolve_split64(void))(SPLIT_ARGS)
+{
+	return split64_sse2;
+}
+#endif
+/* chosen by the first open, before any worker thread reads lines */
+static void (*g_split64)(SPLIT_ARGS);
+#endif
+
 mt_status mt_ls_reader_open(struct mt_ls_reader *r, const char *path, size_t bufsize, bool follow, bool may_map,
 			    volatile sig_atomic_t *stop, struct mt_err *err)
 {
 	memset(r, 0, sizeof *r);
+#ifdef __SSE2__
+	if (!g_split64)
+		g_split64 = resolve_split64();
+#endif
 	r->fd = -1;
 	r->follow = follow;
 	r->stop = stop;
@@ -310,30 +393,13 @@ size_t mt_ls_reader_lines(struct mt_ls_reader *r, struct mt_ls_line *out, size_t
 	if (r->skipping || !max)
 		return 0; /* the slow path drops the rest of an overlong line */
 	const char *buf = r->buf;
-	/* a line of cap bytes or more is skipped and counted, as reading would skip it (only a
-	 * map holds one: a read buffer of cap bytes cannot) */
 	size_t start = r->start, pos = start, end = r->end, k = 0, cap = r->cap;
 #ifdef __SSE2__
-	/* 64 bytes per step: a bit per newline, then one line per set bit (lines are ~100
-	 * bytes, so a memchr call per line spent more on its setup than on the search) */
-	for (; pos + 64 <= end; pos += 64) {
-		__builtin_prefetch(buf + pos + LS_PF_DIST);
-		uint64_t m = mt_ls_mask64(buf + pos, '\n');
-		while (m) {
-			size_t at = pos + (size_t)__builtin_ctzll(m);
-			m &= m - 1;
-			if (__builtin_expect(at - start >= cap, 0)) { /* mapped: too long, see below */
-				r->overlong++;
-				start = at + 1;
-				continue;
-			}
-			out[k].p = buf + start;
-			out[k].n = at - start;
-			start = at + 1;
-			if (++k == max)
-				goto done;
-		}
-	}
+	uint64_t overlong = 0;
+	g_split64(buf, end, cap, out, max, &start, &pos, &k, &overlong);
+	r->overlong += overlong;
+	if (k == max)
+		goto done;
 #endif
 	while (k < max && pos < end) {
 		const char *q = memchr(buf + pos, '\n', end - pos);

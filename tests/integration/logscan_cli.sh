@@ -150,6 +150,8 @@ check "1 MB line parsed, 6 MB line skipped as overlong" '[ $rc -eq 0 ] && python
 import json,sys; d=json.load(sys.stdin)[\"summary\"]
 assert d[\"input\"][\"overlong\"]==1, d[\"input\"]
 assert d[\"connections\"][\"inbound\"][\"failed\"]==2, d[\"connections\"]" <<<"$o"'
+o2=$(LOGSCAN_AVX2=0 $LS --json $tmp/big.log)
+check "the same with the SSE2 splitter" '[ "$o2" = "$o" ]'
 o=$(cat $tmp/big.log | $LS --json -)
 check "the same read from a pipe: 6 MB line skipped as overlong" 'python3 -c "
 import json,sys; d=json.load(sys.stdin)[\"summary\"]
@@ -167,10 +169,11 @@ for cut in 100 4095 4096 4097 8127 8128 8129 8191 8192 12224 12288 65536 300001 
 	head -c $cut $tmp/m.log >$tmp/c.log
 	a=$($LS --json --all $tmp/c.log) b=$(cat $tmp/c.log | $LS --json --all -)
 	c=$(LOGSCAN_THREADS=1 $LS --json --all $tmp/c.log)
+	d=$(LOGSCAN_AVX2=0 $LS --json --all $tmp/c.log) # the splitter's SSE2 loop where the CPU has AVX2
 	n=$((n + 1))
-	[ -n "$a" ] && [ "$a" = "$b" ] && [ "$a" = "$c" ] && same=$((same + 1)) || echo "  differs at $cut bytes"
+	[ -n "$a" ] && [ "$a" = "$b" ] && [ "$a" = "$c" ] && [ "$a" = "$d" ] && same=$((same + 1)) || echo "  differs at $cut bytes"
 done
-check "mapped file = pipe, at $n cut sizes" '[ $same -eq $n ]'
+check "mapped file = pipe, at $n cut sizes (AVX2 and SSE2 splitters)" '[ $same -eq $n ]'
 # whole lines up to a page's end, the last one a cut copy of the line before (its cached
 # syslog prefix matches: the 64-byte loads from its start) of 41-63 bytes: its padding would lie
 # past the map
