@@ -83,6 +83,11 @@ static const struct row rows[] = {
      MT_LS_EVENT, MT_LS_EV_REQFAIL, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, .msgid = "AF3B6480475", .cause = MT_LS_CAUSE_HANDSHAKE, .port = 25},
     {"Sep 23 15:57:41 mail postfix/smtp[3646046]: 838FC8A5F: to=<x@example.com>, relay=mx.example.com[192.0.2.27]:25, delay=1.2, dsn=2.0.0, status=sent (250 2.0.0 OK)",
      MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "838FC8A5F", "192.0.2.27", "mx.example.com", .rcpt_domain = "example.com", .port = 25},
+    /* Postfix 3.11 adds "tls=<level>" between delays= and dsn= (the shape of the example in
+     * its announcement): still the same delivery */
+    {"Sep 30 23:05:38 mx postfix/smtp[793146]: 01E12901F9D: to=<list@example.org>, relay=list.example.org[192.0.2.195]:25, delay=5.4, delays=0.08/0.01/3.5/1.9, tls=dane, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 4cbdb56t4MzPjfw)",
+     MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "01E12901F9D", "192.0.2.195", "list.example.org",
+     .rcpt_domain = "example.org", .port = 25, .link = "4cbdb56t4MzPjfw"},
     {"Sep 23 15:57:41 mail postfix/smtpd[1]: 838FC8A5F: client=unknown[192.0.2.1]", MT_LS_EVENT, MT_LS_EV_MSG_RECV, MT_LS_FMT_POSTFIX,
      MT_LS_DIR_IN, 0, NULL, "838FC8A5F", "192.0.2.1", "unknown"},
     {"Sep 23 15:57:41 mail postfix/qmgr[9]: 838FC8A5F: removed", MT_LS_EVENT, MT_LS_EV_MSG_DONE, MT_LS_FMT_POSTFIX, 0, 0, NULL, "838FC8A5F"},
