@@ -62,45 +62,6 @@ const char *mt_ls_cause_name(int cause)
 	return cause >= 0 && cause < MT_LS_CAUSE_COUNT ? cause_names[cause] : "other";
 }
 
-static inline uint64_t mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	return h;
-}
-
-uint64_t mt_ls_hash(const void *p, size_t n, uint64_t seed)
-{
-	/* eight bytes per step (ids, addresses and domains are 4..40 bytes), then a final mix */
-	const unsigned char *s = p;
-	uint64_t h = 1469598103934665603ULL ^ seed ^ ((uint64_t)n << 56);
-	while (n >= 8) {
-		uint64_t w;
-		memcpy(&w, s, 8);
-		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-		h ^= h >> 29;
-		s += 8;
-		n -= 8;
-	}
-	if (n) {
-		/* the 1..7 tail bytes as one little-endian word, zero-padded, from at most two
-		 * loads (a variable-length memcpy is a library call) */
-		uint64_t w;
-		if (n >= 4) {
-			uint32_t lo, hi;
-			memcpy(&lo, s, 4);
-			memcpy(&hi, s + n - 4, 4);
-			w = lo | (((uint64_t)hi >> (8 * (8 - n))) << 32);
-		} else {
-			w = (uint64_t)s[0] | (uint64_t)s[n / 2] << (8 * (n / 2)) | (uint64_t)s[n - 1] << (8 * (n - 1));
-		}
-		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-		h ^= h >> 29;
-	}
-	return mix64(h);
-}
-
 /* A pid with its next digit: saturates at LONG_MAX instead of overflowing (a real pid has a
  * few digits; a long run of them is garbage, and every path must read it alike). */
 static inline long pid_digit(long pid, unsigned d)

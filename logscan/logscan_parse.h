@@ -178,7 +178,46 @@ extern const unsigned char mt_ls_cc[256];
 
 /* Helpers shared by the parsers (logscan_parse.c).  The small ones are inline: they run
  * several times per line, and inlining lets the compiler fold strlen() of literals. */
-uint64_t mt_ls_hash(const void *p, size_t n, uint64_t seed);
+static inline uint64_t mt_ls_mix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return h;
+}
+
+/* inline: callers hash short keys (ids, addresses, domains) several times per event */
+static inline uint64_t mt_ls_hash(const void *p, size_t n, uint64_t seed)
+{
+	/* eight bytes per step (ids, addresses and domains are 4..40 bytes), then a final mix */
+	const unsigned char *s = p;
+	uint64_t h = 1469598103934665603ULL ^ seed ^ ((uint64_t)n << 56);
+	while (n >= 8) {
+		uint64_t w;
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 29;
+		s += 8;
+		n -= 8;
+	}
+	if (n) {
+		/* the 1..7 tail bytes as one little-endian word, zero-padded, from at most two
+		 * loads (a variable-length memcpy is a library call) */
+		uint64_t w;
+		if (n >= 4) {
+			uint32_t lo, hi;
+			memcpy(&lo, s, 4);
+			memcpy(&hi, s + n - 4, 4);
+			w = lo | (((uint64_t)hi >> (8 * (8 - n))) << 32);
+		} else {
+			w = (uint64_t)s[0] | (uint64_t)s[n / 2] << (8 * (n / 2)) | (uint64_t)s[n - 1] << (8 * (n - 1));
+		}
+		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 29;
+	}
+	return mt_ls_mix64(h);
+}
+
 /* a == b for n bytes.  Literals and ids are short: two overlapping loads of 16, 8 or 4
  * bytes instead of a memcmp call (GCC calls it above a few bytes); reads stay inside both. */
 static inline bool mt_ls_eqn(const char *a, const char *b, size_t n)
