@@ -270,8 +270,9 @@ static void (*resolve_split64(void))(SPLIT_ARGS)
 	return split64_sse2;
 }
 #endif
-/* chosen by the first open, before any worker thread reads lines */
-static void (*g_split64)(SPLIT_ARGS);
+/* the AVX2 loop is chosen by the first open, before any worker thread reads lines */
+static void (*g_split64)(SPLIT_ARGS) = split64_sse2;
+static bool g_split64_chosen;
 #endif
 
 mt_status mt_ls_reader_open(struct mt_ls_reader *r, const char *path, size_t bufsize, bool follow, bool may_map,
@@ -279,8 +280,10 @@ mt_status mt_ls_reader_open(struct mt_ls_reader *r, const char *path, size_t buf
 {
 	memset(r, 0, sizeof *r);
 #ifdef __SSE2__
-	if (!g_split64)
+	if (!g_split64_chosen) {
 		g_split64 = resolve_split64();
+		g_split64_chosen = true;
+	}
 #endif
 	r->fd = -1;
 	r->follow = follow;
@@ -415,7 +418,7 @@ size_t mt_ls_reader_lines(struct mt_ls_reader *r, struct mt_ls_line *out, size_t
 		}
 		start = pos = at + 1;
 	}
-done:
+done: __attribute__((unused)); /* reached by a goto only with SSE2 */
 	r->start = start;
 	if (r->mapped)
 		map_drop(r);

@@ -7,6 +7,7 @@
  * hour/day buckets stay in the log's own clock.
  */
 #include "logscan_parse.h"
+#include "logscan_input.h"
 
 #include <limits.h>
 #include <string.h>
@@ -706,7 +707,7 @@ bool mt_ls_parse_hdr(const char *line, size_t len, const struct mt_ls_parse_opts
 
 /* The time of the "hh:mm:ss" at p on the day that starts at day, with mk()'s range rules
  * (0 when out of range); false when the clock is not of that shape. */
-static bool clock_ts(const char *p, time_t day, time_t *ts)
+static __attribute__((unused)) bool clock_ts(const char *p, time_t day, time_t *ts)
 {
 	int h, mi, sec;
 	if (!hms(p, &h, &mi, &sec))
@@ -1095,7 +1096,7 @@ int mt_ls_parse_line(const char *line, size_t len, const struct mt_ls_parse_opts
 	return parse_line1(line, len, o, o && o->padded, o && o->year ? o->year : 1970, ev);
 }
 
-uint32_t mt_ls_parse_lines(const struct mt_ls_str *ln, uint32_t n, const struct mt_ls_parse_opts *o, struct mt_ls_event *ev,
+uint32_t mt_ls_parse_lines(const struct mt_ls_line *ln, uint32_t n, const struct mt_ls_parse_opts *o, struct mt_ls_event *ev,
 			   uint32_t *unp, uint32_t *nunp, uint64_t *ignored)
 {
 	uint32_t nev = 0, nu = 0;

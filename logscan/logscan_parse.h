@@ -118,7 +118,8 @@ int mt_ls_parse_line(const char *line, size_t len, const struct mt_ls_parse_opts
 
 /* Parse n lines: the events go to ev[] in order (their count returned), the indexes of the
  * unparsed lines to unp[] (*nunp of them), and *ignored grows by the ignored ones. */
-uint32_t mt_ls_parse_lines(const struct mt_ls_str *ln, uint32_t n, const struct mt_ls_parse_opts *o, struct mt_ls_event *ev,
+struct mt_ls_line; /* logscan_input.h: a line as the reader hands it over */
+uint32_t mt_ls_parse_lines(const struct mt_ls_line *ln, uint32_t n, const struct mt_ls_parse_opts *o, struct mt_ls_event *ev,
 			   uint32_t *unp, uint32_t *nunp, uint64_t *ignored);
 
 /* Split a line's header; false when no known header shape was found. */

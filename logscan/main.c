@@ -206,9 +206,7 @@ static void parse_block(struct run *R, struct worker *W)
 {
 	uint32_t nunp = 0;
 	uint64_t ignored = 0;
-	_Static_assert(sizeof(struct lref) == sizeof(struct mt_ls_str), "a line slice is a string slice");
-	uint32_t nev = mt_ls_parse_lines((const struct mt_ls_str *)(const void *)W->ln, W->nln, &R->po, W->ev, W->unp, &nunp,
-					 &ignored);
+	uint32_t nev = mt_ls_parse_lines(W->ln, W->nln, &R->po, W->ev, W->unp, &nunp, &ignored);
 	for (uint32_t i = 0; i < nev; i++)
 		mt_ls_corr_prepare(&W->ev[i]);
 	W->nev = nev;
