@@ -186,6 +186,29 @@ bool mt_ls_host_ip(struct mt_ls_str s, struct mt_ls_str *host, struct mt_ls_str 
 			return true;
 		}
 	}
+	if (i < s.n && s.n >= 16) {
+		/* the rest (1..15 bytes): one more step over the window that ends where s does,
+		 * its positions before i (seen already) masked off */
+		const size_t j = s.n - 16;
+		const unsigned skip = (unsigned)(i - j);
+		const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s.p + j));
+		unsigned ml = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, kl)) & (~0u << skip);
+		unsigned mr = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, kr)) & (~0u << skip);
+		if (lbi == SIZE_MAX) {
+			if (!ml)
+				return false;
+			lbi = j + (unsigned)__builtin_ctz(ml);
+			mr &= ~0u << (lbi - j);
+		}
+		if (!mr)
+			return false;
+		size_t rbi = j + (unsigned)__builtin_ctz(mr);
+		host->p = s.p;
+		host->n = lbi;
+		ip->p = s.p + lbi + 1;
+		ip->n = rbi - lbi - 1;
+		return true;
+	}
 	for (; i < s.n; i++) {
 		if (lbi == SIZE_MAX) {
 			if (s.p[i] == '[')
