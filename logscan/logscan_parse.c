@@ -161,6 +161,18 @@ long mt_ls_findn(struct mt_ls_str s, const char *lit, size_t n)
 	return -1;
 }
 
+#ifdef __SSE2__
+/* host and ip from the positions of the '[' and the ']' that closes it */
+static inline bool host_ip_at(struct mt_ls_str s, size_t lb, size_t rb, struct mt_ls_str *host, struct mt_ls_str *ip)
+{
+	host->p = s.p;
+	host->n = lb;
+	ip->p = s.p + lb + 1;
+	ip->n = rb - lb - 1;
+	return true;
+}
+#endif
+
 bool mt_ls_host_ip(struct mt_ls_str s, struct mt_ls_str *host, struct mt_ls_str *ip)
 {
 #ifdef __SSE2__
@@ -177,14 +189,8 @@ bool mt_ls_host_ip(struct mt_ls_str s, struct mt_ls_str *host, struct mt_ls_str 
 			lbi = i + (unsigned)__builtin_ctz(ml);
 			mr &= ~0u << (lbi - i); /* a ']' before the '[' does not close it */
 		}
-		if (mr) {
-			size_t rbi = i + (unsigned)__builtin_ctz(mr);
-			host->p = s.p;
-			host->n = lbi;
-			ip->p = s.p + lbi + 1;
-			ip->n = rbi - lbi - 1;
-			return true;
-		}
+		if (mr)
+			return host_ip_at(s, lbi, i + (unsigned)__builtin_ctz(mr), host, ip);
 	}
 	if (i < s.n && s.n >= 16) {
 		/* the rest (1..15 bytes): one more step over the window that ends where s does,
@@ -200,25 +206,14 @@ bool mt_ls_host_ip(struct mt_ls_str s, struct mt_ls_str *host, struct mt_ls_str 
 			lbi = j + (unsigned)__builtin_ctz(ml);
 			mr &= ~0u << (lbi - j);
 		}
-		if (!mr)
-			return false;
-		size_t rbi = j + (unsigned)__builtin_ctz(mr);
-		host->p = s.p;
-		host->n = lbi;
-		ip->p = s.p + lbi + 1;
-		ip->n = rbi - lbi - 1;
-		return true;
+		return mr && host_ip_at(s, lbi, j + (unsigned)__builtin_ctz(mr), host, ip);
 	}
-	for (; i < s.n; i++) {
+	for (; i < s.n; i++) { /* shorter than one step */
 		if (lbi == SIZE_MAX) {
 			if (s.p[i] == '[')
 				lbi = i;
 		} else if (s.p[i] == ']') {
-			host->p = s.p;
-			host->n = lbi;
-			ip->p = s.p + lbi + 1;
-			ip->n = i - lbi - 1;
-			return true;
+			return host_ip_at(s, lbi, i, host, ip);
 		}
 	}
 	return false;
