@@ -5,8 +5,9 @@
 #   mawk script, a perl one-pass counter, and pflogsumm (Postfix only).
 # Reports MB/s, ratios to logscan and peak RSS (/usr/bin/time -v).  logscan runs three
 # times: as installed (two parsing threads on two or more CPUs), with LOGSCAN_THREADS=1 (one
-# core, the figure the target is about), and so with LOGSCAN_MMAP=0 (the log read(), not
-# mapped; every tool gets it on stdin redirected from the file).  Three kinds of log, each LOGSCAN_BENCH_MB big:
+# core, the figure the target is about), and with that and LOGSCAN_MMAP=0 too (the log
+# read(), not mapped; every tool gets it on stdin redirected from the file).  Three kinds of
+# log, each LOGSCAN_BENCH_MB big:
 #   dense      loggen without -r: nearly every line is a TLS, connection or message event
 #              (the worst case for logscan; a real log is far from it)
 #   realistic  loggen -r: the lines a real AsyncOS / Postfix-with-postscreen writes around

@@ -798,7 +798,6 @@ static void on_recv(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 	recv_on(c, ev, m, k);
 }
 
-
 static void on_reqfail(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 {
 	struct mt_ls_reqfail r;
