@@ -606,8 +606,11 @@ static struct mt_ls_msg *msg_get(struct mt_ls_corr *c, const struct mt_ls_event 
 
 static bool delivered(const struct mt_ls_event *ev)
 {
-	/* ESA "Delivery start" has no status; otherwise count only accepted deliveries */
+	/* ESA "Delivery start" has no status; otherwise count only accepted deliveries (an
+	 * AsyncOS consolidated event's act: DELIVERED) */
 	if (!ev->status.n)
+		return true;
+	if (ev->status.n == 9 && memcmp(ev->status.p, "DELIVERED", 9) == 0)
 		return true;
 	return (ev->status.n >= 4 && (memcmp(ev->status.p, "sent", 4) == 0 || memcmp(ev->status.p, "Sent", 4) == 0));
 }
@@ -1031,6 +1034,13 @@ void mt_ls_corr_event(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 	case MT_LS_EV_REQFAIL:
 		on_reqfail(c, ev);
 		break;
+	case MT_LS_EV_SUMMARY: {
+		struct mt_ls_event e[3];
+		unsigned n = mt_ls_esa_summary_events(ev, e);
+		for (unsigned i = 0; i < n; i++)
+			mt_ls_corr_event(c, &e[i]);
+		break;
+	}
 	case MT_LS_EV_MSG_DONE: {
 		uint64_t k = ev_msg_key(ev);
 		struct mt_ls_msg *m = mt_ls_tab_get(&c->msgs, k);

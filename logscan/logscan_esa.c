@@ -6,6 +6,9 @@
  * "Delivery start DCID d MID m to RID [..]", "Connection Error: DCID ...",
  * "Message finished MID m".  Everything else is recognised and ignored, cheaply: the first
  * letter of the message picks the only comparisons that can match.
+ *
+ * AsyncOS's consolidated event log (CEF, "CEF:0|Cisco|...|ESA_CONSOLIDATED_LOG_EVENT|...") has
+ * one line per message instead: mt_ls_esa_summary_events() reads it (see there).
  */
 #include "logscan_parse.h"
 
@@ -190,6 +193,233 @@ static int mid_link(const struct mt_ls_hdr *h, struct mt_ls_str mid, struct mt_l
 	return MT_LS_EVENT;
 }
 
+/* --- the consolidated event log ---
+ * "CEF:0|Cisco|<product>|<version>|ESA_CONSOLIDATED_LOG_EVENT|Consolidated Log Event|<severity>|
+ * key=value key=value ...", bare, after a native time ("Sun Aug 25 12:37:08 2019 CEF:0|...")
+ * or after a syslog header (whose tag is then "CEF", or the log's name).  The extension's keys
+ * read: ESAMID, ESAICID, ESADCID; sourceAddress and sourceHostName (the sending peer);
+ * ESATLSInConnStatus, ESATLSInProtocol, ESATLSInCipher and the same with Out (the TLS of the
+ * reception and of the delivery; absent: none); duser (recipients), act (DELIVERED,
+ * BOUNCED, ...); startTime and endTime ("Www Mmm dd hh:mm:ss yyyy"), or CEF's start and end,
+ * for lines that carry no time of their own. */
+static const char cef_class[] = "ESA_CONSOLIDATED_LOG_EVENT";
+
+static inline bool cef_keych(char c)
+{
+	return MT_LS_CC(c, MT_LS_CC_ALNUM) || c == '_';
+}
+
+/* The first key at or after from in the extension x: a run of key characters at x's start
+ * or after a space, then '=' (CEF escapes a '=' in a value as "\=", so a bare one after
+ * such a run starts a key).  *kb, *ke: the key's start and its '='. */
+static bool cef_key_from(struct mt_ls_str x, size_t from, size_t *kb, size_t *ke)
+{
+	while (from < x.n) {
+		const char *eq = memchr(x.p + from, '=', x.n - from);
+		if (!eq)
+			return false;
+		size_t e = (size_t)(eq - x.p), b = e;
+		while (b > 0 && cef_keych(x.p[b - 1]))
+			b--;
+		if (b < e && (b == 0 || x.p[b - 1] == ' ')) {
+			*kb = b;
+			*ke = e;
+			return true;
+		}
+		from = e + 1;
+	}
+	return false;
+}
+
+static struct mt_ls_str cef_trim(struct mt_ls_str v)
+{
+	while (v.n && v.p[0] == ' ')
+		v = mt_ls_sub(v, 1);
+	while (v.n && v.p[v.n - 1] == ' ')
+		v.n--;
+	return v;
+}
+
+/* "CEF:0|" read; s is the rest.  A Cisco consolidated event gives an MT_LS_EV_SUMMARY;
+ * another product's or event class's CEF line is ignored. */
+static int cef_line(const struct mt_ls_hdr *h, struct mt_ls_str s, struct mt_ls_event *ev)
+{
+	struct mt_ls_str f[6];
+	size_t start = 0;
+	unsigned k = 0;
+	for (size_t i = 0; i < s.n && k < 6; i++) {
+		if (s.p[i] == '\\') { /* an escaped '|' or backslash in a header field */
+			i++;
+			continue;
+		}
+		if (s.p[i] == '|') {
+			f[k++] = (struct mt_ls_str){s.p + start, i - start};
+			start = i + 1;
+		}
+	}
+	if (k < 6)
+		return MT_LS_UNPARSED;
+	if (!(f[0].n == 5 && memcmp(f[0].p, "Cisco", 5) == 0) ||
+	    !(f[3].n == sizeof cef_class - 1 && memcmp(f[3].p, cef_class, f[3].n) == 0))
+		return MT_LS_IGNORED;
+	struct mt_ls_str x = mt_ls_sub(s, start), mid = {NULL, 0};
+	size_t kb, ke, from = 0;
+	while (cef_key_from(x, from, &kb, &ke)) {
+		from = ke + 1;
+		if (ke - kb == 6 && memcmp(x.p + kb, "ESAMID", 6) == 0) {
+			size_t nb, ne;
+			mid = mt_ls_sub(x, ke + 1);
+			if (cef_key_from(x, ke + 1, &nb, &ne))
+				mid.n = nb - (ke + 1);
+			mid = cef_trim(mid);
+			break;
+		}
+	}
+	if (!mid.n || mt_ls_num(mid, NULL) != mid.n)
+		return MT_LS_UNPARSED; /* every consolidated event names its message */
+	ev_init(ev, h, MT_LS_EV_SUMMARY);
+	ev->msgid = mid;
+	ev->status = x;
+	return MT_LS_EVENT;
+}
+
+enum { CK_ICID, CK_DCID, CK_SRC, CK_SRCHOST, CK_IN_ST, CK_IN_PR, CK_IN_CI, CK_OUT_ST, CK_OUT_PR, CK_OUT_CI, CK_DUSER, CK_ACT,
+       CK_START, CK_END, CK_START_CEF, CK_END_CEF, CK_N };
+static const struct {
+	const char *name;
+	unsigned len, slot;
+} cef_keys[] = {
+    {"ESAICID", 7, CK_ICID},
+    {"ESADCID", 7, CK_DCID},
+    {"sourceAddress", 13, CK_SRC},
+    {"sourceHostName", 14, CK_SRCHOST},
+    {"ESATLSInConnStatus", 18, CK_IN_ST},
+    {"ESATLSInProtocol", 16, CK_IN_PR},
+    {"ESATLSInCipher", 14, CK_IN_CI},
+    {"ESATLSOutConnStatus", 19, CK_OUT_ST},
+    {"ESATLSOutProtocol", 17, CK_OUT_PR},
+    {"ESATLSOutCipher", 15, CK_OUT_CI},
+    {"duser", 5, CK_DUSER},
+    {"act", 3, CK_ACT},
+    {"startTime", 9, CK_START},
+    {"endTime", 7, CK_END},
+    {"EndTime", 7, CK_END},
+    {"start", 5, CK_START_CEF},
+    {"end", 3, CK_END_CEF},
+};
+
+/* A time value: AsyncOS's form, or CEF's milliseconds (or seconds) since the epoch; 0 when
+ * neither. */
+static time_t cef_time(struct mt_ls_str v)
+{
+	time_t t;
+	if (mt_ls_esa_time(v, &t))
+		return t;
+	uint64_t n;
+	if (v.n >= 9 && v.n <= 13 && mt_ls_num(v, &n) == v.n)
+		return (time_t)(v.n >= 12 ? n / 1000 : n);
+	return 0;
+}
+
+/* One side's TLS from its ConnStatus, Protocol and Cipher: none when none is there (the
+ * guide's rule: no TLS entry, no TLS). */
+static void cef_tls(struct mt_ls_event *e, struct mt_ls_str st, struct mt_ls_str pr, struct mt_ls_str ci)
+{
+	if (!st.n && !pr.n && !ci.n) {
+		e->tls = MT_LS_TLS_NONE;
+		return;
+	}
+	if ((st.n == 7 && strncasecmp(st.p, "success", 7) == 0) || (!st.n && (pr.n || ci.n))) {
+		e->tls = MT_LS_TLS_OK;
+		e->proto = pr;
+		e->cipher = ci;
+		return;
+	}
+	e->tls = MT_LS_TLS_FAILED;
+	e->reason = (struct mt_ls_str){"TLS failed", 10};
+}
+
+unsigned mt_ls_esa_summary_events(const struct mt_ls_event *ev, struct mt_ls_event out[3])
+{
+	struct mt_ls_str v[CK_N];
+	memset(v, 0, sizeof v);
+	const struct mt_ls_str x = ev->status;
+	size_t kb, ke, nb = 0, ne = 0;
+	bool more = cef_key_from(x, 0, &kb, &ke);
+	while (more) {
+		more = cef_key_from(x, ke + 1, &nb, &ne);
+		size_t kn = ke - kb;
+		for (size_t i = 0; i < sizeof cef_keys / sizeof cef_keys[0]; i++)
+			if (cef_keys[i].len == kn && memcmp(x.p + kb, cef_keys[i].name, kn) == 0) {
+				struct mt_ls_str val = {x.p + ke + 1, (more ? nb : x.n) - (ke + 1)};
+				if (!v[cef_keys[i].slot].p) /* the first of a repeated key */
+					v[cef_keys[i].slot] = cef_trim(val);
+				break;
+			}
+		kb = nb;
+		ke = ne;
+	}
+	time_t t0 = ev->ts, t1 = ev->ts;
+	if (!t0) {
+		time_t s = cef_time(v[CK_START]), e = cef_time(v[CK_END]);
+		if (!s)
+			s = cef_time(v[CK_START_CEF]);
+		if (!e)
+			e = cef_time(v[CK_END_CEF]);
+		t0 = s ? s : e;
+		t1 = e ? e : s;
+	}
+	unsigned n = 0;
+	struct mt_ls_event *r;
+	/* received: on session ICID from sourceAddress (ICID 0: made on the appliance) */
+	if (v[CK_ICID].n || v[CK_SRC].n) {
+		r = &out[n++];
+		mt_ls_zero(r, sizeof *r);
+		r->kind = MT_LS_EV_MSG_RECV;
+		r->fmt = MT_LS_FMT_ESA;
+		r->dir = MT_LS_DIR_IN;
+		r->ts = t0;
+		r->msgid = ev->msgid;
+		r->connid = v[CK_ICID];
+		r->ip = v[CK_SRC];
+		struct mt_ls_str hn = v[CK_SRCHOST];
+		if (hn.n && !(hn.n == 7 && memcmp(hn.p, "unknown", 7) == 0))
+			r->host = hn;
+		if (v[CK_ICID].n == 1 && v[CK_ICID].p[0] == '0')
+			r->local = true;
+		else
+			cef_tls(r, v[CK_IN_ST], v[CK_IN_PR], v[CK_IN_CI]);
+	}
+	/* delivered (act DELIVERED) or tried (a bounce, ...) on session DCID */
+	if (v[CK_DCID].n) {
+		r = &out[n++];
+		mt_ls_zero(r, sizeof *r);
+		r->kind = MT_LS_EV_DELIVERY;
+		r->fmt = MT_LS_FMT_ESA;
+		r->dir = MT_LS_DIR_OUT;
+		r->ts = t1;
+		r->msgid = ev->msgid;
+		r->connid = v[CK_DCID];
+		r->new_conn = true; /* conn 0: the inline session, made by this event */
+		struct mt_ls_str du = v[CK_DUSER];
+		for (size_t i = 0; i < du.n; i++)
+			if (du.p[i] == ',' || du.p[i] == ';' || du.p[i] == ' ') {
+				du.n = i;
+				break;
+			}
+		r->rcpt_domain = mt_ls_addr_domain(du);
+		r->status = v[CK_ACT].n ? v[CK_ACT] : (struct mt_ls_str){"unknown", 7};
+		cef_tls(r, v[CK_OUT_ST], v[CK_OUT_PR], v[CK_OUT_CI]);
+	}
+	r = &out[n++];
+	mt_ls_zero(r, sizeof *r);
+	r->kind = MT_LS_EV_MSG_DONE;
+	r->fmt = MT_LS_FMT_ESA;
+	r->ts = t1;
+	r->msgid = ev->msgid;
+	return n;
+}
+
 int mt_ls_esa_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 {
 	struct mt_ls_str s = h->msg;
@@ -309,7 +539,14 @@ int mt_ls_esa_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 			return MT_LS_EVENT;
 		}
 		return MT_LS_IGNORED;
+	case '0': /* "host CEF:0|...": the tag is "CEF" (the level skip above finds no ": " in
+		   * "0|Cisco|<product>|" unless the product name has one) */
+		if (s.p[1] == '|' && h->tag.n == 3 && memcmp(h->tag.p, "CEF", 3) == 0)
+			return cef_line(h, mt_ls_sub(s, 2), ev);
+		return MT_LS_IGNORED;
 	case 'C':
+		if (s.p[1] == 'E' && mt_ls_starts(s, "CEF:0|"))
+			return cef_line(h, mt_ls_sub(s, 6), ev);
 		/* "Connection Error: DCID d domain: D IP:A port: P details: X interface: I reason: R" */
 		if (mt_ls_starts(s, "Connection Error: DCID ")) {
 			s = mt_ls_sub(s, 23);

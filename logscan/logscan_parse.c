@@ -421,6 +421,13 @@ static bool syslog_ts1(const char *p, int year, time_t *ts)
 	return true;
 }
 
+bool mt_ls_esa_time(struct mt_ls_str s, time_t *ts)
+{
+	if (s.n != 24 || s.p[3] != ' ' || s.p[19] != ' ' || !dig(s.p[20]) || !dig(s.p[21]) || !dig(s.p[22]) || !dig(s.p[23]))
+		return false;
+	return syslog_ts1(s.p + 4, d2(s.p + 20) * 100 + d2(s.p + 22), ts) && *ts;
+}
+
 static _Thread_local struct {
 	char txt[19]; /* the last "yyyy-mm-ddThh:mm:ss" read, and its time (zones are not applied) */
 	bool ok;
@@ -529,6 +536,8 @@ static int fmt_of_tag(struct mt_ls_hdr *h)
 		return MT_LS_FMT_POSTFIX;
 	}
 	if (t.n == 9 && memcmp(t.p, "mail_logs", 9) == 0)
+		return MT_LS_FMT_ESA;
+	if (t.n == 3 && memcmp(t.p, "CEF", 3) == 0) /* "CEF:0|Cisco|...": a consolidated event? (its parser says) */
 		return MT_LS_FMT_ESA;
 	if ((t.n >= 8 && memcmp(t.p, "sendmail", 8) == 0) || (t.n >= 6 && memcmp(t.p, "sm-mta", 6) == 0) ||
 	    (t.n >= 6 && memcmp(t.p, "sm-msp", 6) == 0))

@@ -61,6 +61,9 @@ enum mt_ls_ev_kind {
 	MT_LS_EV_MSG_DONE,
 	MT_LS_EV_MSG_LINK,  /* msg (msgid) comes from the message link names: a copy (copy set) or its
 			     * continuation under a new id (ESA "generated based on", "rewritten to") */
+	MT_LS_EV_SUMMARY,   /* a whole message on one line, an AsyncOS consolidated event (msgid; the
+			     * CEF extension in status): mt_ls_esa_summary_events() makes the
+			     * events above of it */
 };
 
 struct mt_ls_event {
@@ -127,6 +130,13 @@ bool mt_ls_parse_hdr(const char *line, size_t len, const struct mt_ls_parse_opts
 
 /* The per-format parsers: h->msg is the message part. */
 int mt_ls_esa_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev);
+/* The events an MT_LS_EV_SUMMARY stands for, in order, into out (at most 3): the message's
+ * reception on its inbound session, its delivery on its outbound one (each an inline
+ * connection with that side's TLS outcome), its end.  Returns how many. */
+unsigned mt_ls_esa_summary_events(const struct mt_ls_event *ev, struct mt_ls_event out[3]);
+/* AsyncOS's "Www Mmm dd hh:mm:ss yyyy" (a native header's time, a consolidated event's
+ * startTime and endTime) in s, whole; false when it is not that. */
+bool mt_ls_esa_time(struct mt_ls_str s, time_t *ts);
 int mt_ls_postfix_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev);
 /* The direction of a Postfix service's lines (smtpd: in; smtp, lmtp, relay, error: out; qmgr,
  * pickup: none); -1 for the services whose lines mt_ls_postfix_parse ignores. */

@@ -18,6 +18,10 @@ done
 j() { $LS --json "$@" | python3 -c "import json,sys; d=json.load(sys.stdin)['summary']; print($EXPR)"; }
 EXPR='d["connections"]["inbound"]["tls"], d["connections"]["outbound"]["tls"], d["input"]["unparsed"]'
 check "ESA cribl: 6 inbound, 4 outbound TLS, nothing unparsed" '[ "$(j "$C/esa/cribl-esa-mailtext-2014.log")" = "6 4 0" ]'
+# AsyncOS consolidated event logs (CEF): a line per message; two received over TLS (the
+# third names no inbound session), three delivery sessions over TLS, one of them bounced
+EXPR='d["connections"]["inbound"]["tls"], d["connections"]["outbound"]["tls"], d["messages"]["total"], d["messages"]["received_tls"], d["messages"]["deliveries_tls"], d["input"]["unparsed"]'
+check "ESA consolidated CEF: 2 in, 3 out over TLS, 3 messages" '[ "$(j "$C/esa/sekoia-consolidated-cef.log")" = "2 3 3 2 2 0" ]'
 EXPR='d["connections"]["outbound"]["tls"], d["messages"]["deliveries_tls"]'
 check "ESA msqa: DCID 30 TLS, MID 14 delivered over it" '[ "$(j "$C/esa/msqa-1363239.log")" = "1 1" ]'
 EXPR='d["connections"]["inbound"]["failed"]'

@@ -205,6 +205,72 @@ static void test_esa_no_tls_entry(void **state)
 	mt_ls_corr_free(&c);
 }
 
+/* AsyncOS consolidated events (CEF): each line is a message, its inbound session and its
+ * delivery, each side with its own TLS outcome; no TLS fields on a side means none. */
+static void test_esa_consolidated(void **state)
+{
+	(void)state;
+	static struct cap k;
+#define CEF "CEF:0|Cisco|C300V Email Security Virtual Appliance|13.0.0-392|ESA_CONSOLIDATED_LOG_EVENT|Consolidated Log Event|5|"
+	static const char *const lines[] = {
+	    /* both sides over TLS, a delivery; '=' unescaped in a quoted-printable msg, spaces in values */
+	    CEF "ESAMID=10 ESAICID=100 ESADCID=200 startTime=Mon May 11 16:56:56 2020 endTime=Mon May 11 16:56:58 2020 "
+		"msg=Cisco=20Advanced sourceHostName=mx.example.es sourceAddress=192.0.2.4 duser=a@example.net;b@example.com "
+		"act=DELIVERED ESATLSInCipher=ECDHE-RSA-AES256-GCM-SHA384 ESATLSInConnStatus=Success ESATLSInProtocol=TLSv1.2 "
+		"ESATLSOutCipher=TLS_AES_256_GCM_SHA384 ESATLSOutConnStatus=Success ESATLSOutProtocol=TLSv1.3",
+	    /* received in clear (no In fields), TLS failed outbound, bounced: no delivery counted */
+	    CEF "ESAMID=11 ESAICID=101 ESADCID=201 sourceAddress=192.0.2.5 sourceHostName=unknown duser=c@example.org act=BOUNCED "
+		"ESATLSOutConnStatus=Failure start=1589216216000 end=1589216218000",
+	    /* made on the appliance (ICID 0), delivered in clear */
+	    CEF "ESAMID=12 ESAICID=0 ESADCID=202 duser=d@example.org act=DELIVERED",
+	    /* an outbound-only event (the third corpus sample's shape) */
+	    "Wed Mar 12 11:02:25 2025 " CEF "ESAMID=13 ESADCID=203 act=DELIVERED ESATLSOutConnStatus=Success ESATLSOutProtocol=TLSv1.2",
+	};
+#undef CEF
+	run(&k, lines, sizeof lines / sizeof lines[0], false);
+	assert_int_equal(k.nm, 4);
+	assert_int_equal(k.nc, 6); /* 100, 101 in; 200..203 out; none for ICID 0 */
+	const struct mt_ls_conn *c = find_conn(&k, "100");
+	assert_non_null(c);
+	assert_int_equal(c->dir, MT_LS_DIR_IN);
+	assert_int_equal(c->tls, MT_LS_TLS_OK);
+	assert_string_equal(c->proto, "TLSv1.2");
+	assert_string_equal(c->cipher, "ECDHE-RSA-AES256-GCM-SHA384");
+	assert_string_equal(c->ip, "192.0.2.4");
+	assert_string_equal(c->host, "mx.example.es");
+	assert_int_equal((long long)c->t_open, 1589216216LL);
+	c = find_conn(&k, "200");
+	assert_int_equal(c->dir, MT_LS_DIR_OUT);
+	assert_int_equal(c->tls, MT_LS_TLS_OK);
+	assert_string_equal(c->proto, "TLSv1.3");
+	assert_string_equal(c->domain, "example.net");
+	assert_int_equal((long long)c->t_open, 1589216218LL);
+	c = find_conn(&k, "101");
+	assert_int_equal(c->tls, MT_LS_TLS_NONE);
+	assert_string_equal(c->host, "");
+	c = find_conn(&k, "201");
+	assert_int_equal(c->tls, MT_LS_TLS_FAILED);
+	assert_string_equal(c->reason, "TLS failed");
+	assert_int_equal((long long)c->t_open, 1589216218LL);
+	assert_int_equal(find_conn(&k, "202")->tls, MT_LS_TLS_NONE);
+	assert_int_equal((long long)find_conn(&k, "203")->t_open, 1741777345LL);
+	const struct mt_ls_msg *m = find_msg(&k, "10");
+	assert_int_equal(m->in, MT_LS_IN_TLS);
+	assert_int_equal(m->n_deliv, 1);
+	assert_int_equal(m->n_tls, 1);
+	assert_string_equal(m->peer, "192.0.2.4");
+	assert_string_equal(m->rcpt_domain, "example.net");
+	m = find_msg(&k, "11");
+	assert_int_equal(m->in, MT_LS_IN_CLEAR);
+	assert_int_equal(m->n_deliv, 0); /* bounced */
+	m = find_msg(&k, "12");
+	assert_int_equal(m->in, MT_LS_IN_LOCAL);
+	assert_int_equal(m->n_clear, 1);
+	m = find_msg(&k, "13");
+	assert_int_equal(m->in, MT_LS_IN_UNKNOWN);
+	assert_int_equal(m->n_tls, 1);
+}
+
 static void test_postfix_pid(void **state)
 {
 	(void)state;
@@ -1087,7 +1153,7 @@ static void test_tab_churn(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_esa_guide),	cmocka_unit_test(test_esa_no_tls_entry), cmocka_unit_test(test_postfix_pid),
+	    cmocka_unit_test(test_esa_guide),	cmocka_unit_test(test_esa_no_tls_entry), cmocka_unit_test(test_esa_consolidated), cmocka_unit_test(test_postfix_pid),
 	    cmocka_unit_test(test_postfix_pid_after_deferral), cmocka_unit_test(test_postfix_loglevel0),
 	    cmocka_unit_test(test_postfix_conn_use), cmocka_unit_test(test_postfix_cert_check),
 	    cmocka_unit_test(test_postfix_handshake_fail), cmocka_unit_test(test_loopback_local),

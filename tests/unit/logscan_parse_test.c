@@ -188,6 +188,23 @@ static const struct row rows[] = {
      MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_SENDMAIL, MT_LS_DIR_OUT, .rcpt_domain = "example.net"},
     {"Sep  9 11:59:01 h sm-mta[7421]: x89Bx1iP007421: from=<root@h>, size=746, class=0, nrcpts=1, proto=ESMTP, daemon=MTA-v4, relay=localhost [127.0.0.1]",
      MT_LS_EVENT, MT_LS_EV_MSG_RECV, MT_LS_FMT_SENDMAIL, MT_LS_DIR_IN, 0, NULL, "x89Bx1iP007421", "127.0.0.1", "localhost"},
+    /* AsyncOS consolidated event log (CEF): one summary event per message, in every shape it
+     * comes in; another product's CEF line is not ours, a consolidated one without ESAMID is
+     * unreadable */
+    {"CEF:0|Cisco|C300V Email Security Virtual Appliance|13.0.0-392|ESA_CONSOLIDATED_LOG_EVENT|Consolidated Log Event|5|ESAMID=1251793 ESAICID=7186532 sourceAddress=192.0.2.4",
+     MT_LS_EVENT, MT_LS_EV_SUMMARY, MT_LS_FMT_ESA, 0, 0, NULL, "1251793"},
+    {"Sun Aug 25 12:37:08 2019 CEF:0|Cisco|C100V Email Security Virtual Appliance|13.0.0-283|ESA_CONSOLIDATED_LOG_EVENT|Consolidated Log Event|5|cs6Label= SDRRepScore cs6=Tainted  ESAMID=1437 startTime=Sun Aug 25 12:35:39 2019",
+     MT_LS_EVENT, MT_LS_EV_SUMMARY, MT_LS_FMT_ESA, 0, 0, NULL, "1437", .ts = 1566736628},
+    {"Aug 25 12:37:08 esa1 CEF:0|Cisco|C100V|13.0.0-283|ESA_CONSOLIDATED_LOG_EVENT|Consolidated Log Event|5|ESAMID=99 ESADCID=5",
+     MT_LS_EVENT, MT_LS_EV_SUMMARY, MT_LS_FMT_ESA, 0, 0, NULL, "99", .ts = 1535200628},
+    {"<166>Aug 25 12:37:08 esa1 mail_logs: CEF:0|Cisco|C100V|13.0.0-283|ESA_CONSOLIDATED_LOG_EVENT|Consolidated Log Event|5|msg=a\\=b ESAMID=98",
+     MT_LS_EVENT, MT_LS_EV_SUMMARY, MT_LS_FMT_ESA, 0, 0, NULL, "98", .ts = 1535200628},
+    {"CEF:0|Ci\\|sco|C300V|13.0.0-392|ESA_CONSOLIDATED_LOG_EVENT|Consolidated Log Event|5|ESAMID=1", MT_LS_IGNORED},
+    {"CEF:0|Security|threatmanager|1.0|100|worm successfully stopped|10|src=10.0.0.1 dst=2.1.2.2 spt=1232", MT_LS_IGNORED},
+    {"Aug 25 12:37:08 esa1 CEF:0|Cisco|C100V|13.0.0-283|ESA_TEXT_MAIL_LOG|x|5|ESAMID=1", MT_LS_IGNORED},
+    {"CEF:0|Cisco|C300V|13.0.0-392|ESA_CONSOLIDATED_LOG_EVENT|Consolidated Log Event|5|ESAICID=7 msg=ESAMID\\=5", MT_LS_UNPARSED},
+    {"CEF:0|Cisco|C300V|13.0.0-392|ESA_CONSOLIDATED_LOG_EVENT|Consolidated Log Event|5|ESAMID=12x", MT_LS_UNPARSED},
+    {"CEF:0|Cisco|C300V|13.0.0-392|ESA_CONSOLIDATED_LOG_EVENT", MT_LS_UNPARSED},
     /* not ours / garbage */
     {"hello world", MT_LS_UNPARSED},
     {"", MT_LS_IGNORED},
