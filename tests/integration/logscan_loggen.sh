@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Generated interleaved logs of every format: logscan's totals must equal the generator's,
+# Generated interleaved logs of every format (with the ESA consolidated event log): logscan's totals must equal the generator's,
 # from a few lines to LOGSCAN_GEN_MB (default 64) MB; also through gzip and stdin, and with
 # a tiny open-connection table (memory bound) on a log whose sessions are short; Postfix
 # logging no TLS lines (-0) gives the same totals.
@@ -23,13 +23,13 @@ if bad: print("\n".join(bad)); sys.exit(1)
 PY
 }
 for mb in 0.001 0.05 1 ${LOGSCAN_GEN_MB:-64}; do
-	$GEN -s "$mb" -g -S 7 "$tmp/l.log" "$tmp/e.json"
+	$GEN -s "$mb" -g -S 7 -f esa,cef,postfix,exim,sendmail "$tmp/l.log" "$tmp/e.json"
 	$LS --json "$tmp/l.log" >"$tmp/a.json"
 	compare "$tmp/e.json" "$tmp/a.json" || { echo "FAIL at ${mb} MB"; exit 1; }
 	echo "ok ${mb} MB: $(wc -l <"$tmp/l.log") lines"
 done
-# one format at a time too
-for f in esa postfix exim sendmail; do
+# one format at a time too (cef: AsyncOS's consolidated event log, a line per message)
+for f in esa cef postfix exim sendmail; do
 	$GEN -s 0.5 -f $f "$tmp/l.log" "$tmp/e.json"
 	$LS --json "$tmp/l.log" >"$tmp/a.json"
 	compare "$tmp/e.json" "$tmp/a.json" || { echo "FAIL for $f"; exit 1; }
@@ -37,14 +37,15 @@ done
 # the realistic line mix (-r: the lines around the TLS lines that a real ESA and Postfix
 # write, ESA rejects, postscreen turning clients away, "Message finished") gives the same
 # exact totals, in every format, also with the small tables
-for f in esa postfix esa,postfix,exim,sendmail; do
+for f in esa cef postfix esa,cef,postfix,exim,sendmail; do
 	$GEN -r -s 2 -f $f -S 5 "$tmp/l.log" "$tmp/e.json"
 	$LS --json "$tmp/l.log" >"$tmp/a.json"
 	compare "$tmp/e.json" "$tmp/a.json" || { echo "FAIL for -r $f"; exit 1; }
 	$LS --json --max-open 64 --max-messages 64 "$tmp/l.log" >"$tmp/a.json"
 	compare "$tmp/e.json" "$tmp/a.json" || { echo "FAIL for -r $f with small tables"; exit 1; }
 done
-grep -q "Message finished MID" "$tmp/l.log" && grep -q "postfix/postscreen" "$tmp/l.log" ||
+grep -q "Message finished MID" "$tmp/l.log" && grep -q "postfix/postscreen" "$tmp/l.log" &&
+	grep -q "ESA_CONSOLIDATED_LOG_EVENT.*ESAAttachmentDetails" "$tmp/l.log" ||
 	{ echo "FAIL: -r wrote no realistic lines"; exit 1; }
 echo "ok -r (realistic line mix)"
 # Postfix as smtpd_tls_loglevel = 0 (its default) logs: no TLS line, the TLS outcome only in
