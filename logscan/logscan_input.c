@@ -175,19 +175,25 @@ static int map_done(struct mt_ls_reader *r, struct mt_err *err)
 	return 0;
 }
 
-/* Let go of the map's pages well behind the reader (blocks being parsed read the last few
- * MB; one that reads a page let go faults it in again). */
-static void map_drop(struct mt_ls_reader *r)
+/* Let go of the map's pages before done, a buf offset below which every line handed out is
+ * finished with (mt_ls_reader_release), at least 4 MB at a time (one madvise call each). */
+static void map_drop(struct mt_ls_reader *r, size_t done)
 {
-	const size_t lag = 4u << 20;
-	if (r->start < r->dropped + 2 * lag)
+	const size_t step = 4u << 20;
+	if (done < r->dropped + step)
 		return;
 	long pg = sysconf(_SC_PAGESIZE);
 	uintptr_t from = (uintptr_t)(r->buf + r->dropped) & ~(uintptr_t)(pg - 1);
-	uintptr_t to = (uintptr_t)(r->buf + r->start - lag) & ~(uintptr_t)(pg - 1);
+	uintptr_t to = (uintptr_t)(r->buf + done) & ~(uintptr_t)(pg - 1);
 	if (to > from)
 		madvise((void *)from, to - from, MADV_DONTNEED);
-	r->dropped = r->start - lag;
+	r->dropped = done;
+}
+
+void mt_ls_reader_release(struct mt_ls_reader *r, const char *upto)
+{
+	if (r->mapped && upto >= r->buf + r->dropped && upto <= r->buf + r->start)
+		map_drop(r, (size_t)(upto - r->buf));
 }
 
 bool mt_ls_reader_map_failed(const struct mt_ls_reader *r)
@@ -420,8 +426,6 @@ size_t mt_ls_reader_lines(struct mt_ls_reader *r, struct mt_ls_line *out, size_t
 	}
 done: __attribute__((unused)); /* reached by a goto only with SSE2 */
 	r->start = start;
-	if (r->mapped)
-		map_drop(r);
 	return k;
 }
 

@@ -37,8 +37,9 @@ struct mt_ls_reader {
 	/* A plain regular file (not --follow, not gzip) is mapped, not read: its lines are
 	 * handed out in place, which spares the kernel's copy into buf.  buf then points into
 	 * the map, up to the last newline whose MT_LS_PAD bytes after it are mapped; the rest is
-	 * read() into own, the reader's buffer held meanwhile.  Pages left behind are dropped
-	 * (madvise), so the map adds a few MB to the resident set, whatever the file's size. */
+	 * read() into own, the reader's buffer held meanwhile.  Pages of lines the caller is done
+	 * with are dropped (madvise; mt_ls_reader_release), so the map adds a few MB to the
+	 * resident set, whatever the file's size. */
 	bool mapped, plain; /* plain: read() the rest, not gzread (it is not gzip) */
 	char *map, *own;
 	size_t map_len, dropped; /* dropped: buf offset below which pages were let go */
@@ -84,6 +85,10 @@ struct mt_ls_line {
  * than max means no complete line is left (or an overlong line is being skipped): then
  * mt_ls_reader_line says what comes next. */
 size_t mt_ls_reader_lines(struct mt_ls_reader *r, struct mt_ls_line *out, size_t max);
+/* The caller is done with every line handed out that ends at or before upto (mapped: their
+ * pages may be let go; a line read again after that is faulted in again, whole).  Nothing
+ * when not mapped. */
+void mt_ls_reader_release(struct mt_ls_reader *r, const char *upto);
 /* Continue in buf (r->cap bytes, or NULL at the end of a file): the unread partial line is
  * copied over; returns the previous buffer, which the caller now owns and must free.  While
  * mapped, buf replaces the buffer held for after the map, and that one is returned. */

@@ -121,6 +121,7 @@ struct worker {
 	uint32_t *unp; /* indexes in ln of unparsed lines, reported (-v) when applied */
 	uint32_t nln, nev, nunp;
 	char *release; /* buffer retired while taking this block */
+	bool mapped;   /* the block's lines are in the reader's map (released once applied) */
 	uint64_t seq, lineno0;
 	uint64_t events, ignored, unparsed;
 };
@@ -197,6 +198,7 @@ static bool take_block(struct run *R, struct worker *W)
 		}
 	}
 	R->flineno += W->nln;
+	W->mapped = R->r.mapped && W->nln;
 	bool done = R->fdone;
 	pthread_mutex_unlock(&R->rmu);
 	return done;
@@ -247,6 +249,14 @@ static void apply_block(struct run *R, struct worker *W)
 				(unsigned long long)(W->lineno0 + W->unp[k] + 1), (int)(l->n > 200 ? 200 : l->n), l->p,
 				l->n > 200 ? "..." : "");
 		}
+	if (W->mapped) {
+		/* blocks are applied in order: every line up to this block's last is done with (a
+		 * mapped block's reader lock is never held across a blocking read) */
+		const struct lref *l = &W->ln[W->nln - 1];
+		pthread_mutex_lock(&R->rmu);
+		mt_ls_reader_release(&R->r, l->p + l->n);
+		pthread_mutex_unlock(&R->rmu);
+	}
 	pthread_mutex_lock(&R->mu);
 	if (W->release)
 		R->pool[R->npool++] = W->release;
