@@ -209,25 +209,66 @@ static inline bool cef_keych(char c)
 	return MT_LS_CC(c, MT_LS_CC_ALNUM) || c == '_';
 }
 
+/* The first '=' at or after from in x, or x.n. */
+static inline size_t cef_eq(struct mt_ls_str x, size_t from)
+{
+#ifdef __SSE2__
+	/* sixteen bytes at a time (a memchr call per '=' cost more than the search: an event
+	 * has some fifty keys, ten to twenty bytes apart) */
+	const __m128i eq = _mm_set1_epi8('=');
+	for (; from + 16 <= x.n; from += 16) {
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(x.p + from)), eq));
+		if (m)
+			return from + (unsigned)__builtin_ctz(m);
+	}
+#endif
+	while (from < x.n && x.p[from] != '=')
+		from++;
+	return from;
+}
+
+/* The start of the key that ends at the '=' at e in x: the run of key characters before e,
+ * at x's start or after a space; false when there is none. */
+static inline bool cef_key_before(struct mt_ls_str x, size_t e, size_t *kb)
+{
+	size_t b = e;
+#ifdef __SSE2__
+	if (e >= 16) {
+		/* the sixteen bytes before e classified at once: letters (either case), digits, '_' */
+		const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(x.p + e - 16));
+		const __m128i l = _mm_or_si128(v, _mm_set1_epi8(0x20));
+		const __m128i alpha = _mm_and_si128(_mm_cmpgt_epi8(l, _mm_set1_epi8('a' - 1)), _mm_cmplt_epi8(l, _mm_set1_epi8('z' + 1)));
+		const __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+		const __m128i key = _mm_or_si128(_mm_or_si128(alpha, digit), _mm_cmpeq_epi8(v, _mm_set1_epi8('_')));
+		unsigned other = ~(unsigned)_mm_movemask_epi8(key) & 0xffffu;
+		if (other) { /* the last byte before e that is no key character */
+			b = e - 16 + (31u - (unsigned)__builtin_clz(other)) + 1;
+			goto found;
+		}
+		b = e - 16; /* a key of 16 or more bytes: on byte by byte */
+	}
+#endif
+	while (b > 0 && cef_keych(x.p[b - 1]))
+		b--;
+#ifdef __SSE2__
+found:
+#endif
+	if (b == e || (b > 0 && x.p[b - 1] != ' '))
+		return false;
+	*kb = b;
+	return true;
+}
+
 /* The first key at or after from in the extension x: a run of key characters at x's start
  * or after a space, then '=' (CEF escapes a '=' in a value as "\=", so a bare one after
  * such a run starts a key).  *kb, *ke: the key's start and its '='. */
 static bool cef_key_from(struct mt_ls_str x, size_t from, size_t *kb, size_t *ke)
 {
-	while (from < x.n) {
-		const char *eq = memchr(x.p + from, '=', x.n - from);
-		if (!eq)
-			return false;
-		size_t e = (size_t)(eq - x.p), b = e;
-		while (b > 0 && cef_keych(x.p[b - 1]))
-			b--;
-		if (b < e && (b == 0 || x.p[b - 1] == ' ')) {
-			*kb = b;
+	for (size_t e; (e = cef_eq(x, from)) < x.n; from = e + 1)
+		if (cef_key_before(x, e, kb)) {
 			*ke = e;
 			return true;
 		}
-		from = e + 1;
-	}
 	return false;
 }
 
@@ -285,28 +326,37 @@ static int cef_line(const struct mt_ls_hdr *h, struct mt_ls_str s, struct mt_ls_
 
 enum { CK_ICID, CK_DCID, CK_SRC, CK_SRCHOST, CK_IN_ST, CK_IN_PR, CK_IN_CI, CK_OUT_ST, CK_OUT_PR, CK_OUT_CI, CK_DUSER, CK_ACT,
        CK_START, CK_END, CK_START_CEF, CK_END_CEF, CK_N };
-static const struct {
-	const char *name;
-	unsigned len, slot;
-} cef_keys[] = {
-    {"ESAICID", 7, CK_ICID},
-    {"ESADCID", 7, CK_DCID},
-    {"sourceAddress", 13, CK_SRC},
-    {"sourceHostName", 14, CK_SRCHOST},
-    {"ESATLSInConnStatus", 18, CK_IN_ST},
-    {"ESATLSInProtocol", 16, CK_IN_PR},
-    {"ESATLSInCipher", 14, CK_IN_CI},
-    {"ESATLSOutConnStatus", 19, CK_OUT_ST},
-    {"ESATLSOutProtocol", 17, CK_OUT_PR},
-    {"ESATLSOutCipher", 15, CK_OUT_CI},
-    {"duser", 5, CK_DUSER},
-    {"act", 3, CK_ACT},
-    {"startTime", 9, CK_START},
-    {"endTime", 7, CK_END},
-    {"EndTime", 7, CK_END},
-    {"start", 5, CK_START_CEF},
-    {"end", 3, CK_END_CEF},
-};
+/* The slot of the key of n bytes at k, or CK_N: its length picks the names to compare (most
+ * of an event's keys have a length no name read has). */
+static unsigned cef_slot(const char *k, size_t n)
+{
+#define CEF_KEY(name, slot)                                  \
+	do {                                                 \
+		if (mt_ls_eqn(k, name, sizeof name - 1))     \
+			return slot;                         \
+	} while (0)
+	switch (n) {
+	case 3: CEF_KEY("act", CK_ACT); CEF_KEY("end", CK_END_CEF); break;
+	case 5: CEF_KEY("duser", CK_DUSER); CEF_KEY("start", CK_START_CEF); break;
+	case 7:
+		CEF_KEY("ESAICID", CK_ICID);
+		CEF_KEY("ESADCID", CK_DCID);
+		CEF_KEY("endTime", CK_END);
+		CEF_KEY("EndTime", CK_END);
+		break;
+	case 9: CEF_KEY("startTime", CK_START); break;
+	case 13: CEF_KEY("sourceAddress", CK_SRC); break;
+	case 14: CEF_KEY("sourceHostName", CK_SRCHOST); CEF_KEY("ESATLSInCipher", CK_IN_CI); break;
+	case 15: CEF_KEY("ESATLSOutCipher", CK_OUT_CI); break;
+	case 16: CEF_KEY("ESATLSInProtocol", CK_IN_PR); break;
+	case 17: CEF_KEY("ESATLSOutProtocol", CK_OUT_PR); break;
+	case 18: CEF_KEY("ESATLSInConnStatus", CK_IN_ST); break;
+	case 19: CEF_KEY("ESATLSOutConnStatus", CK_OUT_ST); break;
+	default: break;
+	}
+#undef CEF_KEY
+	return CK_N;
+}
 
 /* A time value: AsyncOS's form, or CEF's milliseconds (or seconds) since the epoch; 0 when
  * neither. */
@@ -348,14 +398,9 @@ unsigned mt_ls_esa_summary_events(const struct mt_ls_event *ev, struct mt_ls_eve
 	bool more = cef_key_from(x, 0, &kb, &ke);
 	while (more) {
 		more = cef_key_from(x, ke + 1, &nb, &ne);
-		size_t kn = ke - kb;
-		for (size_t i = 0; i < sizeof cef_keys / sizeof cef_keys[0]; i++)
-			if (cef_keys[i].len == kn && memcmp(x.p + kb, cef_keys[i].name, kn) == 0) {
-				struct mt_ls_str val = {x.p + ke + 1, (more ? nb : x.n) - (ke + 1)};
-				if (!v[cef_keys[i].slot].p) /* the first of a repeated key */
-					v[cef_keys[i].slot] = cef_trim(val);
-				break;
-			}
+		unsigned slot = cef_slot(x.p + kb, ke - kb);
+		if (slot < CK_N && !v[slot].p) /* the first of a repeated key */
+			v[slot] = cef_trim((struct mt_ls_str){x.p + ke + 1, (more ? nb : x.n) - (ke + 1)});
 		kb = nb;
 		ke = ne;
 	}

@@ -225,11 +225,14 @@ static void test_esa_consolidated(void **state)
 	    CEF "ESAMID=12 ESAICID=0 ESADCID=202 duser=d@example.org act=DELIVERED",
 	    /* an outbound-only event (the third corpus sample's shape) */
 	    "Wed Mar 12 11:02:25 2025 " CEF "ESAMID=13 ESADCID=203 act=DELIVERED ESATLSOutConnStatus=Success ESATLSOutProtocol=TLSv1.2",
+	    /* keys of 16 bytes and more, an unknown 24-byte one, escaped and bare '=' in values */
+	    CEF "ESAMID=14 ESAICID=104 averyveryverylongkeyname=x y ESATLSInProtocol=TLSv1.3 ESATLSInConnStatus=Success "
+		"msg=q\\=p=20r =odd cs1=a b c sourceAddress=192.0.2.14",
 	};
 #undef CEF
 	run(&k, lines, sizeof lines / sizeof lines[0], false);
-	assert_int_equal(k.nm, 4);
-	assert_int_equal(k.nc, 6); /* 100, 101 in; 200..203 out; none for ICID 0 */
+	assert_int_equal(k.nm, 5);
+	assert_int_equal(k.nc, 7); /* 100, 101, 104 in; 200..203 out; none for ICID 0 */
 	const struct mt_ls_conn *c = find_conn(&k, "100");
 	assert_non_null(c);
 	assert_int_equal(c->dir, MT_LS_DIR_IN);
@@ -269,6 +272,11 @@ static void test_esa_consolidated(void **state)
 	m = find_msg(&k, "13");
 	assert_int_equal(m->in, MT_LS_IN_UNKNOWN);
 	assert_int_equal(m->n_tls, 1);
+	c = find_conn(&k, "104");
+	assert_int_equal(c->tls, MT_LS_TLS_OK);
+	assert_string_equal(c->proto, "TLSv1.3");
+	assert_string_equal(c->ip, "192.0.2.14");
+	assert_int_equal(find_msg(&k, "14")->in, MT_LS_IN_TLS);
 }
 
 static void test_postfix_pid(void **state)
