@@ -34,8 +34,9 @@ static void usage(FILE *f)
 {
 	fputs("usage: logscan [options] [FILE...]   (no FILE or '-' reads stdin; .gz read transparently)\n"
 	      "\n"
-	      "Reads Cisco ESA/AsyncOS, Postfix, Exim and Sendmail mail logs and reports which connections\n"
-	      "and messages used TLS. Without a listing option it prints summary tables.\n"
+	      "Reads Cisco ESA/AsyncOS (mail_logs and consolidated event logs), Postfix, Exim and Sendmail\n"
+	      "mail logs and reports which connections and messages used TLS. Without a listing option it\n"
+	      "prints summary tables.\n"
 	      "\n"
 	      "Listings (streamed, then the summary):\n"
 	      "  --failed               connections whose TLS negotiation failed\n"
