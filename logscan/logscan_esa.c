@@ -389,6 +389,19 @@ static void cef_tls(struct mt_ls_event *e, struct mt_ls_str st, struct mt_ls_str
 	e->reason = (struct mt_ls_str){"TLS failed", 10};
 }
 
+/* r: one of a consolidated event's events (kind, direction, time, the message), the rest
+ * zero. */
+static struct mt_ls_event *cef_event(struct mt_ls_event *r, const struct mt_ls_event *ev, int kind, int dir, time_t ts)
+{
+	mt_ls_zero(r, sizeof *r);
+	r->kind = kind;
+	r->fmt = MT_LS_FMT_ESA;
+	r->dir = dir;
+	r->ts = ts;
+	r->msgid = ev->msgid;
+	return r;
+}
+
 unsigned mt_ls_esa_summary_events(const struct mt_ls_event *ev, struct mt_ls_event out[3])
 {
 	struct mt_ls_str v[CK_N];
@@ -418,13 +431,7 @@ unsigned mt_ls_esa_summary_events(const struct mt_ls_event *ev, struct mt_ls_eve
 	struct mt_ls_event *r;
 	/* received: on session ICID from sourceAddress (ICID 0: made on the appliance) */
 	if (v[CK_ICID].n || v[CK_SRC].n) {
-		r = &out[n++];
-		mt_ls_zero(r, sizeof *r);
-		r->kind = MT_LS_EV_MSG_RECV;
-		r->fmt = MT_LS_FMT_ESA;
-		r->dir = MT_LS_DIR_IN;
-		r->ts = t0;
-		r->msgid = ev->msgid;
+		r = cef_event(&out[n++], ev, MT_LS_EV_MSG_RECV, MT_LS_DIR_IN, t0);
 		r->connid = v[CK_ICID];
 		r->ip = v[CK_SRC];
 		struct mt_ls_str hn = v[CK_SRCHOST];
@@ -437,13 +444,7 @@ unsigned mt_ls_esa_summary_events(const struct mt_ls_event *ev, struct mt_ls_eve
 	}
 	/* delivered (act DELIVERED) or tried (a bounce, ...) on session DCID */
 	if (v[CK_DCID].n) {
-		r = &out[n++];
-		mt_ls_zero(r, sizeof *r);
-		r->kind = MT_LS_EV_DELIVERY;
-		r->fmt = MT_LS_FMT_ESA;
-		r->dir = MT_LS_DIR_OUT;
-		r->ts = t1;
-		r->msgid = ev->msgid;
+		r = cef_event(&out[n++], ev, MT_LS_EV_DELIVERY, MT_LS_DIR_OUT, t1);
 		r->connid = v[CK_DCID];
 		r->new_conn = true; /* conn 0: the inline session, made by this event */
 		struct mt_ls_str du = v[CK_DUSER];
@@ -456,12 +457,7 @@ unsigned mt_ls_esa_summary_events(const struct mt_ls_event *ev, struct mt_ls_eve
 		r->status = v[CK_ACT].n ? v[CK_ACT] : (struct mt_ls_str){"unknown", 7};
 		cef_tls(r, v[CK_OUT_ST], v[CK_OUT_PR], v[CK_OUT_CI]);
 	}
-	r = &out[n++];
-	mt_ls_zero(r, sizeof *r);
-	r->kind = MT_LS_EV_MSG_DONE;
-	r->fmt = MT_LS_FMT_ESA;
-	r->ts = t1;
-	r->msgid = ev->msgid;
+	cef_event(&out[n++], ev, MT_LS_EV_MSG_DONE, MT_LS_DIR_NONE, t1);
 	return n;
 }
 
