@@ -9,7 +9,11 @@
 # read(), not mapped; every tool gets it on stdin redirected from the file).  Three kinds of
 # log, each LOGSCAN_BENCH_MB big:
 #   dense      loggen without -r: nearly every line is a TLS, connection or message event
-#              (the worst case for logscan; a real log is far from it)
+#              (the worst case for logscan; a real log is far from it).  Since 2026-11-30
+#              its ESA messages end with "Message finished" and its Postfix processes serve
+#              100 sessions each, as real ones do (before, every message and client session
+#              stayed open until evicted); the file names carry the generator's revision
+#              (g2), so a log an older loggen wrote is not reused
 #   realistic  loggen -r: the lines a real AsyncOS / Postfix-with-postscreen writes around
 #              them, in the proportions of the real samples in ../shared/corpus/logs
 #   corpus     a real sample from ../shared/corpus/logs repeated to the size (ids repeat,
@@ -47,9 +51,10 @@ for kind in $KINDS; do
 		log="$DIR/$f-$kind-$MB.log"
 		case $kind in
 		dense | realistic)
+			log="$DIR/$f-$kind-$MB-g2.log"
 			if [ ! -s "$log" ]; then
 				echo "generating $MB MB $kind $f log..." >&2
-				$GEN -s "$MB" -f $f -S 42 $([ $kind = realistic ] && echo -r) "$log" "$DIR/$f-$kind-$MB.expected.json"
+				$GEN -s "$MB" -f $f -S 42 $([ $kind = realistic ] && echo -r) "$log" "$DIR/$f-$kind-$MB-g2.expected.json"
 			fi ;;
 		corpus)
 			src=${SAMPLE[$f]}
