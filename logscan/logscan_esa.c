@@ -281,6 +281,31 @@ static struct mt_ls_str cef_trim(struct mt_ls_str v)
 	return v;
 }
 
+/* The extension's key=value pairs in order: each value runs up to the space before the
+ * next key, spaces trimmed.  The next key is found once, as the end of the value before. */
+struct cef_it {
+	struct mt_ls_str x;
+	size_t kb, ke; /* the next key's start and its '=' */
+	bool more;
+};
+
+static void cef_begin(struct cef_it *it, struct mt_ls_str x)
+{
+	it->x = x;
+	it->more = cef_key_from(x, 0, &it->kb, &it->ke);
+}
+
+static bool cef_next(struct cef_it *it, struct mt_ls_str *key, struct mt_ls_str *val)
+{
+	if (!it->more)
+		return false;
+	size_t kb = it->kb, ke = it->ke;
+	it->more = cef_key_from(it->x, ke + 1, &it->kb, &it->ke);
+	*key = (struct mt_ls_str){it->x.p + kb, ke - kb};
+	*val = cef_trim((struct mt_ls_str){it->x.p + ke + 1, (it->more ? it->kb : it->x.n) - (ke + 1)});
+	return true;
+}
+
 /* "CEF:0|" read; s is the rest.  A Cisco consolidated event gives an MT_LS_EV_SUMMARY;
  * another product's or event class's CEF line is ignored. */
 static int cef_line(const struct mt_ls_hdr *h, struct mt_ls_str s, struct mt_ls_event *ev)
@@ -303,19 +328,13 @@ static int cef_line(const struct mt_ls_hdr *h, struct mt_ls_str s, struct mt_ls_
 	if (!(f[0].n == 5 && memcmp(f[0].p, "Cisco", 5) == 0) ||
 	    !(f[3].n == sizeof cef_class - 1 && memcmp(f[3].p, cef_class, f[3].n) == 0))
 		return MT_LS_IGNORED;
-	struct mt_ls_str x = mt_ls_sub(s, start), mid = {NULL, 0};
-	size_t kb, ke, from = 0;
-	while (cef_key_from(x, from, &kb, &ke)) {
-		from = ke + 1;
-		if (ke - kb == 6 && memcmp(x.p + kb, "ESAMID", 6) == 0) {
-			size_t nb, ne;
-			mid = mt_ls_sub(x, ke + 1);
-			if (cef_key_from(x, ke + 1, &nb, &ne))
-				mid.n = nb - (ke + 1);
-			mid = cef_trim(mid);
+	struct mt_ls_str x = mt_ls_sub(s, start), key, val, mid = {NULL, 0};
+	struct cef_it it;
+	for (cef_begin(&it, x); cef_next(&it, &key, &val);)
+		if (key.n == 6 && mt_ls_eqn(key.p, "ESAMID", 6)) {
+			mid = val;
 			break;
 		}
-	}
 	if (!mid.n || mt_ls_num(mid, NULL) != mid.n)
 		return MT_LS_UNPARSED; /* every consolidated event names its message */
 	ev_init(ev, h, MT_LS_EV_SUMMARY);
@@ -379,7 +398,7 @@ static void cef_tls(struct mt_ls_event *e, struct mt_ls_str st, struct mt_ls_str
 		e->tls = MT_LS_TLS_NONE;
 		return;
 	}
-	if ((st.n == 7 && strncasecmp(st.p, "success", 7) == 0) || (!st.n && (pr.n || ci.n))) {
+	if (!st.n || (st.n == 7 && strncasecmp(st.p, "success", 7) == 0)) { /* a protocol or cipher alone: TLS */
 		e->tls = MT_LS_TLS_OK;
 		e->proto = pr;
 		e->cipher = ci;
@@ -404,18 +423,13 @@ static struct mt_ls_event *cef_event(struct mt_ls_event *r, const struct mt_ls_e
 
 unsigned mt_ls_esa_summary_events(const struct mt_ls_event *ev, struct mt_ls_event out[3])
 {
-	struct mt_ls_str v[CK_N];
+	struct mt_ls_str v[CK_N], key, val;
 	memset(v, 0, sizeof v);
-	const struct mt_ls_str x = ev->status;
-	size_t kb, ke, nb = 0, ne = 0;
-	bool more = cef_key_from(x, 0, &kb, &ke);
-	while (more) {
-		more = cef_key_from(x, ke + 1, &nb, &ne);
-		unsigned slot = cef_slot(x.p + kb, ke - kb);
+	struct cef_it it;
+	for (cef_begin(&it, ev->status); cef_next(&it, &key, &val);) {
+		unsigned slot = cef_slot(key.p, key.n);
 		if (slot < CK_N && !v[slot].p) /* the first of a repeated key */
-			v[slot] = cef_trim((struct mt_ls_str){x.p + ke + 1, (more ? nb : x.n) - (ke + 1)});
-		kb = nb;
-		ke = ne;
+			v[slot] = val;
 	}
 	time_t t0 = ev->ts, t1 = ev->ts;
 	if (!t0) {
