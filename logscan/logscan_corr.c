@@ -431,11 +431,18 @@ static bool postfix_same_use(const struct mt_ls_conn *cn, const struct mt_ls_eve
 	return !cn->last_msg && !cn->reuse_pending; /* a new connection's first message */
 }
 
+/* A new record's text fields, empty: terminated, not cleared (clearing all ~900 bytes was a
+ * good part of opening a connection); the fields before them are zeroed by the caller. */
+static inline void conn_text_empty(struct mt_ls_conn *cn)
+{
+	cn->id[0] = cn->ip[0] = cn->host[0] = cn->domain[0] = cn->proto[0] = cn->cipher[0] = cn->verify[0] = cn->cert[0] =
+	    cn->reason[0] = cn->level[0] = '\0';
+}
+
 static struct mt_ls_conn *conn_new(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 {
 	struct mt_ls_conn *cn = mt_ls_tab_put(&c->conns, ev->conn, evict_conn, c);
-	cn->id[0] = cn->ip[0] = cn->host[0] = cn->domain[0] = cn->proto[0] = cn->cipher[0] = cn->verify[0] = cn->cert[0] =
-	    cn->reason[0] = '\0';
+	conn_text_empty(cn);
 	cn->fmt = (uint8_t)ev->fmt;
 	cn->dir = (uint8_t)ev->dir;
 	cn->key = ev->conn;
@@ -564,11 +571,8 @@ static __attribute__((noinline)) void postfix_counted_tls(struct mt_ls_conn *cn,
 static void inline_conn(struct mt_ls_corr *c, const struct mt_ls_event *ev, struct mt_ls_str domain)
 {
 	struct mt_ls_conn cn;
-	/* as conn_new: the fields before the text cleared, the text fields terminated (clearing
-	 * all ~900 bytes was a good part of an Exim line's cost) */
-	memset(&cn, 0, offsetof(struct mt_ls_conn, id));
-	cn.id[0] = cn.ip[0] = cn.host[0] = cn.domain[0] = cn.proto[0] = cn.cipher[0] = cn.verify[0] = cn.cert[0] =
-	    cn.reason[0] = '\0';
+	memset(&cn, 0, offsetof(struct mt_ls_conn, id)); /* as conn_new */
+	conn_text_empty(&cn);
 	cn.key = cn.serial = 0;
 	cn.fmt = (uint8_t)ev->fmt;
 	cn.dir = (uint8_t)ev->dir;
@@ -704,6 +708,8 @@ static void on_delivery(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 		cn = client_use(c, ev, mt_ls_tab_get(&c->conns, ev->conn), ev->fmt == MT_LS_FMT_POSTFIX);
 		cn->n_deliv++;
 		tls = cn->tls;
+		if (__builtin_expect(ev->level.n != 0, 0) && !cn->level[0])
+			SET_FIELD(cn->level, ev->level);
 	}
 	/* the message after the connection: a session closed or evicted above may have emitted
 	 * (and freed) a finished message that waited for it */
@@ -815,6 +821,7 @@ static void on_reqfail(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 	SET_FIELD(r.host, ev->host);
 	SET_FIELD(r.domain, ev->domain.n ? ev->domain : ev->rcpt_domain);
 	SET_FIELD(r.reason, ev->reason);
+	SET_FIELD(r.level, ev->level);
 	struct mt_ls_conn *cn = ev->conn ? mt_ls_tab_get(&c->conns, ev->conn) : NULL;
 	/* Postfix logs a "not offered" deferral with no TLS line: the attempt was a connection
 	 * (a "not verified" one follows the connection's TLS line) */
@@ -822,6 +829,8 @@ static void on_reqfail(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 		cn = client_use(c, ev, cn, true);
 		if (!cn->domain[0] && ev->rcpt_domain.n)
 			SET_FIELD(cn->domain, ev->rcpt_domain);
+		if (ev->level.n && !cn->level[0])
+			SET_FIELD(cn->level, ev->level);
 		/* "Cannot start TLS: handshake failure": STARTTLS was tried and failed */
 		if (ev->cause == MT_LS_CAUSE_HANDSHAKE && cn->tls == MT_LS_TLS_UNSTATED) {
 			cn->tls = MT_LS_TLS_FAILED;

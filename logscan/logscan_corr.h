@@ -38,6 +38,7 @@ struct mt_ls_conn {
 	uint32_t n_msgs, n_deliv;
 	int bits;
 	char id[24], ip[48], host[96], domain[96], proto[24], cipher[72], verify[24], cert[128], reason[192];
+	char level[32]; /* Postfix 3.11+ client: its first delivery's tls= (security level, features) */
 	/* not cleared for a new record (set where used) */
 	uint64_t key;			/* its table key (0: not in the table) */
 	uint64_t serial;		/* unique while open; 0 once emitted */
@@ -74,6 +75,7 @@ struct mt_ls_reqfail {
 	bool withdrawn;
 	time_t t;
 	char connid[24], msgid[32], ip[48], host[96], domain[96], reason[192];
+	char level[32]; /* Postfix 3.11+: the deferral's tls= */
 };
 
 struct mt_ls_sink {

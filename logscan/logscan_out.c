@@ -55,7 +55,8 @@ static const char *get(const struct fields *f, const char *k)
 static const char *const csv_cols[] = {"type",	 "time",     "format",	 "direction",  "id",	     "message",
 				       "ip",	 "host",     "domain",	 "tls",	       "protocol",   "cipher",
 				       "bits",	 "verify",   "cert",	 "cause",      "reason",     "received",
-				       "deliveries", "deliveries_tls", "deliveries_clear", "evicted",   "orig_id"};
+				       "deliveries", "deliveries_tls", "deliveries_clear", "evicted",   "orig_id",
+				       "level"};
 #define NCOLS (sizeof csv_cols / sizeof csv_cols[0])
 
 bool mt_ls_out_listing(const struct mt_ls_out *o)
@@ -172,12 +173,13 @@ static void text_record(struct mt_ls_out *o, const struct fields *fl)
 	}
 	const char *host = *get(fl, "host") ? get(fl, "host") : *get(fl, "domain") ? get(fl, "domain") : "-";
 	char detail[512];
+	const char *lv = get(fl, "level"), *lk = *lv ? " tls=" : ""; /* Postfix's tls= as logged */
 	if (!strcmp(type, "required_failure"))
-		snprintf(detail, sizeof detail, "REQUIRED: %s: %s%s%s", get(fl, "cause"), get(fl, "reason"),
-			 *get(fl, "message") ? " msg=" : "", get(fl, "message"));
+		snprintf(detail, sizeof detail, "REQUIRED: %s: %s%s%s%s%s", get(fl, "cause"), get(fl, "reason"),
+			 *get(fl, "message") ? " msg=" : "", get(fl, "message"), lk, lv);
 	else
-		snprintf(detail, sizeof detail, "%s%s%s%s%s", get(fl, "reason"), *get(fl, "verify") ? " verify=" : "",
-			 get(fl, "verify"), *get(fl, "cert") ? " cert=" : "", get(fl, "cert"));
+		snprintf(detail, sizeof detail, "%s%s%s%s%s%s%s", get(fl, "reason"), *get(fl, "verify") ? " verify=" : "",
+			 get(fl, "verify"), *get(fl, "cert") ? " cert=" : "", get(fl, "cert"), lk, lv);
 	fprintf(f, "%-19s %-8s %-3s %-16s %-39s %-32s %-6s %-9s %-28s %s\n", get(fl, "time"), get(fl, "format"),
 		get(fl, "direction"), *get(fl, "id") ? get(fl, "id") : "-", *get(fl, "ip") ? get(fl, "ip") : "-", host,
 		*get(fl, "tls") ? get(fl, "tls") : "-", *get(fl, "protocol") ? get(fl, "protocol") : "-",
@@ -262,6 +264,7 @@ static void conn_fields(const struct mt_ls_conn *c, struct fields *fl, char *tbu
 	addu(fl, "deliveries", c->n_deliv);
 	if (c->evicted)
 		add(fl, "evicted", "true");
+	add(fl, "level", c->level);
 }
 
 static void on_conn(void *ctx, const struct mt_ls_conn *c)
@@ -362,6 +365,7 @@ static void on_reqfail(void *ctx, const struct mt_ls_reqfail *r)
 	add(&fl, "domain", r->domain);
 	add(&fl, "cause", mt_ls_cause_name(r->cause));
 	add(&fl, "reason", r->reason);
+	add(&fl, "level", r->level);
 	emit(o, &fl);
 }
 
@@ -459,6 +463,7 @@ static json_t *summary_json(struct mt_ls_out *o, const struct mt_ls_stats *st)
 	json_object_set_new(j, "peer_domains", table(&s->domain, "domain", o->top, 0, true, false));
 	json_object_set_new(j, "peer_addresses", table(&s->ip, "address", o->top, 0, true, false));
 	json_object_set_new(j, "failure_reasons", table(&s->reason, "reason", o->top, 0, false, false));
+	json_object_set_new(j, "security_levels", table(&s->level, "level", o->top, 0, true, false));
 	json_t *rc = json_object();
 	for (int i = 1; i < MT_LS_CAUSE_COUNT; i++)
 		if (s->by_cause[i])
@@ -535,6 +540,12 @@ static void text_summary(FILE *f, json_t *j)
 	a = json_object_get(j, "failure_reasons");
 	fprintf(f, "\nTLS failure reasons                  %10s\n", "count");
 	json_array_foreach(a, i, e) fprintf(f, "  %10llu  %s\n", U(e, "count"), json_string_value(json_object_get(e, "reason")));
+	a = json_object_get(j, "security_levels");
+	if (json_array_size(a)) { /* Postfix 3.11+ only: no header for the logs that cannot have it */
+		fprintf(f, "\nOutbound by Postfix tls= (level)     %10s %10s %10s %10s %7s\n", "total", "tls", "failed", "none",
+			"tls%");
+		json_array_foreach(a, i, e) text_counts(f, json_string_value(json_object_get(e, "level")), e);
+	}
 	json_t *r = json_object_get(j, "required_failures");
 	fprintf(f, "\nRequired-TLS failures                %10llu\n", U(r, "total"));
 	const char *k;

@@ -84,13 +84,16 @@ struct mt_ls_event {
 	bool local;	/* message submitted locally, not over a network connection */
 	bool new_conn;	/* this line starts a new connection even if the key is open */
 	bool reused;	/* Postfix client: a TLS connection taken from the connection cache */
+	bool copy;	/* MSG_LINK: msgid is a copy, the other message goes on (else it continues as msgid) */
 	uint16_t port;	/* Postfix client: the peer's port, 0 = not logged */
 	uint16_t conn_use; /* Postfix delivery: its connection's use count when >= 2 (conn_use=) */
 	uint64_t msgkey; /* message table key, 0 = not computed yet (mt_ls_corr_prepare) */
 	/* DELIVERY (Postfix, sent): the id the receiving end queued it as ("queued as Y");
 	 * MSG_LINK: the id of the message msgid comes from */
 	struct mt_ls_str link;
-	bool copy; /* MSG_LINK: msgid is a copy, the other message goes on (else it continues as msgid) */
+	/* Postfix 3.11+ DELIVERY or REQFAIL: its tls= field as logged, the TLS security level and
+	 * the TLS features the delivery used ("may", "may:none", "dane/requiretls") */
+	struct mt_ls_str level;
 };
 
 /* The common header of a line. */

@@ -159,12 +159,43 @@ static const char *field_end(const char *v, const char *end)
 	return c;
 }
 
+/* Postfix 3.11's "tls=" field (smtp_log_tls_feature_status), which it writes after delays=
+ * and before dsn=: the last ", tls=" among the 64 bytes before end (the space before
+ * status=) and after from (relay's ','); none when absent.  The 64 bytes are read in one
+ * step when they are all after line (where the readable bytes start), as they nearly always
+ * are (a queue id, to= and relay= alone are longer). */
+static struct mt_ls_str tls_field(const char *line, const char *from, const char *end)
+{
+	const char *lo = end - from > 64 ? end - 64 : from, *hit = NULL;
+#ifdef __SSE2__
+	if (end - line >= 64) {
+		const char *b = end - 64;
+		for (uint64_t m = mt_ls_mask64(b, 't'); m && !hit;) {
+			unsigned i = 63 - (unsigned)__builtin_clzll(m); /* the last 't' left */
+			m &= ~((uint64_t)1 << i);
+			const char *p = b + i;
+			if (p - 2 < lo)
+				break;
+			if (end - p > 4 && memcmp(p - 2, ", tls=", 6) == 0)
+				hit = p;
+		}
+	} else
+#endif
+		for (const char *p = end - 5; p - 2 >= lo && !hit; p--)
+			if (memcmp(p - 2, ", tls=", 6) == 0)
+				hit = p;
+	if (!hit)
+		return (struct mt_ls_str){NULL, 0};
+	const char *v = hit + 4, *c = memchr(v, ',', (size_t)(end - v));
+	return c ? (struct mt_ls_str){v, (size_t)(c - v)} : (struct mt_ls_str){NULL, 0};
+}
+
 /* s starts with "to=".  The usual shape "to=<a>, [orig_to=<b>, ]relay=R, ... status=S ..."
  * read in order; since to, orig_to and relay hold no space, no field can start inside them,
  * and the first field-start "status=" is the first " status=" after relay: the same fields
  * the key searches find.  false: another shape (the caller searches). */
-static bool delivery_fields(struct mt_ls_str s, struct mt_ls_str *to, struct mt_ls_str *relay, struct mt_ls_str *status,
-			    struct mt_ls_str *conn_use)
+static bool delivery_fields(const char *line, struct mt_ls_str s, struct mt_ls_str *to, struct mt_ls_str *relay,
+			    struct mt_ls_str *status, struct mt_ls_str *conn_use, struct mt_ls_str *level)
 {
 	const char *end = s.p + s.n, *v = s.p + 3;
 	const char *e = field_end(v, end);
@@ -193,6 +224,7 @@ static bool delivery_fields(struct mt_ls_str s, struct mt_ls_str *to, struct mt_
 	*status = (struct mt_ls_str){sv, se ? (size_t)(se - sv) : (size_t)(end - sv)};
 	/* "conn_use=N" comes right after relay when logged (a connection taken from the cache) */
 	*conn_use = mt_ls_starts(rest, " conn_use=") ? mt_ls_sub(rest, 10) : (struct mt_ls_str){NULL, 0};
+	*level = tls_field(line, e3, rest.p + st); /* e3: relay's ',' */
 	return true;
 }
 
@@ -264,12 +296,15 @@ static struct mt_ls_str queued_as(struct mt_ls_str text)
 
 static int delivery(const struct mt_ls_hdr *h, struct mt_ls_str qid, struct mt_ls_str s, int dir, struct mt_ls_event *ev)
 {
-	struct mt_ls_str to, relay, status, use;
-	if (!delivery_fields(s, &to, &relay, &status, &use)) {
+	struct mt_ls_str to, relay, status, use, level;
+	if (!delivery_fields(h->msg.p, s, &to, &relay, &status, &use, &level)) {
 		to = mt_ls_kv(s, "to=", ',');
 		relay = mt_ls_kv(s, "relay=", ',');
 		status = mt_ls_kv(s, "status=", ' ');
 		use = mt_ls_kv(s, "conn_use=", ',');
+		/* a field before status=, not words of the reply after it */
+		level = status.p ? mt_ls_kv(((struct mt_ls_str){s.p, (size_t)(status.p - s.p)}), "tls=", ',')
+				 : (struct mt_ls_str){NULL, 0};
 	}
 	if (!to.p || !status.p)
 		return MT_LS_IGNORED;
@@ -293,6 +328,7 @@ static int delivery(const struct mt_ls_hdr *h, struct mt_ls_str qid, struct mt_l
 		ev->domain = ev->rcpt_domain;
 		ev->reason = text;
 		ev->cause = mt_ls_cause_from_text(text);
+		ev->level = level;
 		if (relay.p && relay.n && !mt_ls_starts(relay, "none") && mt_ls_host_ip(relay, &ev->host, &ev->ip))
 			conn_use_port(ev, relay, use);
 		else
@@ -311,6 +347,7 @@ static int delivery(const struct mt_ls_hdr *h, struct mt_ls_str qid, struct mt_l
 		return MT_LS_IGNORED;
 	conn_use_port(ev, relay, use);
 	ev->status = status;
+	ev->level = level;
 	if (sent)
 		ev->link = queued_as(text);
 	return MT_LS_EVENT;

@@ -191,7 +191,8 @@ int mt_ls_sum_init(struct mt_ls_sum *s, int by, uint32_t max_keys)
 	memset(s, 0, sizeof *s);
 	s->by = by;
 	if (kt_init(&s->proto, max_keys) || kt_init(&s->cipher, max_keys) || kt_init(&s->domain, max_keys) ||
-	    kt_init(&s->ip, max_keys) || kt_init(&s->reason, max_keys) || kt_init(&s->bucket, max_keys)) {
+	    kt_init(&s->ip, max_keys) || kt_init(&s->reason, max_keys) || kt_init(&s->bucket, max_keys) ||
+	    kt_init(&s->level, max_keys)) {
 		mt_ls_sum_free(s);
 		return -1;
 	}
@@ -206,6 +207,7 @@ void mt_ls_sum_free(struct mt_ls_sum *s)
 	mt_ls_keytab_free(&s->ip);
 	mt_ls_keytab_free(&s->reason);
 	mt_ls_keytab_free(&s->bucket);
+	mt_ls_keytab_free(&s->level);
 }
 
 int mt_ls_proto_deprecated(const char *p)
@@ -510,6 +512,8 @@ void mt_ls_sum_conn(struct mt_ls_sum *s, const struct mt_ls_conn *c)
 	kcountn(&s->domain, buf, mt_ls_conn_domain_n(c, buf, sizeof buf), c->tls);
 	if (c->tls == MT_LS_TLS_FAILED)
 		kcount(&s->reason, c->reason[0] ? c->reason : "(not logged)", c->tls);
+	if (__builtin_expect(c->level[0] != 0, 0))
+		kcount(&s->level, c->level, c->tls);
 	if (s->by && c->t_open) {
 		mt_ls_bucket(c->t_open, s->by, buf, sizeof buf);
 		kcount(&s->bucket, buf, c->tls);

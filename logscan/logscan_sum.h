@@ -49,6 +49,7 @@ struct mt_ls_sum {
 	time_t t_min, t_max;
 	int by;
 	struct mt_ls_keytab proto, cipher, domain, ip, reason, bucket;
+	struct mt_ls_keytab level; /* outbound connections by Postfix 3.11's tls= */
 	/* the address table is too big for the cache: each connection's address is counted
 	 * when the next connection arrives, its slot prefetched in between (mt_ls_sum_settle
 	 * counts the last one; insertion order, and so every result, is unchanged) */

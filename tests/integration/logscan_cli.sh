@@ -61,8 +61,8 @@ Jan  1 00:00:03 mx postfix/qmgr[9]: 4A1B2C3D0E1: removed
 Jan  1 00:00:03 mx postfix/qmgr[9]: 5B2C3D4E5F2: removed
 EOF
 o=$($LS --messages --csv "$tmp/filter.log")
-check "filter: Y listed with orig_id X, received over TLS" 'grep -q "^message,.*,5B2C3D4E5F2,.*,tls,1,0,1,,4A1B2C3D0E1$" <<<"$o"'
-check "filter: X listed too, with its own hop" 'grep -q "^message,.*,4A1B2C3D0E1,.*,tls,1,0,1,,$" <<<"$o"'
+check "filter: Y listed with orig_id X, received over TLS" 'grep -q "^message,.*,5B2C3D4E5F2,.*,tls,1,0,1,,4A1B2C3D0E1,$" <<<"$o"'
+check "filter: X listed too, with its own hop" 'grep -q "^message,.*,4A1B2C3D0E1,.*,tls,1,0,1,,,$" <<<"$o"'
 o=$($LS --json "$tmp/filter.log")
 check "filter: 2 messages, none continued (X has a hop of its own)" '[ "$(python3 -c "import json,sys; m=json.load(sys.stdin)[\"summary\"][\"messages\"]; print(m[\"total\"], m[\"continued\"])" <<<"$o")" = "2 0" ]'
 o=$($LS --messages --no-tls $tmp/mixed.log)
@@ -106,6 +106,28 @@ check "--loopback-local: 1 in and 1 out local, TLS over ::1 still counted" '[ "$
 check "--loopback-local --no-tls lists the remote clear one only" '[ "$($LS --no-tls --csv --loopback-local $tmp/lb.log | grep -c "^connection,")" = 1 ] && $LS --no-tls --csv --loopback-local $tmp/lb.log | grep -q "^connection,.*192.0.2.10"'
 check "--loopback-local --all still lists all 4" '[ "$($LS --all --csv --loopback-local $tmp/lb.log | grep -c "^connection,")" = 4 ]'
 check "--loopback-local: text summary says what is left out" '$LS --loopback-local $tmp/lb.log | grep -q "local, in clear over loopback *1 in, 1 out"'
+
+# --- Postfix 3.11's tls= (smtp_log_tls_feature_status): outbound connections by the value
+# their delivery logged, with the TLS the log shows for them; the value in the listings
+cat >$tmp/tls311.log <<'L'
+Oct  1 10:00:00 mx postfix/smtp[100]: Verified TLS connection established to mx.a.example[192.0.2.10]:25: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)
+Oct  1 10:00:01 mx postfix/smtp[100]: AAAA00001: to=<u@a.example>, relay=mx.a.example[192.0.2.10]:25, delay=1, delays=0.1/0/0.5/0.4, tls=dane/requiretls, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as X1)
+Oct  1 10:00:02 mx postfix/smtp[101]: AAAA00002: to=<u@b.example>, relay=mx.b.example[192.0.2.11]:25, delay=1, delays=0.1/0/0.5/0.4, tls=may:none, dsn=2.0.0, status=sent (250 ok)
+Oct  1 10:00:02 mx postfix/smtp[105]: AAAA00006: to=<v@b.example>, relay=mx.b.example[192.0.2.11]:25, delay=1, delays=0.1/0/0.5/0.4, tls=may:none, dsn=2.0.0, status=sent (250 ok)
+Oct  1 10:00:03 mx postfix/smtp[102]: Anonymous TLS connection established to mx.c.example[192.0.2.12]:25: TLSv1.2 with cipher ECDHE-RSA-AES256-GCM-SHA384 (256/256 bits)
+Oct  1 10:00:04 mx postfix/smtp[102]: AAAA00003: to=<u@c.example>, relay=mx.c.example[192.0.2.12]:25, delay=1, delays=0.1/0/0.5/0.4, tls=may, dsn=2.0.0, status=sent (250 ok)
+Oct  1 10:00:05 mx postfix/smtp[103]: AAAA00004: to=<u@d.example>, relay=mx.d.example[192.0.2.13]:25, delay=1, delays=0.1/0/0.5/0.4, tls=encrypt, dsn=4.7.4, status=deferred (TLS is required, but was not offered by host mx.d.example[192.0.2.13])
+Oct  1 10:00:06 mx postfix/smtp[104]: AAAA00005: to=<u@e.example>, relay=mx.e.example[192.0.2.14]:25, delay=1, delays=0.1/0/0.5/0.4, dsn=2.0.0, status=sent (250 ok tls=fake)
+L
+lv() { $LS --json $tmp/tls311.log | python3 -c "
+import json,sys; d=json.load(sys.stdin)['summary']
+print(' '.join('%s=%d/%d/%d' % (e['level'], e['total'], e['tls'], e['none']) for e in sorted(d['security_levels'], key=lambda e: e['level'])))"; }
+check "tls=: outbound by level, with their TLS" '[ "$(lv)" = "dane/requiretls=1/1/0 encrypt=1/0/1 may=1/1/0 may:none=2/0/2" ]'
+o=$($LS --all --json $tmp/tls311.log)
+check "tls=: in the connection and required-failure records" 'grep -q "\"ip\":\"192.0.2.10\".*\"level\":\"dane/requiretls\"" <<<"$o" && grep -q "\"type\":\"required_failure\".*\"level\":\"encrypt\"" <<<"$o"'
+check "tls=: none for a line without one (the reply's words are not it)" '! grep -q "fake" <<<"$o" && grep -q "\"ip\":\"192.0.2.14\"" <<<"$o"'
+check "tls=: the csv level column" '$LS --all --csv $tmp/tls311.log | grep -q "^connection,.*,192.0.2.12,.*,may$"'
+check "tls=: text table, absent for logs without it" '$LS $tmp/tls311.log | grep -q "^  may:none  *2  *0  *0  *2 " && ! $LS $tmp/mixed.log | grep -q "tls= (level)"'
 
 # --- other formats
 o=$($LS --csv --all $tmp/mixed.log)

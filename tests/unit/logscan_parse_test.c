@@ -22,6 +22,7 @@ struct row {
 	int port, conn_use, reused; /* Postfix client; checked for every row (0 = none) */
 	const char *link;	    /* checked for every row (NULL = none) */
 	int copy;
+	const char *level; /* Postfix tls=: checked for every row (NULL = none) */
 };
 
 static void str_eq(const char *what, const char *line, const char *want, struct mt_ls_str got)
@@ -87,7 +88,40 @@ static const struct row rows[] = {
      * its announcement): still the same delivery */
     {"Sep 30 23:05:38 mx postfix/smtp[793146]: 01E12901F9D: to=<list@example.org>, relay=list.example.org[192.0.2.195]:25, delay=5.4, delays=0.08/0.01/3.5/1.9, tls=dane, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 4cbdb56t4MzPjfw)",
      MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "01E12901F9D", "192.0.2.195", "list.example.org",
-     .rcpt_domain = "example.org", .port = 25, .link = "4cbdb56t4MzPjfw"},
+     .rcpt_domain = "example.org", .port = 25, .link = "4cbdb56t4MzPjfw", .level = "dane"},
+    /* its value as logged, the TLS features after the level: a downgrade (':'), REQUIRETLS
+     * ('/'), its violation ('!'), an undecided policy ('?'); right after relay= too, with
+     * conn_use= before it, or no dsn= after it */
+    {"Oct  1 10:00:01 mx postfix/smtp[7]: 7EE668039: to=<user@example.com>, relay=mail.example.com[192.0.2.4]:25, delay=3.6, delays=0.08/0.02/0.85/0.14, tls=may:none, dsn=2.1.5, status=sent (250 2.0.0 Ok: queued as 153053D)",
+     MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "7EE668039", "192.0.2.4", "mail.example.com",
+     .rcpt_domain = "example.com", .port = 25, .link = "153053D", .level = "may:none"},
+    {"Oct  1 10:00:01 mx postfix/smtp[7]: 7EE668039: to=<user@example.com>, relay=mail.example.com[192.0.2.4]:25, delay=3.6, delays=0.08/0.02/0.85/0.14, tls=dane/!requiretls:nocertmatch, dsn=2.1.5, status=sent (250 ok)",
+     MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "7EE668039", .port = 25, .level = "dane/!requiretls:nocertmatch"},
+    {"Oct  1 10:00:01 mx postfix/smtp[7]: 7EE668039: to=<user@example.com>, relay=mail.example.com[192.0.2.4]:25, tls=may?, status=sent (250 ok)",
+     MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "7EE668039", .port = 25, .level = "may?"},
+    {"Oct  1 10:00:01 mx postfix/smtp[7]: 7EE668039: to=<user@example.com>, orig_to=<u>, relay=mail.example.com[192.0.2.4]:25, conn_use=2, delay=0.31, delays=0.06/0.05/0.07/0.12, tls=encrypt/(requiretls), dsn=2.0.0, status=sent (250 ok)",
+     MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "7EE668039", .port = 25, .conn_use = 2,
+     .level = "encrypt/(requiretls)"},
+    /* a deferral at a mandatory level carries it too */
+    {"Oct  1 10:00:01 mx postfix/smtp[7]: 7EE668039: to=<user@example.com>, relay=mx.example.com[192.0.2.4]:25, delay=0.07, tls=encrypt, dsn=4.7.4, status=deferred (TLS is required, but was not offered by host mx.example.com[192.0.2.4])",
+     MT_LS_EVENT, MT_LS_EV_REQFAIL, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "7EE668039", "192.0.2.4", .rcpt_domain = "example.com",
+     .cause = MT_LS_CAUSE_NOT_ADVERTISED, .port = 25, .level = "encrypt"},
+    /* not a field: in the reply, after status= (here and on the searching path a recipient
+     * with a space takes), or further back than the 64 bytes before status= (Postfix writes it
+     * right before dsn=) */
+    {"Oct  1 10:00:01 mx postfix/smtp[7]: 7EE668039: to=<user@example.com>, relay=mail.example.com[192.0.2.4]:25, delay=1, dsn=2.0.0, status=sent (250 ok, tls=may, x)",
+     MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "7EE668039", .port = 25},
+    {"Oct  1 10:00:01 mx postfix/smtp[7]: 7EE668039: to=<\"a b\"@example.com>, relay=mail.example.com[192.0.2.4]:25, delay=1, dsn=2.0.0, status=sent (250 ok, tls=may, x)",
+     MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "7EE668039", .port = 25},
+    {"Oct  1 10:00:01 mx postfix/smtp[7]: 7EE668039: to=<\"a b\"@example.com>, relay=mail.example.com[192.0.2.4]:25, delay=1, tls=dane, dsn=2.0.0, status=sent (250 ok)",
+     MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "7EE668039", .port = 25, .level = "dane"},
+    {"Oct  1 10:00:01 mx postfix/smtp[7]: 7EE668039: to=<user@example.com>, relay=mail.example.com[192.0.2.4]:25, tls=may, delays=0.08/0.02/0.85/0.14, dsn=2.1.5, x=aaaaaaaaaaaa, status=sent (250 ok)",
+     MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "7EE668039", .port = 25},
+    {"Oct  1 10:00:01 mx postfix/smtp[7]: 7EE668039: to=<user@example.com>, relay=mail.example.com[192.0.2.4]:25, tls=may, delays=0.08/0.02/0.85/0.14, dsn=2.1.5, x=aaaaaaaaaaa, status=sent (250 ok)",
+     MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "7EE668039", .port = 25, .level = "may"},
+    /* a short line: the bytes before it are not read (byte by byte; ASan checks) */
+    {"postfix/smtp[7]: 7EE6680: to=<a@b>, relay=c[192.0.2.4]:25, tls=dane, status=sent",
+     MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "7EE6680", .port = 25, .level = "dane"},
     {"Sep 23 15:57:41 mail postfix/smtpd[1]: 838FC8A5F: client=unknown[192.0.2.1]", MT_LS_EVENT, MT_LS_EV_MSG_RECV, MT_LS_FMT_POSTFIX,
      MT_LS_DIR_IN, 0, NULL, "838FC8A5F", "192.0.2.1", "unknown"},
     {"Sep 23 15:57:41 mail postfix/qmgr[9]: 838FC8A5F: removed", MT_LS_EVENT, MT_LS_EV_MSG_DONE, MT_LS_FMT_POSTFIX, 0, 0, NULL, "838FC8A5F"},
@@ -252,6 +286,7 @@ static void test_rows(void **state)
 			fail();
 		}
 		str_eq("link", r->line, r->link ? r->link : "", ev.link);
+		str_eq("level", r->line, r->level ? r->level : "", ev.level);
 		if (ev.copy != (r->copy != 0)) {
 			print_error("row %zu: copy %d\n", i, ev.copy);
 			fail();
