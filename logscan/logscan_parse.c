@@ -780,9 +780,17 @@ static inline bool tag_slot(const char *t, __m128i a, __m128i b, unsigned *c, un
 	return true;
 }
 
+/* Does a message under a tag of no known format start an AsyncOS consolidated event?
+ * AsyncOS pushes a log to syslog under its subscription's name, which the administrator
+ * picks ("mail_logs" and "CEF" are read by name); its parser says whether it is one. */
+static inline bool cef_msg(const char *p, size_t n)
+{
+	return n >= 6 && p[0] == 'C' && memcmp(p, "CEF:0|", 6) == 0;
+}
+
 /* The header's tag, pid, service, format and message from the cached tag the n bytes at t
  * start with; false: none.  *ignored: the line is one every such tag's line is (nothing else
- * is set then). */
+ * is set then), but for a consolidated event under a tag of no known format. */
 static inline bool tag_cached(const char *t, size_t n, struct mt_ls_hdr *h, unsigned *slot, bool *ignored)
 {
 	const __m128i a = _mm_loadu_si128((const __m128i *)(const void *)t);
@@ -798,7 +806,8 @@ static inline bool tag_cached(const char *t, size_t n, struct mt_ls_hdr *h, unsi
 	uint32_t eq = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a, e->a)) | (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, e->b)) << 16;
 	if ((eq & e->mask) != e->mask)
 		return false;
-	if (e->ignored) {
+	bool cef = false;
+	if (e->ignored && !(e->fmt == MT_LS_FMT_UNKNOWN && (cef = cef_msg(t + e->k, n - e->k)))) {
 		*ignored = true;
 		return true;
 	}
@@ -806,7 +815,7 @@ static inline bool tag_cached(const char *t, size_t n, struct mt_ls_hdr *h, unsi
 	h->pid = e->pid;
 	h->service = e->svco == 0xff ? (struct mt_ls_str){NULL, 0} : (struct mt_ls_str){t + e->svco, e->svcn};
 	h->msg = (struct mt_ls_str){t + e->k, n - e->k};
-	h->fmt = e->fmt;
+	h->fmt = cef ? MT_LS_FMT_ESA : e->fmt;
 	return true;
 }
 
@@ -1105,8 +1114,11 @@ static inline __attribute__((always_inline)) int parse_line1(const char *line, s
 #ifdef __SSE2__
 have_hdr:
 #endif
-	if (h.fmt == MT_LS_FMT_UNKNOWN)
-		return MT_LS_IGNORED;
+	if (h.fmt == MT_LS_FMT_UNKNOWN) {
+		if (!cef_msg(h.msg.p, h.msg.n))
+			return MT_LS_IGNORED;
+		h.fmt = MT_LS_FMT_ESA;
+	}
 	if (h.fmt == MT_LS_FMT_EXIM && h.tag.n == 0 && h.msg.n == 0)
 		return MT_LS_IGNORED;
 	switch (h.fmt) {

@@ -129,6 +129,16 @@ check "tls=: none for a line without one (the reply's words are not it)" '! grep
 check "tls=: the csv level column" '$LS --all --csv $tmp/tls311.log | grep -q "^connection,.*,192.0.2.12,.*,may$"'
 check "tls=: text table, absent for logs without it" '$LS $tmp/tls311.log | grep -q "^  may:none  *2  *0  *0  *2 " && ! $LS $tmp/mixed.log | grep -q "tls= (level)"'
 
+# --- AsyncOS consolidated events pushed to syslog under the subscription's own name: read
+# by their message, the first line (the general path) and those after it (the tag cache);
+# that tag's other lines and another product's CEF are ignored
+ev='CEF:0|Cisco|C100V Email Security Virtual Appliance|13.0.0-283|ESA_CONSOLIDATED_LOG_EVENT|Consolidated Log Event|5|ESAICID=71 sourceAddress=192.0.2.4 ESATLSInConnStatus=Success ESATLSInProtocol=TLSv1.2 ESATLSInCipher=AES128-SHA'
+{ for m in 1437 1438 1439; do echo "<14>Aug 25 12:37:08 esa1 consolidated_logs: $ev ESAMID=$m"; done
+  echo "<14>Aug 25 12:37:09 esa1 consolidated_logs: log rolled over"
+  echo "<14>Aug 25 12:37:09 fw1 ids: CEF:0|Security|threatmanager|1.0|100|worm stopped|10|src=10.0.0.1"; } >$tmp/cefsub.log
+o=$($LS --json $tmp/cefsub.log | python3 -c "import json,sys; d=json.load(sys.stdin)['summary']; print(d['messages']['total'], d['messages']['received_tls'], d['input']['ignored'], d['input']['unparsed'])")
+check "consolidated events under a subscription's name: 3 messages over TLS, 2 lines ignored" '[ "$o" = "3 3 2 0" ]'
+
 # --- other formats
 o=$($LS --csv --all $tmp/mixed.log)
 check "csv header + rows" '[ "$(head -1 <<<"$o" | cut -d, -f1-3)" = "type,time,format" ] && [ "$(wc -l <<<"$o")" -ge 4 ]'

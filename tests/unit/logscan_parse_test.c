@@ -233,6 +233,12 @@ static const struct row rows[] = {
      MT_LS_EVENT, MT_LS_EV_SUMMARY, MT_LS_FMT_ESA, 0, 0, NULL, "99", .ts = 1535200628},
     {"<166>Aug 25 12:37:08 esa1 mail_logs: CEF:0|Cisco|C100V|13.0.0-283|ESA_CONSOLIDATED_LOG_EVENT|Consolidated Log Event|5|msg=a\\=b ESAMID=98",
      MT_LS_EVENT, MT_LS_EV_SUMMARY, MT_LS_FMT_ESA, 0, 0, NULL, "98", .ts = 1535200628},
+    /* under the name the administrator gave the log subscription: read by its message; that
+     * tag's other lines, and another product's CEF under it, are not ours */
+    {"<14>Aug 25 12:37:08 esa1 consolidated_logs: CEF:0|Cisco|C100V|13.0.0-283|ESA_CONSOLIDATED_LOG_EVENT|Consolidated Log Event|5|ESAMID=97",
+     MT_LS_EVENT, MT_LS_EV_SUMMARY, MT_LS_FMT_ESA, 0, 0, NULL, "97", .ts = 1535200628},
+    {"<14>Aug 25 12:37:08 esa1 consolidated_logs: started", MT_LS_IGNORED},
+    {"<14>Aug 25 12:37:08 fw1 ids: CEF:0|Security|threatmanager|1.0|100|worm stopped|10|src=10.0.0.1", MT_LS_IGNORED},
     {"CEF:0|Ci\\|sco|C300V|13.0.0-392|ESA_CONSOLIDATED_LOG_EVENT|Consolidated Log Event|5|ESAMID=1", MT_LS_IGNORED},
     {"CEF:0|Security|threatmanager|1.0|100|worm successfully stopped|10|src=10.0.0.1 dst=2.1.2.2 spt=1232", MT_LS_IGNORED},
     {"Aug 25 12:37:08 esa1 CEF:0|Cisco|C100V|13.0.0-283|ESA_TEXT_MAIL_LOG|x|5|ESAMID=1", MT_LS_IGNORED},
