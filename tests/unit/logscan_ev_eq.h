@@ -23,7 +23,7 @@ static inline int ls_ev_eq(const struct mt_ls_event *a, const struct mt_ls_event
 	       ls_str_eq(a->rcpt_domain, b->rcpt_domain) && ls_str_eq(a->proto, b->proto) &&
 	       ls_str_eq(a->cipher, b->cipher) && ls_str_eq(a->verify, b->verify) && ls_str_eq(a->cert, b->cert) &&
 	       ls_str_eq(a->reason, b->reason) && ls_str_eq(a->status, b->status) && ls_str_eq(a->link, b->link) &&
-	       a->copy == b->copy;
+	       a->copy == b->copy && ls_str_eq(a->level, b->level);
 }
 
 #endif

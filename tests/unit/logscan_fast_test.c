@@ -395,13 +395,17 @@ static void test_postfix_delivery_fields(void **state)
 	static const char *relays[] = {"mx.d.example[10.0.0.1]:25", "none", "a b[10.0.0.2]:25", "x[10.0.0.3]:25,y",
 				       "", "status=z[10.0.0.4]:25", "m[10.0.0.5]:65536", "m[10.0.0.6]:2526", "m[10.0.0.7]"};
 	static const char *mids[] = {", delay=1, delays=0/0/0/0, dsn=2.0.0, ", ", ", ", xstatus=q, ", " ",
-				     ", conn_use=2, delay=1, ", ", conn_use=65539, delay=1, ", ", conn_use=x, "};
+				     ", conn_use=2, delay=1, ", ", conn_use=65539, delay=1, ", ", conn_use=x, ",
+				     /* Postfix 3.11's tls= (read in the 64 bytes before status=) */
+				     ", delay=1, delays=0/0/0/0, tls=may, dsn=2.0.0, ", ", tls=dane/requiretls, ", ", tls=, ",
+				     ", xtls=may, dsn=2.0.0, ", ", tls=may:none,dsn=2.0.0, "};
+	enum { NMIDS = sizeof mids / sizeof mids[0] };
 	static const char *stats[] = {"status=sent (250 ok)", "status=deferred (TLS is required, but was not offered by host x[10.0.0.9])",
 				      "status=bounced", "status=", "sent (250 ok)"};
 	struct mt_ls_parse_opts o = {.year = 2024};
 	char line[512];
 	for (int iter = 0; iter < 100000; iter++) {
-		const char *to = tos[rnd() % 8], *orig = origs[rnd() % 4], *relay = relays[rnd() % 9], *mid = mids[rnd() % 7],
+		const char *to = tos[rnd() % 8], *orig = origs[rnd() % 4], *relay = relays[rnd() % 9], *mid = mids[rnd() % NMIDS],
 			   *st = stats[rnd() % 5];
 		int n;
 		if (rnd() % 4)
@@ -447,6 +451,21 @@ static void test_postfix_delivery_fields(void **state)
 				use = 65535;
 			if (ev.port != port || ev.conn_use != use)
 				fail_msg("port %u conn_use %u, want %u %u on: %s", ev.port, ev.conn_use, port, use, line);
+			/* tls=: a value read is a ", tls=V," field before status=; the usual shape's is read */
+			if (ev.level.n) {
+				char f[64];
+				int fn = snprintf(f, sizeof f, ", tls=%.*s,", (int)ev.level.n, ev.level.p);
+				const char *at = memmem(u, (size_t)(kst.p - u), f, (size_t)fn);
+				if (!at)
+					fail_msg("level '%.*s' is no field on: %s", (int)ev.level.n, ev.level.p, line);
+			}
+			const char *want = strstr(mid, ", tls=") && strchr(mid, ' ') ? strstr(mid, ", tls=") + 6 : NULL;
+			if (want && (mid[strlen(mid) - 2] == ',' || strstr(mid, "dsn")) && !strchr(to, ' ') && !strchr(relay, ' ') &&
+			    strstr(line, mid) && !strstr(want, ",dsn")) {
+				size_t wn = strcspn(want, ",");
+				if (ev.level.n != wn || memcmp(ev.level.p, want, wn) != 0)
+					fail_msg("level '%.*s', want '%.*s' on: %s", (int)ev.level.n, ev.level.p, (int)wn, want, line);
+			}
 		} else if (r == MT_LS_EVENT && ev.kind == MT_LS_EV_REQFAIL) {
 			if (!ls_str_eq(ev.rcpt_domain, mt_ls_addr_domain(kto)))
 				fail_msg("reqfail domain differs on: %s", line);
