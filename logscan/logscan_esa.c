@@ -323,8 +323,8 @@ static int cef_line(const struct mt_ls_hdr *h, struct mt_ls_str s, struct mt_ls_
 			start = i + 1;
 		}
 	}
-	if (k < 6)
-		return MT_LS_UNPARSED;
+	if (k < 6) /* a truncated header: unreadable when it is Cisco's, another product's else */
+		return s.n >= 6 && memcmp(s.p, "Cisco|", 6) == 0 ? MT_LS_UNPARSED : MT_LS_IGNORED;
 	if (!(f[0].n == 5 && memcmp(f[0].p, "Cisco", 5) == 0) ||
 	    !(f[3].n == sizeof cef_class - 1 && memcmp(f[3].p, cef_class, f[3].n) == 0))
 		return MT_LS_IGNORED;

@@ -519,6 +519,17 @@ found:
 	return true;
 }
 
+/* Does a message under a tag of no known format start an AsyncOS consolidated event
+ * ("CEF:0|", after the level word "Info: " as AsyncOS writes its other logs)?  AsyncOS
+ * pushes a log to syslog under its subscription's name, which the administrator picks
+ * ("mail_logs" and "CEF" are read by name); the ESA parser says whether it is one. */
+static inline bool cef_msg(const char *p, size_t n)
+{
+	if (n >= 6 && p[0] == 'I' && memcmp(p, "Info: ", 6) == 0)
+		p += 6, n -= 6;
+	return n >= 6 && p[0] == 'C' && memcmp(p, "CEF:0|", 6) == 0;
+}
+
 static int fmt_of_tag(struct mt_ls_hdr *h)
 {
 	struct mt_ls_str t = h->tag;
@@ -778,14 +789,6 @@ static inline bool tag_slot(const char *t, __m128i a, __m128i b, unsigned *c, un
 	memcpy(&w1, t + *c - 8, 8);
 	*slot = (unsigned)(((w0 ^ (w1 * 0x9E3779B97F4A7C15ULL)) * 0xD6E8FEB86659FD93ULL) >> 56);
 	return true;
-}
-
-/* Does a message under a tag of no known format start an AsyncOS consolidated event?
- * AsyncOS pushes a log to syslog under its subscription's name, which the administrator
- * picks ("mail_logs" and "CEF" are read by name); its parser says whether it is one. */
-static inline bool cef_msg(const char *p, size_t n)
-{
-	return n >= 6 && p[0] == 'C' && memcmp(p, "CEF:0|", 6) == 0;
 }
 
 /* The header's tag, pid, service, format and message from the cached tag the n bytes at t
@@ -1049,6 +1052,8 @@ tagonly:;
 		return false;
 	h->fmt = fmt_of_tag(h);
 	h->msg = mt_ls_sub(s, used);
+	if (h->fmt == MT_LS_FMT_UNKNOWN && cef_msg(h->msg.p, h->msg.n))
+		h->fmt = MT_LS_FMT_ESA;
 	if (h->fmt == MT_LS_FMT_EXIM) {
 		long pid = h->pid;
 		struct mt_ls_str tag = h->tag;

@@ -151,7 +151,7 @@ int mt_ls_exim_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev);
 int mt_ls_sendmail_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev);
 
 /* Zero a small fixed-size struct (n a constant) with plain 16-byte stores.  For the event
- * (256 bytes) and header GCC's generic memset expansion is "rep stos", whose start-up cost
+ * (288 bytes) and header GCC's generic memset expansion is "rep stos", whose start-up cost
  * was a good part of each line's parse. */
 static inline void mt_ls_zero(void *p, size_t n)
 {

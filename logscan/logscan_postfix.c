@@ -161,7 +161,8 @@ static const char *field_end(const char *v, const char *end)
 
 /* Postfix 3.11's "tls=" field (smtp_log_tls_feature_status), which it writes after delays=
  * and before dsn=: the last ", tls=" among the 64 bytes before end (the space before
- * status=) and after from (relay's ','); none when absent.  The 64 bytes are read in one
+ * status=) and after from (where relay=, and to=, end); its value runs to the next ','; none
+ * when absent.  The 64 bytes are read in one
  * step when they are all after line (where the readable bytes start), as they nearly always
  * are (a queue id, to= and relay= alone are longer). */
 static struct mt_ls_str tls_field(const char *line, const char *from, const char *end)
@@ -302,9 +303,17 @@ static int delivery(const struct mt_ls_hdr *h, struct mt_ls_str qid, struct mt_l
 		relay = mt_ls_kv(s, "relay=", ',');
 		status = mt_ls_kv(s, "status=", ' ');
 		use = mt_ls_kv(s, "conn_use=", ',');
-		/* a field before status=, not words of the reply after it */
-		level = status.p ? mt_ls_kv(((struct mt_ls_str){s.p, (size_t)(status.p - s.p)}), "tls=", ',')
-				 : (struct mt_ls_str){NULL, 0};
+		/* the same rule, after to= and relay= (whichever ends later), before " status=" */
+		level = (struct mt_ls_str){NULL, 0};
+		if (status.p && status.p - 8 >= s.p && status.p[-8] == ' ') {
+			const char *from = s.p;
+			if (to.p && to.p + to.n > from)
+				from = to.p + to.n;
+			if (relay.p && relay.p + relay.n > from)
+				from = relay.p + relay.n;
+			if (from < status.p - 8)
+				level = tls_field(h->msg.p, from, status.p - 8);
+		}
 	}
 	if (!to.p || !status.p)
 		return MT_LS_IGNORED;

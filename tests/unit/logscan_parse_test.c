@@ -115,6 +115,11 @@ static const struct row rows[] = {
      MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "7EE668039", .port = 25},
     {"Oct  1 10:00:01 mx postfix/smtp[7]: 7EE668039: to=<\"a b\"@example.com>, relay=mail.example.com[192.0.2.4]:25, delay=1, tls=dane, dsn=2.0.0, status=sent (250 ok)",
      MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "7EE668039", .port = 25, .level = "dane"},
+    /* the searching path reads it by the same rule: after to= and relay=, to the next ',' */
+    {"Oct  1 10:00:01 mx postfix/smtp[7]: 7EE668039: to=<\"x tls=bogus\"@b.example>, relay=mx.b.example[192.0.2.11]:25, delay=1, delays=0.1/0/0.5/0.4, tls=dane, dsn=2.0.0, status=sent (250 ok)",
+     MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "7EE668039", .port = 25, .level = "dane"},
+    {"Oct  1 10:00:01 mx postfix/smtp[7]: 7EE668039: to=<\"a b\"@d.example>, relay=mx.d.example[192.0.2.11]:25, tls=may:none,dsn=4.7.4, status=sent (250 ok)",
+     MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "7EE668039", .port = 25, .level = "may:none"},
     {"Oct  1 10:00:01 mx postfix/smtp[7]: 7EE668039: to=<user@example.com>, relay=mail.example.com[192.0.2.4]:25, tls=may, delays=0.08/0.02/0.85/0.14, dsn=2.1.5, x=aaaaaaaaaaaa, status=sent (250 ok)",
      MT_LS_EVENT, MT_LS_EV_DELIVERY, MT_LS_FMT_POSTFIX, MT_LS_DIR_OUT, 0, NULL, "7EE668039", .port = 25},
     {"Oct  1 10:00:01 mx postfix/smtp[7]: 7EE668039: to=<user@example.com>, relay=mail.example.com[192.0.2.4]:25, tls=may, delays=0.08/0.02/0.85/0.14, dsn=2.1.5, x=aaaaaaaaaaa, status=sent (250 ok)",
@@ -237,8 +242,15 @@ static const struct row rows[] = {
      * tag's other lines, and another product's CEF under it, are not ours */
     {"<14>Aug 25 12:37:08 esa1 consolidated_logs: CEF:0|Cisco|C100V|13.0.0-283|ESA_CONSOLIDATED_LOG_EVENT|Consolidated Log Event|5|ESAMID=97",
      MT_LS_EVENT, MT_LS_EV_SUMMARY, MT_LS_FMT_ESA, 0, 0, NULL, "97", .ts = 1535200628},
+    {"<14>Aug 25 12:37:08 esa1 consolidated_logs: Info: CEF:0|Cisco|C100V|13.0.0-283|ESA_CONSOLIDATED_LOG_EVENT|Consolidated Log Event|5|ESAMID=96",
+     MT_LS_EVENT, MT_LS_EV_SUMMARY, MT_LS_FMT_ESA, 0, 0, NULL, "96", .ts = 1535200628},
+    {"consolidated_logs: CEF:0|Cisco|C100V|13.0.0-283|ESA_CONSOLIDATED_LOG_EVENT|Consolidated Log Event|5|ESAMID=95",
+     MT_LS_EVENT, MT_LS_EV_SUMMARY, MT_LS_FMT_ESA, 0, 0, NULL, "95"},
     {"<14>Aug 25 12:37:08 esa1 consolidated_logs: started", MT_LS_IGNORED},
     {"<14>Aug 25 12:37:08 fw1 ids: CEF:0|Security|threatmanager|1.0|100|worm stopped|10|src=10.0.0.1", MT_LS_IGNORED},
+    /* a truncated header: another product's is not ours, Cisco's is unreadable */
+    {"<14>Aug 25 12:37:09 fw1 ids: CEF:0|Vendor|Prod|1.0|100|short", MT_LS_IGNORED},
+    {"<14>Aug 25 12:37:09 esa1 consolidated_logs: CEF:0|Cisco|C100V|13.0.0-283|ESA_CONSOLIDATED_LOG_EVENT", MT_LS_UNPARSED},
     {"CEF:0|Ci\\|sco|C300V|13.0.0-392|ESA_CONSOLIDATED_LOG_EVENT|Consolidated Log Event|5|ESAMID=1", MT_LS_IGNORED},
     {"CEF:0|Security|threatmanager|1.0|100|worm successfully stopped|10|src=10.0.0.1 dst=2.1.2.2 spt=1232", MT_LS_IGNORED},
     {"Aug 25 12:37:08 esa1 CEF:0|Cisco|C100V|13.0.0-283|ESA_TEXT_MAIL_LOG|x|5|ESAMID=1", MT_LS_IGNORED},
