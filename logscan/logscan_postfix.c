@@ -162,9 +162,8 @@ static const char *field_end(const char *v, const char *end)
 /* Postfix 3.11's "tls=" field (smtp_log_tls_feature_status), which it writes after delays=
  * and before dsn=: the last ", tls=" among the 64 bytes before end (the space before
  * status=) and after from (where relay=, and to=, end); its value runs to the next ','; none
- * when absent.  The 64 bytes are read in one
- * step when they are all after line (where the readable bytes start), as they nearly always
- * are (a queue id, to= and relay= alone are longer). */
+ * when absent.  The 64 bytes are read in one step when they are all after line (where the
+ * readable bytes start), as they nearly always are (a queue id, to= and relay= are longer). */
 static struct mt_ls_str tls_field(const char *line, const char *from, const char *end)
 {
 	const char *lo = end - from > 64 ? end - 64 : from, *hit = NULL;
