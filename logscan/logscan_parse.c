@@ -794,7 +794,8 @@ static inline bool tag_slot(const char *t, __m128i a, __m128i b, unsigned *c, un
 /* The header's tag, pid, service, format and message from the cached tag the n bytes at t
  * start with; false: none.  *ignored: the line is one every such tag's line is (nothing else
  * is set then), but for a consolidated event under a tag of no known format. */
-static inline bool tag_cached(const char *t, size_t n, struct mt_ls_hdr *h, unsigned *slot, bool *ignored)
+static inline __attribute__((always_inline)) bool tag_cached(const char *t, size_t n, struct mt_ls_hdr *h, unsigned *slot,
+								bool *ignored)
 {
 	const __m128i a = _mm_loadu_si128((const __m128i *)(const void *)t);
 	const __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(t + 16));
@@ -810,7 +811,7 @@ static inline bool tag_cached(const char *t, size_t n, struct mt_ls_hdr *h, unsi
 	if ((eq & e->mask) != e->mask)
 		return false;
 	bool cef = false;
-	if (e->ignored && !(e->fmt == MT_LS_FMT_UNKNOWN && (cef = cef_msg(t + e->k, n - e->k)))) {
+	if (e->ignored && (e->fmt != MT_LS_FMT_UNKNOWN || !(cef = cef_msg(t + e->k, n - e->k)))) {
 		*ignored = true;
 		return true;
 	}
