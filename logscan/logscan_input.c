@@ -209,6 +209,30 @@ bool mt_ls_reader_map_failed(const struct mt_ls_reader *r)
  * or at max lines; *startp, *posp and *kp go on from where they are. */
 #define SPLIT64(MASK)                                                                                    \
 	size_t start = *startp, pos = *posp, k = *kp;                                                   \
+	/* while a whole step's lines (at most 64) fit in out[], no per-line room test, and  \
+	 * pointers instead of offsets: fewer values live in the loop */                     \
+	if (end >= 64 && max >= 64 && k <= max - 64) {                                                  \
+		const char *ls = buf + start, *p = buf + pos, *const pend = buf + end - 64;             \
+		struct mt_ls_line *o = out + k, *const olim = out + (max - 64);                          \
+		for (; p <= pend && o <= olim; p += 64) {                                                \
+			__builtin_prefetch(p + LS_PF_DIST);                                              \
+			for (uint64_t m = MASK(p); m; m &= m - 1) {                                      \
+				const char *at = p + (unsigned)__builtin_ctzll(m);                       \
+				if (__builtin_expect((size_t)(at - ls) >= cap, 0)) { /* too long */     \
+					(*overlong)++;                                                   \
+					ls = at + 1;                                                     \
+					continue;                                                        \
+				}                                                                        \
+				o->p = ls;                                                               \
+				o->n = (size_t)(at - ls);                                                \
+				o++;                                                                     \
+				ls = at + 1;                                                             \
+			}                                                                                \
+		}                                                                                        \
+		start = (size_t)(ls - buf);                                                              \
+		pos = (size_t)(p - buf);                                                                 \
+		k = (size_t)(o - out);                                                                   \
+	}                                                                                                \
 	for (; pos + 64 <= end; pos += 64) {                                                             \
 		__builtin_prefetch(buf + pos + LS_PF_DIST);                                              \
 		uint64_t m = MASK(buf + pos);                                                            \

@@ -770,7 +770,8 @@ struct tag_ent {
 			      * Postfix service whose lines are not read) */
 	long pid;
 };
-#define TAG_SLOTS 256
+#define TAG_BITS 10
+#define TAG_SLOTS (1u << TAG_BITS)
 static _Thread_local struct tag_ent g_tags[TAG_SLOTS];
 
 /* The slot for the tag at t (32 bytes readable), and in *c its first ':' (false: none in
@@ -787,7 +788,7 @@ static inline bool tag_slot(const char *t, __m128i a, __m128i b, unsigned *c, un
 	uint64_t w0, w1;
 	memcpy(&w0, t, 8);
 	memcpy(&w1, t + *c - 8, 8);
-	*slot = (unsigned)(((w0 ^ (w1 * 0x9E3779B97F4A7C15ULL)) * 0xD6E8FEB86659FD93ULL) >> 56);
+	*slot = (unsigned)(((w0 ^ (w1 * 0x9E3779B97F4A7C15ULL)) * 0xD6E8FEB86659FD93ULL) >> (64 - TAG_BITS));
 	return true;
 }
 
