@@ -148,15 +148,27 @@ static size_t queue_id(struct mt_ls_str s)
 }
 
 /* The value at v that ends at the first ", ", when it has no space of its own: the ','.
- * NULL otherwise (or when no ", " follows). */
+ * NULL otherwise (or when no ", " follows).  That is: the first space, when a ',' is right
+ * before it (bare commas inside the value are allowed); one pass for it. */
 static const char *field_end(const char *v, const char *end)
 {
-	const char *c = memchr(v, ',', (size_t)(end - v));
-	while (c && c + 1 < end && c[1] != ' ')
-		c = memchr(c + 1, ',', (size_t)(end - c - 1));
-	if (!c || c + 1 >= end || memchr(v, ' ', (size_t)(c - v)))
-		return NULL;
-	return c;
+	const char *sp = NULL;
+#ifdef __SSE2__
+	const __m128i k = _mm_set1_epi8(' ');
+	const char *p = v;
+	for (; end - p >= 16; p += 16) {
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)p), k));
+		if (m) {
+			sp = p + __builtin_ctz(m);
+			break;
+		}
+	}
+	if (!sp)
+		sp = memchr(p, ' ', (size_t)(end - p));
+#else
+	sp = memchr(v, ' ', (size_t)(end - v));
+#endif
+	return sp && sp > v && sp[-1] == ',' ? sp - 1 : NULL;
 }
 
 /* Postfix 3.11's "tls=" field (smtp_log_tls_feature_status), which it writes after delays=
@@ -190,6 +202,26 @@ static struct mt_ls_str tls_field(const char *line, const char *from, const char
 	return c ? (struct mt_ls_str){v, (size_t)(c - v)} : (struct mt_ls_str){NULL, 0};
 }
 
+/* The first " status=" in r, or -1: the same as mt_ls_find, faster for a delivery's fields
+ * after relay= (a few spaces, each tried as the start). */
+static long find_status(struct mt_ls_str r)
+{
+	size_t i = 0;
+#ifdef __SSE2__
+	const __m128i k = _mm_set1_epi8(' ');
+	for (; i + 16 <= r.n; i += 16) {
+		for (unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(r.p + i)), k));
+		     m; m &= m - 1) {
+			size_t at = i + (unsigned)__builtin_ctz(m);
+			if (r.n - at >= 8 && memcmp(r.p + at, " status=", 8) == 0)
+				return (long)at;
+		}
+	}
+#endif
+	long f = mt_ls_find(mt_ls_sub(r, i), " status=");
+	return f < 0 ? -1 : (long)i + f;
+}
+
 /* s starts with "to=".  The usual shape "to=<a>, [orig_to=<b>, ]relay=R, ... status=S ..."
  * read in order; since to, orig_to and relay hold no space, no field can start inside them,
  * and the first field-start "status=" is the first " status=" after relay: the same fields
@@ -214,7 +246,7 @@ static bool delivery_fields(const char *line, struct mt_ls_str s, struct mt_ls_s
 	if (!e3)
 		return false;
 	struct mt_ls_str rest = {e3 + 1, (size_t)(end - e3 - 1)};
-	long st = mt_ls_find(rest, " status=");
+	long st = find_status(rest);
 	if (st < 0)
 		return false;
 	const char *sv = rest.p + st + 8;
