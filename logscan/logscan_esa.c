@@ -143,7 +143,7 @@ static int new_smtp(const struct mt_ls_hdr *h, struct mt_ls_str s, struct mt_ls_
 	ev->connid = idtxt;
 	ev->new_conn = true;
 	s = mt_ls_sub(s, n);
-	ev->ip = mt_ls_kv(s, "address ", ' ');
+	ev->ip = mt_ls_kv_words(s, "address ", ' ');
 	if (dir == MT_LS_DIR_IN) {
 		/* "address A reverse dns host H": the host read in place, else searched for */
 		struct mt_ls_str host = {NULL, 0}, after = {NULL, 0};
@@ -152,7 +152,7 @@ static int new_smtp(const struct mt_ls_hdr *h, struct mt_ls_str s, struct mt_ls_
 		if (mt_ls_starts(after, " reverse dns host "))
 			host = mt_ls_word(mt_ls_sub(after, 18));
 		else
-			host = mt_ls_kv(s, "host ", ' ');
+			host = mt_ls_kv_words(s, "host ", ' ');
 		if (host.p && !(host.n == 7 && memcmp(host.p, "unknown", 7) == 0) && !(host.n && host.p[0] == '('))
 			ev->host = host;
 	}

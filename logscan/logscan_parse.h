@@ -392,6 +392,30 @@ static inline struct mt_ls_str mt_ls_field_value(struct mt_ls_str s, long pos, s
 	return pos < 0 ? (struct mt_ls_str){NULL, 0} : mt_ls_kv_at(s, (size_t)pos, kn, stop);
 }
 #define mt_ls_kv(s, key, stop) mt_ls_kvn((s), (key), strlen(key), (stop))
+/* mt_ls_kvn for a line of few words: the key tried at offset 0 and after each space, in
+ * order (the same first match), instead of searched for and then checked. */
+static inline struct mt_ls_str mt_ls_kvn_words(struct mt_ls_str s, const char *key, size_t kn, char stop)
+{
+	if (s.n >= kn && mt_ls_eqn(s.p, key, kn))
+		return mt_ls_kv_at(s, 0, kn, stop);
+	size_t b = 0;
+#ifdef __SSE2__
+	const __m128i sp = _mm_set1_epi8(' ');
+	for (; b + 16 <= s.n; b += 16) {
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s.p + b)), sp));
+		for (; m; m &= m - 1) {
+			size_t at = b + (unsigned)__builtin_ctz(m) + 1;
+			if (s.n - at >= kn && mt_ls_eqn(s.p + at, key, kn))
+				return mt_ls_kv_at(s, at, kn, stop);
+		}
+	}
+#endif
+	for (; b < s.n; b++)
+		if (s.p[b] == ' ' && s.n - (b + 1) >= kn && mt_ls_eqn(s.p + b + 1, key, kn))
+			return mt_ls_kv_at(s, b + 1, kn, stop);
+	return (struct mt_ls_str){NULL, 0};
+}
+#define mt_ls_kv_words(s, key, stop) mt_ls_kvn_words((s), (key), strlen(key), (stop))
 /* Classify a free-text failure into a cause. */
 int mt_ls_cause_from_text(struct mt_ls_str s);
 /* A host name's hash for connection keys (never 0; the empty name has MT_LS_NOHOST_HASH). */

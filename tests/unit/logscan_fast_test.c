@@ -118,6 +118,10 @@ static void test_kv_random(void **state)
 		if (want.p != got.p || want.n != got.n)
 			fail_msg("kv(%.*s, %s, '%c'): got %zu@%p want %zu@%p", (int)n, line, k, stop, got.n, (const void *)got.p,
 				 want.n, (const void *)want.p);
+		got = mt_ls_kv_words(s, k, stop); /* the space-hopping variant: the same answer */
+		if (want.p != got.p || want.n != got.n)
+			fail_msg("kv_words(%.*s, %s, '%c'): got %zu@%p want %zu@%p", (int)n, line, k, stop, got.n,
+				 (const void *)got.p, want.n, (const void *)want.p);
 	}
 }
 
