@@ -453,9 +453,18 @@ static void count(struct mt_ls_count *c, int tls)
  * to the next, and a hit costs less than hashing the key. */
 static void kcountn(struct mt_ls_keytab *t, const char *key, size_t n, int tls)
 {
-	unsigned pick = n ? ((unsigned char)key[0] + 3u * (unsigned char)key[n / 2] + 5u * (unsigned char)key[n - 1] +
-			     7u * (unsigned char)key[n > 1 ? 1 : 0] + 11u * (unsigned)n) & 63
-			  : 0;
+	unsigned pick;
+	if (n >= 8) { /* two words: the first and the last eight bytes */
+		uint64_t a, b;
+		memcpy(&a, key, 8);
+		memcpy(&b, key + n - 8, 8);
+		pick = (unsigned)(((a ^ (b * 0x9E3779B97F4A7C15ULL) ^ n) * 0xD6E8FEB86659FD93ULL) >> (64 - KT_RECENT_BITS));
+	} else {
+		pick = n ? ((unsigned char)key[0] + 3u * (unsigned char)key[n / 2] + 5u * (unsigned char)key[n - 1] +
+			    7u * (unsigned char)key[n > 1 ? 1 : 0] + 11u * (unsigned)n) &
+			       ((1u << KT_RECENT_BITS) - 1)
+			 : 0;
+	}
 	uint32_t r = t->recent[pick];
 	struct mt_ls_kent *e = r ? &t->ents[r - 1] : NULL;
 	if (!e || e->len != n || !mt_ls_eqn(e->key, key, n)) {
@@ -493,15 +502,34 @@ void mt_ls_sum_settle(struct mt_ls_sum *s)
 void mt_ls_sum_conn(struct mt_ls_sum *s, const struct mt_ls_conn *c)
 {
 	int dir = c->dir == MT_LS_DIR_OUT ? MT_LS_DIR_OUT : MT_LS_DIR_IN;
-	const char *ip = c->ip[0] ? c->ip : "(unknown)";
-	size_t ipn = strlen(ip);
-	uint32_t iph = keytab_prefetch(&s->ip, ip, ipn);
 	mt_ls_sum_settle(s);
+	size_t ipn;
+#ifdef __SSE2__
+	_Static_assert(sizeof c->ip == 48 && sizeof s->ip_pending_key == 48, "the address field is copied whole");
+	if (c->ip[0]) { /* the whole field in three steps: its length and a copy without calls */
+		const __m128i z = _mm_setzero_si128();
+		const __m128i a = _mm_loadu_si128((const __m128i *)(const void *)c->ip);
+		const __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(c->ip + 16));
+		const __m128i d = _mm_loadu_si128((const __m128i *)(const void *)(c->ip + 32));
+		uint64_t m = (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a, z)) |
+			     (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, z)) << 16 |
+			     (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(d, z)) << 32 | (uint64_t)1 << 47;
+		ipn = (size_t)__builtin_ctzll(m);
+		_mm_storeu_si128((__m128i *)(void *)s->ip_pending_key, a);
+		_mm_storeu_si128((__m128i *)(void *)(s->ip_pending_key + 16), b);
+		_mm_storeu_si128((__m128i *)(void *)(s->ip_pending_key + 32), d);
+		s->ip_pending_key[ipn] = '\0';
+	} else
+#endif
+	{
+		const char *ip = c->ip[0] ? c->ip : "(unknown)";
+		ipn = strlen(ip);
+		memcpy(s->ip_pending_key, ip, ipn + 1);
+	}
 	s->ip_pending = true;
 	s->ip_pending_tls = c->tls;
-	s->ip_pending_hash = iph;
+	s->ip_pending_hash = keytab_prefetch(&s->ip, s->ip_pending_key, ipn);
 	s->ip_pending_n = ipn;
-	memcpy(s->ip_pending_key, ip, ipn + 1);
 	count(&s->dir[dir], c->tls);
 	span(s, c->t_open);
 	char buf[128];

@@ -23,6 +23,7 @@ struct mt_ls_kent {
 	uint64_t aux; /* per-table extra: deliveries for domains */
 };
 
+enum { KT_RECENT_BITS = 8 };
 struct mt_ls_keytab {
 	struct mt_ls_kent *ents;
 	uint32_t n, cap_ents, max_keys;
@@ -33,7 +34,7 @@ struct mt_ls_keytab {
 	char *arena;		  /* the keys' text, in chunks (the first word of each links the previous) */
 	char *arena_next;	  /* free space in the newest chunk: arena_left bytes */
 	size_t arena_left;
-	uint32_t recent[64];	  /* entry index + 1 (0 = none) by a few of the key's bytes: kcount tries it first */
+	uint32_t recent[1u << KT_RECENT_BITS]; /* entry index + 1 (0 = none) by a hash of the key's ends: kcount tries it first */
 };
 
 enum { MT_LS_BY_NONE = 0, MT_LS_BY_HOUR, MT_LS_BY_DAY };
