@@ -22,8 +22,8 @@
 #   LOGSCAN_BENCH_MB=256 bench/logscan.sh      # size of each log (default 1024 = 1 GiB)
 #   LOGSCAN_BENCH_DIR=/var/tmp/lsbench          # where the logs go (default bench/out)
 #   LOGSCAN_BENCH_KINDS="dense realistic"       # which kinds (default all three)
-#   LOGSCAN_BENCH_RUNS=3                        # runs per tool: the fastest is reported, the
-#                                               # highest peak RSS
+#   LOGSCAN_BENCH_RUNS=3                        # rounds (each runs every tool once, in turn):
+#                                               # the fastest run is reported, the highest RSS
 # mawk and pflogsumm are installed with apt-get when missing (noted in the output); a tool
 # that is still missing is reported as skipped.
 set -eu
@@ -86,43 +86,49 @@ END { for (k in n) c++; print c+0 }'
 PERL='while (<>) { $ok++ if /TLS success|TLS connection established/; $bad++ if /TLS failed|SSL_accept error|SSL_connect error/ } print $ok+0, " ", $bad+0, "\n"'
 
 RUNS=${LOGSCAN_BENCH_RUNS:-3}
-run() { # label file cmd...   (the fastest of RUNS runs: shared machines are noisy)
+run1() { # label file cmd...   one timed run: "label|file|seconds|rss KB", or "label|file|failed"
 	local label=$1 file=$2; shift 2
 	local t; t=$(mktemp)
-	local best="" rss=0 secs r
-	for ((k = 0; k < RUNS; k++)); do
-		# output to a file, not /dev/null: GNU grep stops at the first match when it sees /dev/null
-		if ! /usr/bin/time -v "$@" <"$file" >"$t.out" 2>"$t"; then
-			echo "$label|$file|failed|||"
-			rm -f "$t" "$t.out"; return
-		fi
-		secs=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$t")
-		r=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$t")
-		[ "$r" -gt "$rss" ] && rss=$r
-		if [ -z "$best" ] || awk -v a="$secs" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$secs; fi
-	done
+	# output to a file, not /dev/null: GNU grep stops at the first match when it sees /dev/null
+	if ! /usr/bin/time -v "$@" <"$file" >"$t.out" 2>"$t"; then
+		echo "$label|$file|failed|"
+	else
+		echo "$label|$file|$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$t")|$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$t")"
+	fi
 	rm -f "$t" "$t.out"
-	echo "$label|$file|$best|$rss"
 }
 
-results=$(mktemp)
+# Each round runs every tool once, so each tool's fastest run comes from the same stretch of
+# time as the others' (shared machines drift: a block of runs per tool could catch one tool
+# in a slow minute and the next in a fast one).
+runs=$(mktemp)
 for spec in "${LOGS[@]}"; do
 	IFS='|' read -r f kind log <<<"$spec"
 	cat "$log" >/dev/null # warm the page cache so every tool reads from memory
-	run "logscan (parse+correlate)" "$log" $LS - >>"$results"
-	run "logscan, one thread" "$log" env LOGSCAN_THREADS=1 $LS - >>"$results"
-	run "logscan, one thread, read()" "$log" env LOGSCAN_THREADS=1 LOGSCAN_MMAP=0 $LS - >>"$results"
-	run "LC_ALL=C grep -c TLS" "$log" env LC_ALL=C grep -c -E 'TLS (success|failed)|TLS connection established|SSL_(accept|connect) error' >>"$results"
-	command -v mawk >/dev/null && run "mawk one-pass counter" "$log" mawk "$AWK1" >>"$results"
-	command -v mawk >/dev/null && run "mawk stateful per-domain" "$log" mawk "$AWK2" >>"$results"
-	run "perl one-pass counter" "$log" perl -e "$PERL" >>"$results"
-	if [ $f = postfix ] && command -v pflogsumm >/dev/null; then
-		run "pflogsumm" "$log" pflogsumm >>"$results"
-	fi
+	for ((k = 0; k < RUNS; k++)); do
+		run1 "logscan (parse+correlate)" "$log" $LS - >>"$runs"
+		run1 "logscan, one thread" "$log" env LOGSCAN_THREADS=1 $LS - >>"$runs"
+		run1 "logscan, one thread, read()" "$log" env LOGSCAN_THREADS=1 LOGSCAN_MMAP=0 $LS - >>"$runs"
+		run1 "LC_ALL=C grep -c TLS" "$log" env LC_ALL=C grep -c -E 'TLS (success|failed)|TLS connection established|SSL_(accept|connect) error' >>"$runs"
+		command -v mawk >/dev/null && run1 "mawk one-pass counter" "$log" mawk "$AWK1" >>"$runs"
+		command -v mawk >/dev/null && run1 "mawk stateful per-domain" "$log" mawk "$AWK2" >>"$runs"
+		run1 "perl one-pass counter" "$log" perl -e "$PERL" >>"$runs"
+		if [ $f = postfix ] && command -v pflogsumm >/dev/null; then
+			run1 "pflogsumm" "$log" pflogsumm >>"$runs"
+		fi
+	done
 done
+# per tool and log, in first-seen order: the fastest run and the largest RSS ("failed" if any run failed)
+results=$(mktemp)
+awk -F'|' '{ k = $1 "|" $2; if (!(k in best)) { order[++n] = k; best[k] = ""; rss[k] = 0 }
+	if ($3 == "failed") { fail[k] = 1; next }
+	if (best[k] == "" || $3 + 0 < best[k] + 0) best[k] = $3
+	if ($4 + 0 > rss[k]) rss[k] = $4 + 0 }
+	END { for (i = 1; i <= n; i++) { k = order[i]; print k "|" (k in fail ? "failed" : best[k]) "|" rss[k] } }' "$runs" >"$results"
+rm -f "$runs"
 
 echo
-echo "logscan bench: $MB MB per log, fastest of $RUNS runs, $(nproc) CPU(s), $(uname -m)"
+echo "logscan bench: $MB MB per log, fastest of $RUNS interleaved runs, $(nproc) CPU(s), $(uname -m)"
 printf "%-18s %-28s %9s %10s %12s %12s\n" log tool seconds "MB/s" "logscan1 x" "peak RSS MB"
 for spec in "${LOGS[@]}"; do
 	IFS='|' read -r f kind log <<<"$spec"
