@@ -392,12 +392,13 @@ static inline struct mt_ls_str mt_ls_field_value(struct mt_ls_str s, long pos, s
 	return pos < 0 ? (struct mt_ls_str){NULL, 0} : mt_ls_kv_at(s, (size_t)pos, kn, stop);
 }
 #define mt_ls_kv(s, key, stop) mt_ls_kvn((s), (key), strlen(key), (stop))
-/* mt_ls_kvn for a line of few words: the key tried at offset 0 and after each space, in
- * order (the same first match), instead of searched for and then checked. */
-static inline struct mt_ls_str mt_ls_kvn_words(struct mt_ls_str s, const char *key, size_t kn, char stop)
+/* Where the kn-byte key first starts a word of s (offset 0, or after a space), or -1: the
+ * key tried at each such place in order (for a line of few words, cheaper than searching
+ * for the key and then checking the byte before). */
+static inline long mt_ls_word_keyn(struct mt_ls_str s, const char *key, size_t kn)
 {
 	if (s.n >= kn && mt_ls_eqn(s.p, key, kn))
-		return mt_ls_kv_at(s, 0, kn, stop);
+		return 0;
 	size_t b = 0;
 #ifdef __SSE2__
 	const __m128i sp = _mm_set1_epi8(' ');
@@ -406,14 +407,20 @@ static inline struct mt_ls_str mt_ls_kvn_words(struct mt_ls_str s, const char *k
 		for (; m; m &= m - 1) {
 			size_t at = b + (unsigned)__builtin_ctz(m) + 1;
 			if (s.n - at >= kn && mt_ls_eqn(s.p + at, key, kn))
-				return mt_ls_kv_at(s, at, kn, stop);
+				return (long)at;
 		}
 	}
 #endif
 	for (; b < s.n; b++)
 		if (s.p[b] == ' ' && s.n - (b + 1) >= kn && mt_ls_eqn(s.p + b + 1, key, kn))
-			return mt_ls_kv_at(s, b + 1, kn, stop);
-	return (struct mt_ls_str){NULL, 0};
+			return (long)(b + 1);
+	return -1;
+}
+/* mt_ls_kvn by mt_ls_word_keyn: the same first match and value. */
+static inline struct mt_ls_str mt_ls_kvn_words(struct mt_ls_str s, const char *key, size_t kn, char stop)
+{
+	long at = mt_ls_word_keyn(s, key, kn);
+	return at < 0 ? (struct mt_ls_str){NULL, 0} : mt_ls_kv_at(s, (size_t)at, kn, stop);
 }
 #define mt_ls_kv_words(s, key, stop) mt_ls_kvn_words((s), (key), strlen(key), (stop))
 /* Classify a free-text failure into a cause. */

@@ -202,26 +202,6 @@ static struct mt_ls_str tls_field(const char *line, const char *from, const char
 	return c ? (struct mt_ls_str){v, (size_t)(c - v)} : (struct mt_ls_str){NULL, 0};
 }
 
-/* The first " status=" in r, or -1: the same as mt_ls_find, faster for a delivery's fields
- * after relay= (a few spaces, each tried as the start). */
-static long find_status(struct mt_ls_str r)
-{
-	size_t i = 0;
-#ifdef __SSE2__
-	const __m128i k = _mm_set1_epi8(' ');
-	for (; i + 16 <= r.n; i += 16) {
-		for (unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(r.p + i)), k));
-		     m; m &= m - 1) {
-			size_t at = i + (unsigned)__builtin_ctz(m);
-			if (r.n - at >= 8 && memcmp(r.p + at, " status=", 8) == 0)
-				return (long)at;
-		}
-	}
-#endif
-	long f = mt_ls_find(mt_ls_sub(r, i), " status=");
-	return f < 0 ? -1 : (long)i + f;
-}
-
 /* s starts with "to=".  The usual shape "to=<a>, [orig_to=<b>, ]relay=R, ... status=S ..."
  * read in order; since to, orig_to and relay hold no space, no field can start inside them,
  * and the first field-start "status=" is the first " status=" after relay: the same fields
@@ -246,7 +226,9 @@ static bool delivery_fields(const char *line, struct mt_ls_str s, struct mt_ls_s
 	if (!e3)
 		return false;
 	struct mt_ls_str rest = {e3 + 1, (size_t)(end - e3 - 1)};
-	long st = find_status(rest);
+	/* rest starts with the space after relay's ',': the first "status=" that starts a word
+	 * is the first " status=" */
+	long st = mt_ls_word_keyn(rest, "status=", 7) - 1;
 	if (st < 0)
 		return false;
 	const char *sv = rest.p + st + 8;
