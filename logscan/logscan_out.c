@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define MAXF 24
+#define MAXF 32
 
 struct fields {
 	int n;
@@ -22,6 +22,7 @@ struct fields {
 	bool num[MAXF];
 	char scratch[8][32];
 	int ns;
+	struct mt_ls_tls_status st; /* the split tls= the tls_* fields point into */
 };
 
 static void add(struct fields *f, const char *k, const char *v)
@@ -44,6 +45,22 @@ static void addu(struct fields *f, const char *k, unsigned long long v)
 	}
 }
 
+/* Postfix 3.11's tls= (raw, in "level"), split: desired and achieved level, whether the
+ * policy was met, blocked or left undecided, and the REQUIRETLS outcome when requested. */
+static void add_tls_status(struct fields *f, const char *raw)
+{
+	if (!raw[0] || !mt_ls_postfix_tls_status(raw, &f->st))
+		return;
+	const struct mt_ls_tls_feat *l = &f->st.level, *r = &f->st.requiretls;
+	if (l->present) {
+		add(f, "tls_level", l->name);
+		add(f, "tls_final", l->final[0] ? l->final : l->name);
+		add(f, "tls_policy", l->blocked ? "blocked" : l->undecided ? "undecided" : "ok");
+	}
+	if (r->present)
+		add(f, "requiretls", r->blocked ? "blocked" : r->undecided ? "undecided" : r->final[0] ? "downgraded" : "ok");
+}
+
 static const char *get(const struct fields *f, const char *k)
 {
 	for (int i = 0; i < f->n; i++)
@@ -56,7 +73,7 @@ static const char *const csv_cols[] = {"type",	 "time",     "format",	 "directio
 				       "ip",	 "host",     "domain",	 "tls",	       "protocol",   "cipher",
 				       "bits",	 "verify",   "cert",	 "cause",      "reason",     "received",
 				       "deliveries", "deliveries_tls", "deliveries_clear", "evicted",   "orig_id",
-				       "level"};
+				       "level", "tls_level", "tls_final", "tls_policy", "requiretls"};
 #define NCOLS (sizeof csv_cols / sizeof csv_cols[0])
 
 bool mt_ls_out_listing(const struct mt_ls_out *o)
@@ -265,6 +282,7 @@ static void conn_fields(const struct mt_ls_conn *c, struct fields *fl, char *tbu
 	if (c->evicted)
 		add(fl, "evicted", "true");
 	add(fl, "level", c->level);
+	add_tls_status(fl, c->level);
 }
 
 static void on_conn(void *ctx, const struct mt_ls_conn *c)
@@ -366,6 +384,7 @@ static void on_reqfail(void *ctx, const struct mt_ls_reqfail *r)
 	add(&fl, "cause", mt_ls_cause_name(r->cause));
 	add(&fl, "reason", r->reason);
 	add(&fl, "level", r->level);
+	add_tls_status(&fl, r->level);
 	emit(o, &fl);
 }
 
@@ -464,6 +483,18 @@ static json_t *summary_json(struct mt_ls_out *o, const struct mt_ls_stats *st)
 	json_object_set_new(j, "peer_addresses", table(&s->ip, "address", o->top, 0, true, false));
 	json_object_set_new(j, "failure_reasons", table(&s->reason, "reason", o->top, 0, false, false));
 	json_object_set_new(j, "security_levels", table(&s->level, "level", o->top, 0, true, false));
+	if (s->tlsfeat.conns) {
+		const struct mt_ls_tlsfeat_counts *k = &s->tlsfeat;
+		json_object_set_new(j, "tls_downgrades", table(&s->downgrade, "downgrade", o->top, 0, false, false));
+		json_object_set_new(
+		    j, "tls_feature_status",
+		    json_pack("{sI sI sI sI sI sI sI sI sI}", "connections", (json_int_t)k->conns, "unparsed",
+			      (json_int_t)k->unparsed, "downgraded", (json_int_t)k->downgraded, "blocked",
+			      (json_int_t)k->blocked, "undecided", (json_int_t)k->undecided, "requiretls",
+			      (json_int_t)k->requiretls, "requiretls_downgraded", (json_int_t)k->rtls_downgraded,
+			      "requiretls_blocked", (json_int_t)k->rtls_blocked, "requiretls_undecided",
+			      (json_int_t)k->rtls_undecided));
+	}
 	json_t *rc = json_object();
 	for (int i = 1; i < MT_LS_CAUSE_COUNT; i++)
 		if (s->by_cause[i])
@@ -542,9 +573,21 @@ static void text_summary(FILE *f, json_t *j)
 	json_array_foreach(a, i, e) fprintf(f, "  %10llu  %s\n", U(e, "count"), json_string_value(json_object_get(e, "reason")));
 	a = json_object_get(j, "security_levels");
 	if (json_array_size(a)) { /* Postfix 3.11+ only: no header for the logs that cannot have it */
-		fprintf(f, "\nOutbound by Postfix tls= (level)     %10s %10s %10s %10s %7s\n", "total", "tls", "failed", "none",
+		fprintf(f, "\nOutbound by Postfix tls= level       %10s %10s %10s %10s %7s\n", "total", "tls", "failed", "none",
 			"tls%");
 		json_array_foreach(a, i, e) text_counts(f, json_string_value(json_object_get(e, "level")), e);
+		json_t *k = json_object_get(j, "tls_feature_status");
+		fprintf(f, "  policy not met, blocked (!)        %10llu\n", U(k, "blocked"));
+		fprintf(f, "  left undecided (?)                 %10llu\n", U(k, "undecided"));
+		fprintf(f, "  downgraded (desired:achieved)      %10llu\n", U(k, "downgraded"));
+		json_array_foreach(json_object_get(j, "tls_downgrades"), i, e)
+		    fprintf(f, "    %-32s %10llu\n", json_string_value(json_object_get(e, "downgrade")), U(e, "count"));
+		if (U(k, "requiretls"))
+			fprintf(f, "  REQUIRETLS requested               %10llu (%llu blocked, %llu downgraded, %llu undecided)\n",
+				U(k, "requiretls"), U(k, "requiretls_blocked"), U(k, "requiretls_downgraded"),
+				U(k, "requiretls_undecided"));
+		if (U(k, "unparsed"))
+			fprintf(f, "  tls= values not understood         %10llu (counted by value above)\n", U(k, "unparsed"));
 	}
 	json_t *r = json_object_get(j, "required_failures");
 	fprintf(f, "\nRequired-TLS failures                %10llu\n", U(r, "total"));

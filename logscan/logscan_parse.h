@@ -147,6 +147,20 @@ int mt_ls_postfix_service_dir(struct mt_ls_str svc);
 /* What a Postfix disconnect line's command counters (the text after "disconnect from ") say of
  * STARTTLS: MT_LS_TLS_OK, MT_LS_TLS_FAILED (*reason set) or MT_LS_TLS_UNSTATED (none issued). */
 int mt_ls_postfix_starttls(struct mt_ls_str counters, struct mt_ls_str *reason);
+/* Postfix 3.11's tls= field (smtp_log_tls_feature_status), split: "feature[/feature]", the
+ * first the TLS security level, the other "requiretls" when the message asked for REQUIRETLS;
+ * each ["!"]name[":"final]["?"]: "!" the policy was not met and delivery was blocked, ":final"
+ * downgraded to final (e.g. "may:none": STARTTLS not offered), "?" left undecided (usually a
+ * lost connection).  A pre-release form's "(name)" (relaxed) is read as name. */
+struct mt_ls_tls_feat {
+	bool present, blocked, undecided;
+	char name[16], final[16]; /* final: "" unless downgraded */
+};
+struct mt_ls_tls_status {
+	struct mt_ls_tls_feat level, requiretls;
+};
+/* false (and *st cleared) when s is not of that form. */
+bool mt_ls_postfix_tls_status(const char *s, struct mt_ls_tls_status *st);
 int mt_ls_exim_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev);
 int mt_ls_sendmail_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev);
 

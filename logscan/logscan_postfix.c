@@ -580,3 +580,56 @@ int mt_ls_postfix_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 		return MT_LS_IGNORED;
 	}
 }
+
+/* One feature of a tls= field: the n bytes at p. */
+static bool tls_feat(const char *p, size_t n, struct mt_ls_tls_feat *f)
+{
+	if (n >= 2 && p[0] == '(' && p[n - 1] == ')') /* pre-release "(name)": relaxed */
+		p++, n -= 2;
+	if (n && p[0] == '!')
+		f->blocked = true, p++, n--;
+	if (n && p[n - 1] == '?')
+		f->undecided = true, n--;
+	const char *c = memchr(p, ':', n);
+	size_t a = c ? (size_t)(c - p) : n, b = c ? n - a - 1 : 0;
+	if (!a || a >= sizeof f->name || (c && (!b || b >= sizeof f->final)))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)p[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || (c && p + i == c)))
+			return false;
+	}
+	memcpy(f->name, p, a);
+	f->name[a] = '\0';
+	if (c) {
+		memcpy(f->final, c + 1, b);
+		f->final[b] = '\0';
+	}
+	f->present = true;
+	return true;
+}
+
+bool mt_ls_postfix_tls_status(const char *s, struct mt_ls_tls_status *st)
+{
+	memset(st, 0, sizeof *st);
+	if (!*s)
+		return false;
+	/* by place (Postfix's pol_stats: the level first, REQUIRETLS second, an inactive one left
+	 * out), so a lone "requiretls" is the second */
+	const char *e = strchr(s, '/');
+	size_t n = e ? (size_t)(e - s) : strlen(s);
+	if (e ? strchr(e + 1, '/') != NULL : false)
+		goto bad;
+	if (!tls_feat(s, n, &st->level))
+		goto bad;
+	if (!e && strcmp(st->level.name, "requiretls") == 0) {
+		st->requiretls = st->level;
+		memset(&st->level, 0, sizeof st->level);
+	}
+	if (e && !tls_feat(e + 1, strlen(e + 1), &st->requiretls))
+		goto bad;
+	return true;
+bad:
+	memset(st, 0, sizeof *st);
+	return false;
+}

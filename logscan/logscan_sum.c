@@ -192,7 +192,7 @@ int mt_ls_sum_init(struct mt_ls_sum *s, int by, uint32_t max_keys)
 	s->by = by;
 	if (kt_init(&s->proto, max_keys) || kt_init(&s->cipher, max_keys) || kt_init(&s->domain, max_keys) ||
 	    kt_init(&s->ip, max_keys) || kt_init(&s->reason, max_keys) || kt_init(&s->bucket, max_keys) ||
-	    kt_init(&s->level, max_keys)) {
+	    kt_init(&s->level, max_keys) || kt_init(&s->downgrade, max_keys)) {
 		mt_ls_sum_free(s);
 		return -1;
 	}
@@ -208,6 +208,7 @@ void mt_ls_sum_free(struct mt_ls_sum *s)
 	mt_ls_keytab_free(&s->reason);
 	mt_ls_keytab_free(&s->bucket);
 	mt_ls_keytab_free(&s->level);
+	mt_ls_keytab_free(&s->downgrade);
 }
 
 int mt_ls_proto_deprecated(const char *p)
@@ -499,6 +500,40 @@ void mt_ls_sum_settle(struct mt_ls_sum *s)
 	count(e ? &e->c : &s->ip.other, s->ip_pending_tls);
 }
 
+/* A connection's tls= (Postfix 3.11+), split into its features. */
+static void sum_tls_status(struct mt_ls_sum *s, const struct mt_ls_conn *c)
+{
+	struct mt_ls_tlsfeat_counts *k = &s->tlsfeat;
+	struct mt_ls_tls_status st;
+	k->conns++;
+	if (!mt_ls_postfix_tls_status(c->level, &st)) {
+		k->unparsed++;
+		kcount(&s->level, c->level, c->tls);
+		return;
+	}
+	char buf[40];
+	if (st.level.present) {
+		kcount(&s->level, st.level.name, c->tls);
+		k->blocked += st.level.blocked;
+		k->undecided += st.level.undecided;
+		if (st.level.final[0]) {
+			k->downgraded++;
+			snprintf(buf, sizeof buf, "%s:%s", st.level.name, st.level.final);
+			kcount(&s->downgrade, buf, c->tls);
+		}
+	}
+	if (st.requiretls.present) {
+		k->requiretls++;
+		k->rtls_blocked += st.requiretls.blocked;
+		k->rtls_undecided += st.requiretls.undecided;
+		if (st.requiretls.final[0]) {
+			k->rtls_downgraded++;
+			snprintf(buf, sizeof buf, "%s:%s", st.requiretls.name, st.requiretls.final);
+			kcount(&s->downgrade, buf, c->tls);
+		}
+	}
+}
+
 void mt_ls_sum_conn(struct mt_ls_sum *s, const struct mt_ls_conn *c)
 {
 	int dir = c->dir == MT_LS_DIR_OUT ? MT_LS_DIR_OUT : MT_LS_DIR_IN;
@@ -541,7 +576,7 @@ void mt_ls_sum_conn(struct mt_ls_sum *s, const struct mt_ls_conn *c)
 	if (c->tls == MT_LS_TLS_FAILED)
 		kcount(&s->reason, c->reason[0] ? c->reason : "(not logged)", c->tls);
 	if (__builtin_expect(c->level[0] != 0, 0))
-		kcount(&s->level, c->level, c->tls);
+		sum_tls_status(s, c);
 	if (s->by && c->t_open) {
 		mt_ls_bucket(c->t_open, s->by, buf, sizeof buf);
 		kcount(&s->bucket, buf, c->tls);

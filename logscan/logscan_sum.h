@@ -50,7 +50,13 @@ struct mt_ls_sum {
 	time_t t_min, t_max;
 	int by;
 	struct mt_ls_keytab proto, cipher, domain, ip, reason, bucket;
-	struct mt_ls_keytab level; /* outbound connections by Postfix 3.11's tls= */
+	/* outbound connections with Postfix 3.11's tls=: by desired security level (the raw value
+	 * when it does not parse), downgrades ("may:none", "requiretls:..."), and the flags */
+	struct mt_ls_keytab level, downgrade;
+	struct mt_ls_tlsfeat_counts {
+		uint64_t conns, unparsed, downgraded, blocked, undecided;
+		uint64_t requiretls, rtls_downgraded, rtls_blocked, rtls_undecided;
+	} tlsfeat;
 	/* the address table is too big for the cache: each connection's address is counted
 	 * when the next connection arrives, its slot prefetched in between (mt_ls_sum_settle
 	 * counts the last one; insertion order, and so every result, is unchanged) */

@@ -61,8 +61,8 @@ Jan  1 00:00:03 mx postfix/qmgr[9]: 4A1B2C3D0E1: removed
 Jan  1 00:00:03 mx postfix/qmgr[9]: 5B2C3D4E5F2: removed
 EOF
 o=$($LS --messages --csv "$tmp/filter.log")
-check "filter: Y listed with orig_id X, received over TLS" 'grep -q "^message,.*,5B2C3D4E5F2,.*,tls,1,0,1,,4A1B2C3D0E1,$" <<<"$o"'
-check "filter: X listed too, with its own hop" 'grep -q "^message,.*,4A1B2C3D0E1,.*,tls,1,0,1,,,$" <<<"$o"'
+check "filter: Y listed with orig_id X, received over TLS" 'grep -q "^message,.*,5B2C3D4E5F2,.*,tls,1,0,1,,4A1B2C3D0E1,,,,,$" <<<"$o"'
+check "filter: X listed too, with its own hop" 'grep -q "^message,.*,4A1B2C3D0E1,.*,tls,1,0,1,,,,,,,$" <<<"$o"'
 o=$($LS --json "$tmp/filter.log")
 check "filter: 2 messages, none continued (X has a hop of its own)" '[ "$(python3 -c "import json,sys; m=json.load(sys.stdin)[\"summary\"][\"messages\"]; print(m[\"total\"], m[\"continued\"])" <<<"$o")" = "2 0" ]'
 o=$($LS --messages --no-tls $tmp/mixed.log)
@@ -107,8 +107,10 @@ check "--loopback-local --no-tls lists the remote clear one only" '[ "$($LS --no
 check "--loopback-local --all still lists all 4" '[ "$($LS --all --csv --loopback-local $tmp/lb.log | grep -c "^connection,")" = 4 ]'
 check "--loopback-local: text summary says what is left out" '$LS --loopback-local $tmp/lb.log | grep -q "local, in clear over loopback *1 in, 1 out"'
 
-# --- Postfix 3.11's tls= (smtp_log_tls_feature_status): outbound connections by the value
-# their delivery logged, with the TLS the log shows for them; the value in the listings
+# --- Postfix 3.11's tls= (smtp_log_tls_feature_status): ["!"]level[":"achieved]["?"], then
+# "/requiretls" in the same form when the message asked for it.  Outbound connections by the
+# desired level, with the TLS the log shows for them; downgrades, blocked and undecided
+# counted; the value as logged and split in the listings
 cat >$tmp/tls311.log <<'L'
 Oct  1 10:00:00 mx postfix/smtp[100]: Verified TLS connection established to mx.a.example[192.0.2.10]:25: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)
 Oct  1 10:00:01 mx postfix/smtp[100]: AAAA00001: to=<u@a.example>, relay=mx.a.example[192.0.2.10]:25, delay=1, delays=0.1/0/0.5/0.4, tls=dane/requiretls, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as X1)
@@ -116,18 +118,26 @@ Oct  1 10:00:02 mx postfix/smtp[101]: AAAA00002: to=<u@b.example>, relay=mx.b.ex
 Oct  1 10:00:02 mx postfix/smtp[105]: AAAA00006: to=<v@b.example>, relay=mx.b.example[192.0.2.11]:25, delay=1, delays=0.1/0/0.5/0.4, tls=may:none, dsn=2.0.0, status=sent (250 ok)
 Oct  1 10:00:03 mx postfix/smtp[102]: Anonymous TLS connection established to mx.c.example[192.0.2.12]:25: TLSv1.2 with cipher ECDHE-RSA-AES256-GCM-SHA384 (256/256 bits)
 Oct  1 10:00:04 mx postfix/smtp[102]: AAAA00003: to=<u@c.example>, relay=mx.c.example[192.0.2.12]:25, delay=1, delays=0.1/0/0.5/0.4, tls=may, dsn=2.0.0, status=sent (250 ok)
-Oct  1 10:00:05 mx postfix/smtp[103]: AAAA00004: to=<u@d.example>, relay=mx.d.example[192.0.2.13]:25, delay=1, delays=0.1/0/0.5/0.4, tls=encrypt, dsn=4.7.4, status=deferred (TLS is required, but was not offered by host mx.d.example[192.0.2.13])
+Oct  1 10:00:05 mx postfix/smtp[103]: AAAA00004: to=<u@d.example>, relay=mx.d.example[192.0.2.13]:25, delay=1, delays=0.1/0/0.5/0.4, tls=!encrypt, dsn=4.7.4, status=deferred (TLS is required, but was not offered by host mx.d.example[192.0.2.13])
 Oct  1 10:00:06 mx postfix/smtp[104]: AAAA00005: to=<u@e.example>, relay=mx.e.example[192.0.2.14]:25, delay=1, delays=0.1/0/0.5/0.4, dsn=2.0.0, status=sent (250 ok tls=fake)
+Oct  1 10:00:07 mx postfix/smtp[106]: AAAA00007: to=<u@f.example>, relay=mx.f.example[192.0.2.15]:25, delay=1, delays=0.1/0/0.5/0.4, tls=may:none/!requiretls, dsn=5.7.10, status=bounced (REQUIRETLS support is required, but was not offered by host mx.f.example[192.0.2.15])
+Oct  1 10:00:08 mx postfix/smtp[107]: AAAA00008: to=<u@g.example>, relay=mx.g.example[192.0.2.16]:25, delay=1, delays=0.1/0/0.5/0.4, tls=may?, dsn=4.4.2, status=deferred (lost connection with mx.g.example[192.0.2.16] while receiving the initial server greeting)
 L
 lv() { $LS --json $tmp/tls311.log | python3 -c "
 import json,sys; d=json.load(sys.stdin)['summary']
-print(' '.join('%s=%d/%d/%d' % (e['level'], e['total'], e['tls'], e['none']) for e in sorted(d['security_levels'], key=lambda e: e['level'])))"; }
-check "tls=: outbound by level, with their TLS" '[ "$(lv)" = "dane/requiretls=1/1/0 encrypt=1/0/1 may=1/1/0 may:none=2/0/2" ]'
+print(' '.join('%s=%d/%d/%d' % (e['level'], e['total'], e['tls'], e['none']) for e in sorted(d['security_levels'], key=lambda e: e['level'])))
+k=d['tls_feature_status']
+print(' '.join('%s=%d' % (x, k[x]) for x in sorted(k)))
+print(' '.join('%s=%d' % (e['downgrade'], e['count']) for e in d['tls_downgrades']))"; }
+check "tls=: outbound by desired level, with their TLS" '[ "$(lv | sed -n 1p)" = "dane=1/1/0 encrypt=1/0/1 may=5/1/4" ]'
+check "tls=: blocked, undecided, downgraded, REQUIRETLS counted" '[ "$(lv | sed -n 2p)" = "blocked=1 connections=7 downgraded=3 requiretls=2 requiretls_blocked=1 requiretls_downgraded=0 requiretls_undecided=0 undecided=1 unparsed=0" ]'
+check "tls=: downgrades by desired:achieved" '[ "$(lv | sed -n 3p)" = "may:none=3" ]'
 o=$($LS --all --json $tmp/tls311.log)
-check "tls=: in the connection and required-failure records" 'grep -q "\"ip\":\"192.0.2.10\".*\"level\":\"dane/requiretls\"" <<<"$o" && grep -q "\"type\":\"required_failure\".*\"level\":\"encrypt\"" <<<"$o"'
-check "tls=: none for a line without one (the reply's words are not it)" '! grep -q "fake" <<<"$o" && grep -q "\"ip\":\"192.0.2.14\"" <<<"$o"'
-check "tls=: the csv level column" '$LS --all --csv $tmp/tls311.log | grep -q "^connection,.*,192.0.2.12,.*,may$"'
-check "tls=: text table, absent for logs without it" '$LS $tmp/tls311.log | grep -q "^  may:none  *2  *0  *0  *2 " && ! $LS $tmp/mixed.log | grep -q "tls= (level)"'
+check "tls=: in the connection and required-failure records, as logged and split" 'grep -q "\"ip\":\"192.0.2.10\".*\"level\":\"dane/requiretls\",\"tls_level\":\"dane\",\"tls_final\":\"dane\",\"tls_policy\":\"ok\",\"requiretls\":\"ok\"" <<<"$o" && grep -q "\"type\":\"required_failure\".*\"level\":\"!encrypt\",\"tls_level\":\"encrypt\",\"tls_final\":\"encrypt\",\"tls_policy\":\"blocked\"" <<<"$o"'
+check "tls=: a downgrade, a blocked REQUIRETLS, an undecided level" 'grep -q "\"ip\":\"192.0.2.15\".*\"tls_level\":\"may\",\"tls_final\":\"none\",\"tls_policy\":\"ok\",\"requiretls\":\"blocked\"" <<<"$o" && grep -q "\"ip\":\"192.0.2.16\".*\"tls_policy\":\"undecided\"" <<<"$o"'
+check "tls=: none for a line without one (the reply's words are not it)" '! grep -q "fake" <<<"$o" && grep -q "\"ip\":\"192.0.2.14\"" <<<"$o" && ! grep -q "\"ip\":\"192.0.2.14\".*tls_level" <<<"$o"'
+check "tls=: the csv columns" '$LS --all --csv $tmp/tls311.log | grep -q "^connection,.*,192.0.2.12,.*,may,may,may,ok,$"'
+check "tls=: text table, absent for logs without it" 'x=$($LS $tmp/tls311.log) && grep -q "^  may  *5  *1  *0  *4 " <<<"$x" && grep -q "^    may:none  *3$" <<<"$x" && grep -q "REQUIRETLS requested  *2 (1 blocked" <<<"$x" && ! $LS $tmp/mixed.log | grep -q "tls= level"'
 
 # --- AsyncOS consolidated events pushed to syslog under the subscription's own name: read
 # by their message, the first line (the general path) and those after it (the tag cache);

@@ -63,7 +63,7 @@ check "Postfix helga part2: --loopback-local counts the $lin + $lout amavis conn
 	'[ "$lin $lout" = "6 6" ] && [ "$b" = "$((it - lin)) $its $((inn - lin)) $lin $((ot - lout)) $ots $((on - lout)) $lout" ]'
 EXPR='d["messages"]["total"], d["messages"]["all_tls"], d["messages"]["some_clear"], d["messages"]["received_tls"], d["messages"]["received_local"], d["messages"]["continued"]'
 check "Postfix helga part2: a message keeps the id it was received under (orig_id)" \
-	'$LS --messages --csv "$C/postfix/pixelpark-helga-part2.log" | grep -q "^message,.*,4Pbdn5491gz3tG3,.*,4Pbdn10BG2z3tBr,$"'
+	'$LS --messages --csv "$C/postfix/pixelpark-helga-part2.log" | grep -q "^message,.*,4Pbdn5491gz3tG3,.*,4Pbdn10BG2z3tBr,,,,,$"'
 EXPR='d["connections"]["outbound"]["tls"], d["messages"]["deliveries_clear"]'
 check "Sendmail sna-labs: TLS to Gmail, local relay in clear" '[ "$(j "$C/sendmail/ionagamed-sna-labs.log")" = "1 1" ]'
 EXPR='d["connections"]["inbound"]["failed"]'

@@ -413,6 +413,69 @@ static bool host_ip_ref(const char *p, size_t n, size_t *lb, size_t *rb)
 	return true;
 }
 
+/* Postfix 3.11's tls=: the forms of its pol_stats (level first, REQUIRETLS second, each
+ * ["!"]name[":"final]["?"]) and the values seen in the wild; anything else is refused. */
+static void test_postfix_tls_status(void **state)
+{
+	(void)state;
+	/* want: "" = refused, else "level|final|flags / requiretls|final|flags" (flags b, u) */
+	static const struct {
+		const char *in, *want;
+	} t[] = {
+	    {"dane", "dane||/"},
+	    {"may", "may||/"},
+	    {"may:none", "may|none|/"},
+	    {"!encrypt", "encrypt||b/"},
+	    {"!fingerprint", "fingerprint||b/"},
+	    {"none?", "none||u/"},
+	    {"may?", "may||u/"},
+	    {"dane/requiretls", "dane||/requiretls||"},
+	    {"dane?/requiretls?", "dane||u/requiretls||u"},
+	    {"may:none/!requiretls", "may|none|/requiretls||b"},
+	    {"dane-only", "dane-only||/"},
+	    {"!first:low", "first|low|b/"},
+	    {"first/!second:none", "first||/second|none|b"},
+	    {"!first:low?", "first|low|bu/"},
+	    {"requiretls", "/requiretls||"},
+	    {"encrypt/(requiretls)", "encrypt||/requiretls||"}, /* a pre-release form */
+	    {"", ""},
+	    {"/", ""},
+	    {"may/", ""},
+	    {"/requiretls", ""},
+	    {"a/b/c", ""},
+	    {"!", ""},
+	    {"?", ""},
+	    {"may:", ""},
+	    {":none", ""},
+	    {"May", ""},
+	    {"may none", ""},
+	    {"may,", ""},
+	    {"may:none:x", ""},
+	    {"averyveryverylongname", ""},
+	    {"may:averyveryverylongname", ""},
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		struct mt_ls_tls_status st;
+		bool ok = mt_ls_postfix_tls_status(t[i].in, &st);
+		char got[128] = "";
+		if (ok) {
+			char a[48] = "", b[48] = "";
+			if (st.level.present)
+				snprintf(a, sizeof a, "%s|%s|%s%s", st.level.name, st.level.final, st.level.blocked ? "b" : "",
+					 st.level.undecided ? "u" : "");
+			if (st.requiretls.present)
+				snprintf(b, sizeof b, "%s|%s|%s%s", st.requiretls.name, st.requiretls.final,
+					 st.requiretls.blocked ? "b" : "", st.requiretls.undecided ? "u" : "");
+			snprintf(got, sizeof got, "%s/%s", a, b);
+		}
+		if (strcmp(got, t[i].want) != 0)
+			fail_msg("tls=%s: got \"%s\", want \"%s\"", t[i].in, got, t[i].want);
+		assert_true(ok == (t[i].want[0] != '\0'));
+		assert_true(!ok || st.level.present == (st.level.name[0] != '\0'));
+		assert_true(!ok || st.requiretls.present == (st.requiretls.name[0] != '\0'));
+	}
+}
+
 static void test_host_ip(void **state)
 {
 	(void)state;
@@ -461,6 +524,7 @@ int main(void)
 	    cmocka_unit_test(test_keys),
 	    cmocka_unit_test(test_truncations),
 	    cmocka_unit_test(test_postfix_starttls),
+	    cmocka_unit_test(test_postfix_tls_status),
 	    cmocka_unit_test(test_host_ip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
