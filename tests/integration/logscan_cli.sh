@@ -170,6 +170,29 @@ assert p[\"summary\"][\"total-successful-session-count\"]==1
 assert r[0][\"organization-name\"]==\"example.net\" and r[0][\"contact-info\"]==\"tlsrpt@example.net\"
 " <<<"$o"'
 
+# --- TLS-RPT under the policy the log shows: Postfix 3.11's tls=dane (met, downgraded to
+# encrypt, blocked) is "tlsa" (its records, not in the log, an empty policy-string); may is
+# "no-policy-found"
+cat >$tmp/dane.log <<'L'
+Oct  2 10:00:00 mx postfix/smtp[200]: Verified TLS connection established to mx.a.example[192.0.2.20]:25: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)
+Oct  2 10:00:01 mx postfix/smtp[200]: BBBB00001: to=<u@a.example>, relay=mx.a.example[192.0.2.20]:25, delay=1, delays=0.1/0/0.5/0.4, tls=dane, dsn=2.0.0, status=sent (250 2.0.0 Ok)
+Oct  2 10:00:02 mx postfix/smtp[201]: Untrusted TLS connection established to mx.a.example[192.0.2.21]:25: TLSv1.2 with cipher ECDHE-RSA-AES256-GCM-SHA384 (256/256 bits)
+Oct  2 10:00:03 mx postfix/smtp[201]: BBBB00002: to=<v@a.example>, relay=mx.a.example[192.0.2.21]:25, delay=1, delays=0.1/0/0.5/0.4, tls=dane:encrypt, dsn=2.0.0, status=sent (250 2.0.0 Ok)
+Oct  2 10:00:04 mx postfix/smtp[202]: Untrusted TLS connection established to mx.b.example[192.0.2.22]:25: TLSv1.2 with cipher ECDHE-RSA-AES256-GCM-SHA384 (256/256 bits)
+Oct  2 10:00:05 mx postfix/smtp[202]: BBBB00003: to=<u@b.example>, relay=mx.b.example[192.0.2.22]:25, delay=1, delays=0.1/0/0.5/0.4, tls=!dane, dsn=4.7.5, status=deferred (Server certificate not verified)
+Oct  2 10:00:06 mx postfix/smtp[203]: Anonymous TLS connection established to mx.c.example[192.0.2.23]:25: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)
+Oct  2 10:00:07 mx postfix/smtp[203]: BBBB00004: to=<u@c.example>, relay=mx.c.example[192.0.2.23]:25, delay=1, delays=0.1/0/0.5/0.4, tls=may, dsn=2.0.0, status=sent (250 ok)
+L
+rp() { $LS --tlsrpt --org-name example.net --contact tlsrpt@example.net $tmp/dane.log | python3 -c "
+import json,sys
+for l in sys.stdin:
+  for p in json.loads(l)['policies']:
+    q=p['policy']; s=p['summary']
+    print(q['policy-domain'], q['policy-type'], json.dumps(q.get('policy-string')), s['total-successful-session-count'], s['total-failure-session-count'], ';'.join('%s=%d:%s' % (d['result-type'], d['failed-session-count'], d.get('failure-reason-code','')) for d in p['failure-details']))"; }
+check "tlsrpt: tls=dane met, downgraded and blocked under tlsa; may under no-policy-found" '[ "$(rp)" = "a.example tlsa [] 1 1 validation-failure=1:tls=dane:encrypt
+b.example tlsa [] 0 1 certificate-not-trusted=1:Server certificate not verified
+c.example no-policy-found null 1 0 " ]'
+
 # --- exit codes
 $LS $tmp/does-not-exist >/dev/null 2>&1; rc=$?
 check "unreadable file: exit 3" '[ $rc -eq 3 ]'

@@ -68,5 +68,20 @@ EXPR='d["connections"]["outbound"]["tls"], d["messages"]["deliveries_clear"]'
 check "Sendmail sna-labs: TLS to Gmail, local relay in clear" '[ "$(j "$C/sendmail/ionagamed-sna-labs.log")" = "1 1" ]'
 EXPR='d["connections"]["inbound"]["failed"]'
 check "Exim issues: 4 inbound TLS errors" '[ "$(j "$C/exim/github-issues.log")" = "4" ]'
+# Exim's DANE in TLS-RPT: CV=dane deliveries and "DANE error: tlsa lookup" failures are
+# reported under policy-type tlsa (the lookup failures as dnssec-invalid), CV=no under
+# no-policy-found
+X="$C/exim/exim-testsuite-selected.log"
+if [ -f "$X" ]; then
+	rp=$($LS --tlsrpt --org-name t.example --contact r@t.example "$X" | python3 -c "
+import json,sys
+for l in sys.stdin:
+  for p in json.loads(l)['policies']:
+    q=p['policy']; s=p['summary']
+    print(q['policy-domain'], q['policy-type'], s['total-successful-session-count'], s['total-failure-session-count'], ','.join(d['result-type'] for d in p['failure-details']))")
+	check "Exim corpus TLS-RPT: CV=dane under tlsa" 'grep -qx "dane256ee.test.ex tlsa 1 0 " <<<"$rp" && grep -qx "mxdane512ee.test.ex tlsa 1 0 " <<<"$rp"'
+	check "Exim corpus TLS-RPT: tlsa lookup FAIL is dnssec-invalid" 'grep -qx "dane.no.1.test.ex tlsa 0 1 dnssec-invalid" <<<"$rp"'
+	check "Exim corpus TLS-RPT: CV=no under no-policy-found" 'grep -qx "dane.no.2.test.ex no-policy-found 1 0 " <<<"$rp"'
+fi
 [ $fails -eq 0 ] || exit 1
 echo "corpus ok"
