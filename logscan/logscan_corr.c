@@ -385,6 +385,8 @@ void mt_ls_corr_free(struct mt_ls_corr *c)
 	mt_ls_tab_free(&c->held);
 	free(c->lw);
 	c->lw = NULL;
+	free(c->inline_seen);
+	c->inline_seen = NULL;
 }
 
 static void conn_fill(struct mt_ls_conn *cn, const struct mt_ls_event *ev)
@@ -567,9 +569,29 @@ static __attribute__((noinline)) void postfix_counted_tls(struct mt_ls_conn *cn,
 		conn_tls(cn, &e);
 }
 
-/* An inline connection (Exim): the line is the whole session. */
+enum { INLINE_SEEN = 4096 };
+
+/* An AsyncOS consolidated event's session (ICID in, DCID out) already counted for an
+ * earlier message?  Remembered among the last sessions (4,096 slots): a repeat further
+ * back is counted again. */
+static bool inline_seen(struct mt_ls_corr *c, const struct mt_ls_event *ev)
+{
+	if (!c->inline_seen && !(c->inline_seen = calloc(INLINE_SEEN, sizeof *c->inline_seen)))
+		return false;
+	uint64_t k = mt_ls_hash(ev->connid.p, ev->connid.n, mt_ls_hash(ev->ip.p, ev->ip.n, 0x3c3c0000u + (uint64_t)ev->dir)) | 1;
+	uint64_t *s = &c->inline_seen[k & (INLINE_SEEN - 1)];
+	if (*s == k)
+		return true;
+	*s = k;
+	return false;
+}
+
+/* An inline connection (Exim; an AsyncOS consolidated event): the line is the whole session. */
 static void inline_conn(struct mt_ls_corr *c, const struct mt_ls_event *ev, struct mt_ls_str domain)
 {
+	if (ev->fmt == MT_LS_FMT_ESA && ev->connid.n && (ev->kind == MT_LS_EV_MSG_RECV || ev->kind == MT_LS_EV_DELIVERY) &&
+	    inline_seen(c, ev))
+		return;
 	struct mt_ls_conn cn;
 	memset(&cn, 0, offsetof(struct mt_ls_conn, id)); /* as conn_new */
 	conn_text_empty(&cn);

@@ -96,6 +96,10 @@ struct mt_ls_corr {
 		time_t t;
 	} *lw;
 	uint32_t lw_head, lw_n;
+	/* AsyncOS consolidated events: a line per message, so a session that carried several
+	 * shows up once per message; the sessions counted, by a hash of direction, id and
+	 * address, direct-mapped (allocated at the first such event) */
+	uint64_t *inline_seen;
 	struct mt_ls_sink sink;
 	uint64_t evicted_conns, evicted_msgs, reused_ids;
 	uint64_t next_serial;

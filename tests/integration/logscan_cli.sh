@@ -149,6 +149,17 @@ ev='CEF:0|Cisco|C100V Email Security Virtual Appliance|13.0.0-283|ESA_CONSOLIDAT
 o=$($LS --json $tmp/cefsub.log | python3 -c "import json,sys; d=json.load(sys.stdin)['summary']; print(d['messages']['total'], d['messages']['received_tls'], d['input']['ignored'], d['input']['unparsed'])")
 check "consolidated events under a subscription's name: 3 messages over TLS, 2 lines ignored" '[ "$o" = "3 3 2 0" ]'
 
+# --- consolidated events are per message: a session that carried several is one connection
+# (ICID 81 carried three messages, delivered over DCID 900 twice and DCID 901 once)
+ev='CEF:0|Cisco|C100V Email Security Virtual Appliance|13.0.0-283|ESA_CONSOLIDATED_LOG_EVENT|Consolidated Log Event|5|ESAICID=81 sourceAddress=192.0.2.5 ESATLSInConnStatus=Success ESATLSInProtocol=TLSv1.2 ESATLSInCipher=AES128-SHA act=DELIVERED duser=u@r.example ESATLSOutConnStatus=Success ESATLSOutProtocol=TLSv1.3 ESATLSOutCipher=TLS_AES_256_GCM_SHA384'
+{ echo "<14>Aug 25 12:37:08 esa1 consolidated_logs: $ev ESAMID=2001 ESADCID=900"
+  echo "<14>Aug 25 12:37:09 esa1 consolidated_logs: $ev ESAMID=2002 ESADCID=900"
+  echo "<14>Aug 25 12:37:10 esa1 consolidated_logs: $ev ESAMID=2003 ESADCID=901"
+  echo "<14>Aug 25 12:37:11 esa1 consolidated_logs: ${ev/ESAICID=81 sourceAddress=192.0.2.5/ESAICID=82 sourceAddress=192.0.2.6} ESAMID=2004 ESADCID=902"; } >$tmp/cefrep.log
+o=$($LS --json $tmp/cefrep.log | python3 -c "import json,sys; d=json.load(sys.stdin)['summary']; c=d['connections']; m=d['messages']; print(c['inbound']['total'], c['inbound']['tls'], c['outbound']['total'], c['outbound']['tls'], m['total'], m['received_tls'], m['deliveries'], m['deliveries_tls'])")
+check "consolidated events: 2 inbound and 3 outbound sessions for 4 messages and 4 deliveries" '[ "$o" = "2 2 3 3 4 4 4 4" ]'
+check "consolidated events: each session listed once" '[ "$($LS --all --csv $tmp/cefrep.log | grep -c "^connection,")" = 5 ]'
+
 # --- other formats
 o=$($LS --csv --all $tmp/mixed.log)
 check "csv header + rows" '[ "$(head -1 <<<"$o" | cut -d, -f1-3)" = "type,time,format" ] && [ "$(wc -l <<<"$o")" -ge 4 ]'
