@@ -844,6 +844,10 @@ static void on_reqfail(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 	SET_FIELD(r.domain, ev->domain.n ? ev->domain : ev->rcpt_domain);
 	SET_FIELD(r.reason, ev->reason);
 	SET_FIELD(r.level, ev->level);
+	if (ev->fmt == MT_LS_FMT_EXIM && ev->msgid.n) {
+		const struct mt_ls_msg *m = msg_get(c, ev, false);
+		r.dane = m && m->dane_failed;
+	}
 	struct mt_ls_conn *cn = ev->conn ? mt_ls_tab_get(&c->conns, ev->conn) : NULL;
 	/* Postfix logs a "not offered" deferral with no TLS line: the attempt was a connection
 	 * (a "not verified" one follows the connection's TLS line) */
@@ -985,6 +989,11 @@ void mt_ls_corr_event(struct mt_ls_corr *c, const struct mt_ls_event *ev)
 	case MT_LS_EV_CONN_TLS:
 		if (!ev->conn) {
 			inline_conn(c, ev, (struct mt_ls_str){NULL, 0});
+			if (ev->fmt == MT_LS_FMT_EXIM && ev->msgid.n && ev->verify.n == 11 && !memcmp(ev->verify.p, "dane-failed", 11)) {
+				struct mt_ls_msg *m = msg_get(c, ev, false);
+				if (m)
+					m->dane_failed = true;
+			}
 			break;
 		}
 		if (__builtin_expect(ev->reused, 0)) {

@@ -64,6 +64,7 @@ struct mt_ls_msg {
 	/* finished, held a while in case it turns out to be another message's continuation (a
 	 * content filter's re-injection whose "queued as" line comes after its end) */
 	bool link_wait;
+	bool dane_failed; /* Exim: "DANE attempt failed" for it (its TLS deferral is DANE's) */
 	char id[32], peer[48], rcpt_domain[96];
 	char orig_id[32]; /* the first id of the message it continues or copies ("" = none) */
 };
@@ -73,6 +74,7 @@ struct mt_ls_reqfail {
 	/* withdrawn: not a required-TLS failure after all (Postfix at smtp_tls_security_level
 	 * may: the message went on in clear after the failed handshake) */
 	bool withdrawn;
+	bool dane; /* the log shows DANE was the policy (Exim: a DANE attempt failed before) */
 	time_t t;
 	char connid[24], msgid[32], ip[48], host[96], domain[96], reason[192];
 	char level[32]; /* Postfix 3.11+: the deferral's tls= */

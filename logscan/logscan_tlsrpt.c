@@ -180,7 +180,7 @@ void mt_ls_rpt_reqfail(struct mt_ls_rpt *r, const struct mt_ls_reqfail *f)
 	if (!dd)
 		return;
 	struct mt_ls_tls_status st;
-	bool dane = level_dane(f->level, &st) || (f->fmt == MT_LS_FMT_EXIM && strstr(f->reason, "DANE"));
+	bool dane = f->dane || level_dane(f->level, &st) || (f->fmt == MT_LS_FMT_EXIM && strstr(f->reason, "DANE"));
 	fail(&dd->p[dane ? POL_TLSA : POL_NONE], result_type(f->cause, f->reason), f->host, f->ip, f->reason);
 }
 

@@ -68,9 +68,9 @@ EXPR='d["connections"]["outbound"]["tls"], d["messages"]["deliveries_clear"]'
 check "Sendmail sna-labs: TLS to Gmail, local relay in clear" '[ "$(j "$C/sendmail/ionagamed-sna-labs.log")" = "1 1" ]'
 EXPR='d["connections"]["inbound"]["failed"]'
 check "Exim issues: 4 inbound TLS errors" '[ "$(j "$C/exim/github-issues.log")" = "4" ]'
-# Exim's DANE in TLS-RPT: CV=dane deliveries and "DANE error: tlsa lookup" failures are
-# reported under policy-type tlsa (the lookup failures as dnssec-invalid), CV=no under
-# no-policy-found
+# Exim's DANE in TLS-RPT: CV=dane deliveries, "DANE error: tlsa lookup" failures (as
+# dnssec-invalid) and a message's TLS deferral after its "DANE attempt failed" are reported
+# under policy-type tlsa, CV=no under no-policy-found
 X="$C/exim/exim-testsuite-selected.log"
 if [ -f "$X" ]; then
 	rp=$($LS --tlsrpt --org-name t.example --contact r@t.example "$X" | python3 -c "
@@ -82,6 +82,7 @@ for l in sys.stdin:
 	check "Exim corpus TLS-RPT: CV=dane under tlsa" 'grep -qx "dane256ee.test.ex tlsa 1 0 " <<<"$rp" && grep -qx "mxdane512ee.test.ex tlsa 1 0 " <<<"$rp"'
 	check "Exim corpus TLS-RPT: tlsa lookup FAIL is dnssec-invalid" 'grep -qx "dane.no.1.test.ex tlsa 0 1 dnssec-invalid" <<<"$rp"'
 	check "Exim corpus TLS-RPT: CV=no under no-policy-found" 'grep -qx "dane.no.2.test.ex no-policy-found 1 0 " <<<"$rp"'
+	check "Exim corpus TLS-RPT: a TLS deferral after 'DANE attempt failed' under tlsa" 'grep -qx "danebroken7.example.com tlsa 0 1 validation-failure" <<<"$rp" && ! grep -q "^danebroken7.example.com no-policy-found" <<<"$rp"'
 fi
 [ $fails -eq 0 ] || exit 1
 echo "corpus ok"
