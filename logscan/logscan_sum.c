@@ -500,6 +500,20 @@ void mt_ls_sum_settle(struct mt_ls_sum *s)
 	count(e ? &e->c : &s->ip.other, s->ip_pending_tls);
 }
 
+/* One feature of a tls=: its flags counted, a downgrade by "name:final". */
+static void sum_feat(struct mt_ls_sum *s, const struct mt_ls_tls_feat *f, int tls, uint64_t *blocked, uint64_t *undecided,
+		     uint64_t *downgraded)
+{
+	*blocked += f->blocked;
+	*undecided += f->undecided;
+	if (f->final[0]) {
+		char buf[40];
+		(*downgraded)++;
+		snprintf(buf, sizeof buf, "%s:%s", f->name, f->final);
+		kcount(&s->downgrade, buf, tls);
+	}
+}
+
 /* A connection's tls= (Postfix 3.11+), split into its features. */
 static void sum_tls_status(struct mt_ls_sum *s, const struct mt_ls_conn *c)
 {
@@ -511,26 +525,13 @@ static void sum_tls_status(struct mt_ls_sum *s, const struct mt_ls_conn *c)
 		kcount(&s->level, c->level, c->tls);
 		return;
 	}
-	char buf[40];
 	if (st.level.present) {
 		kcount(&s->level, st.level.name, c->tls);
-		k->blocked += st.level.blocked;
-		k->undecided += st.level.undecided;
-		if (st.level.final[0]) {
-			k->downgraded++;
-			snprintf(buf, sizeof buf, "%s:%s", st.level.name, st.level.final);
-			kcount(&s->downgrade, buf, c->tls);
-		}
+		sum_feat(s, &st.level, c->tls, &k->blocked, &k->undecided, &k->downgraded);
 	}
 	if (st.requiretls.present) {
 		k->requiretls++;
-		k->rtls_blocked += st.requiretls.blocked;
-		k->rtls_undecided += st.requiretls.undecided;
-		if (st.requiretls.final[0]) {
-			k->rtls_downgraded++;
-			snprintf(buf, sizeof buf, "%s:%s", st.requiretls.name, st.requiretls.final);
-			kcount(&s->downgrade, buf, c->tls);
-		}
+		sum_feat(s, &st.requiretls, c->tls, &k->rtls_blocked, &k->rtls_undecided, &k->rtls_downgraded);
 	}
 }
 
