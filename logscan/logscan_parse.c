@@ -56,6 +56,7 @@ static const char *const cause_names[] = {
     [MT_LS_CAUSE_VERIFY] = "certificate not verified",
     [MT_LS_CAUSE_CLIENT_NO_TLS] = "client did not use STARTTLS",
     [MT_LS_CAUSE_LOCAL] = "local TLS unavailable",
+    [MT_LS_CAUSE_REQUIRETLS] = "REQUIRETLS not met",
     [MT_LS_CAUSE_OTHER] = "other",
 };
 const char *mt_ls_cause_name(int cause)

@@ -43,6 +43,7 @@ enum mt_ls_cause {
 	MT_LS_CAUSE_VERIFY,	     /* handshake done, certificate not acceptable */
 	MT_LS_CAUSE_CLIENT_NO_TLS,   /* inbound: client did not use STARTTLS where required */
 	MT_LS_CAUSE_LOCAL,	     /* our own TLS engine unavailable */
+	MT_LS_CAUSE_REQUIRETLS,	     /* the message asked for REQUIRETLS, the peer could not (Postfix 3.11's tls=) */
 	MT_LS_CAUSE_OTHER,
 	MT_LS_CAUSE_COUNT
 };

@@ -340,16 +340,20 @@ static int delivery(const struct mt_ls_hdr *h, struct mt_ls_str qid, struct mt_l
 	}
 	/* "TLS is required, but ...", "Cannot start TLS" and, at the verify, secure and dane
 	 * levels, "Server certificate not verified|trusted" are required-TLS failures (never in
-	 * the text of a delivery that was sent) */
+	 * the text of a delivery that was sent); so is any delivery Postfix 3.11's tls= says its
+	 * TLS policy blocked ("!encrypt", "dane/!requiretls"), whatever the reply's words */
 	bool sent = status.n == 4 && memcmp(status.p, "sent", 4) == 0;
 	if (!sent && (mt_ls_find(text, "TLS is required") >= 0 || mt_ls_find(text, "Cannot start TLS") >= 0 ||
-		      mt_ls_find(text, "Server certificate not ") >= 0)) {
+		      mt_ls_find(text, "Server certificate not ") >= 0 || (level.n && memchr(level.p, '!', level.n)))) {
 		ev_init(ev, h, MT_LS_EV_REQFAIL, dir);
 		ev->msgid = qid;
 		ev->rcpt_domain = mt_ls_addr_domain(to);
 		ev->domain = ev->rcpt_domain;
 		ev->reason = text;
 		ev->cause = mt_ls_cause_from_text(text);
+		/* the level met, REQUIRETLS not ("dane/!requiretls"): that is the cause */
+		if (level.n && level.p[0] != '!' && mt_ls_find(level, "/!requiretls") >= 0)
+			ev->cause = MT_LS_CAUSE_REQUIRETLS;
 		ev->level = level;
 		if (relay.p && relay.n && !mt_ls_starts(relay, "none") && mt_ls_host_ip(relay, &ev->host, &ev->ip))
 			conn_use_port(ev, relay, use);

@@ -181,6 +181,20 @@ assert p[\"summary\"][\"total-successful-session-count\"]==1
 assert r[0][\"organization-name\"]==\"example.net\" and r[0][\"contact-info\"]==\"tlsrpt@example.net\"
 " <<<"$o"'
 
+# --- a delivery that tls= says its TLS policy blocked ("!") is a required-TLS failure
+# whatever the reply says (these replies are made up and name no cause); a blocked
+# REQUIRETLS with the level met has its own cause; a "?" or a downgrade is not one
+cat >$tmp/rtls.log <<'L'
+Oct  3 10:00:00 mx postfix/smtp[300]: Verified TLS connection established to mx.h.example[192.0.2.17]:25: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)
+Oct  3 10:00:01 mx postfix/smtp[300]: CCCC00001: to=<u@h.example>, relay=mx.h.example[192.0.2.17]:25, delay=1, delays=0.1/0/0.5/0.4, tls=dane/!requiretls, dsn=5.7.30, status=bounced (words that name no cause)
+Oct  3 10:00:02 mx postfix/smtp[301]: CCCC00002: to=<u@i.example>, relay=mx.i.example[192.0.2.18]:25, delay=1, delays=0.1/0/0.5/0.4, tls=!encrypt, dsn=4.7.4, status=deferred (words that name no cause)
+Oct  3 10:00:03 mx postfix/smtp[302]: CCCC00003: to=<u@j.example>, relay=mx.j.example[192.0.2.19]:25, delay=1, delays=0.1/0/0.5/0.4, tls=may:none, dsn=4.4.2, status=deferred (words that name no cause)
+Oct  3 10:00:04 mx postfix/smtp[303]: CCCC00004: to=<u@k.example>, relay=mx.k.example[192.0.2.20]:25, delay=1, delays=0.1/0/0.5/0.4, tls=encrypt?, dsn=4.4.2, status=deferred (words that name no cause)
+L
+o=$($LS --required-failures --csv $tmp/rtls.log); rc=$?
+check "tls= '!': required-TLS failures, exit 1" '[ $rc -eq 1 ] && [ "$(grep -c "^required_failure," <<<"$o")" = 2 ]'
+check "tls= '!': REQUIRETLS blocked with the level met, and a blocked level" 'grep -q "^required_failure,.*,192.0.2.17,.*,REQUIRETLS not met," <<<"$o" && grep -q "^required_failure,.*,192.0.2.18,.*,other," <<<"$o" && ! grep -q "192.0.2.19\|192.0.2.20" <<<"$o"'
+
 # --- TLS-RPT under the policy the log shows: Postfix 3.11's tls=dane (met, downgraded to
 # encrypt, blocked) is "tlsa" (its records, not in the log, an empty policy-string); may is
 # "no-policy-found"
