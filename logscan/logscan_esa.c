@@ -344,7 +344,7 @@ static int cef_line(const struct mt_ls_hdr *h, struct mt_ls_str s, struct mt_ls_
 }
 
 enum { CK_ICID, CK_DCID, CK_SRC, CK_SRCHOST, CK_IN_ST, CK_IN_PR, CK_IN_CI, CK_OUT_ST, CK_OUT_PR, CK_OUT_CI, CK_DUSER, CK_ACT,
-       CK_START, CK_END, CK_START_CEF, CK_END_CEF, CK_N };
+       CK_START, CK_END, CK_START_CEF, CK_END_CEF, CK_DANE, CK_N };
 /* The slot of the key of n bytes at k, or CK_N: its length picks the names to compare (most
  * of an event's keys have a length no name read has). */
 static unsigned cef_slot(const char *k, size_t n)
@@ -364,7 +364,7 @@ static unsigned cef_slot(const char *k, size_t n)
 		CEF_KEY("EndTime", CK_END);
 		break;
 	case 9: CEF_KEY("startTime", CK_START); break;
-	case 13: CEF_KEY("sourceAddress", CK_SRC); break;
+	case 13: CEF_KEY("sourceAddress", CK_SRC); CEF_KEY("ESADaneStatus", CK_DANE); break;
 	case 14: CEF_KEY("sourceHostName", CK_SRCHOST); CEF_KEY("ESATLSInCipher", CK_IN_CI); break;
 	case 15: CEF_KEY("ESATLSOutCipher", CK_OUT_CI); break;
 	case 16: CEF_KEY("ESATLSInProtocol", CK_IN_PR); break;
@@ -470,6 +470,11 @@ unsigned mt_ls_esa_summary_events(const struct mt_ls_event *ev, struct mt_ls_eve
 		r->rcpt_domain = mt_ls_addr_domain(du);
 		r->status = v[CK_ACT].n ? v[CK_ACT] : (struct mt_ls_str){"unknown", 7};
 		cef_tls(r, v[CK_OUT_ST], v[CK_OUT_PR], v[CK_OUT_CI]);
+		/* ESADaneStatus: the delivery's DANE ("success"; anything else, DANE not verified) */
+		if (v[CK_DANE].n)
+			r->verify = v[CK_DANE].n == 7 && strncasecmp(v[CK_DANE].p, "success", 7) == 0
+					? (struct mt_ls_str){"dane", 4}
+					: (struct mt_ls_str){"dane-failed", 11};
 	}
 	cef_event(&out[n++], ev, MT_LS_EV_MSG_DONE, MT_LS_DIR_NONE, t1);
 	return n;

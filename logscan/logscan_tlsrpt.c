@@ -2,7 +2,8 @@
  *
  * Each domain's sessions are reported under the policy the log shows the sender applied:
  * "tlsa" where it shows DANE (Postfix 3.11's tls= with a desired level dane, dane-only or
- * halfdane; Exim's CV=dane, its "DANE attempt failed" and DANE deferrals), otherwise
+ * halfdane; Exim's CV=dane, its "DANE attempt failed" and DANE deferrals; an AsyncOS
+ * consolidated event's ESADaneStatus), otherwise
  * "no-policy-found" (a log does not show MTA-STS).  A tlsa policy's policy-string, the
  * TLSA records, is not in the log: it is written as an empty array.  Sessions counted:
  * successful TLS sessions, and failures (TLS failed, TLS required and not used, a DANE
@@ -161,8 +162,10 @@ void mt_ls_rpt_conn(struct mt_ls_rpt *r, const struct mt_ls_conn *c)
 		return;
 	struct mt_ls_tls_status st;
 	bool dane = level_dane(c->level, &st);
-	bool exim_dane = !strcmp(c->verify, "dane") || !strcmp(c->verify, "dane-failed");
-	struct pol *d = &dd->p[dane || exim_dane ? POL_TLSA : POL_NONE];
+	/* Exim's CV=dane and "DANE attempt failed", AsyncOS's ESADaneStatus */
+	bool dane_failed = !strcmp(c->verify, "dane-failed");
+	bool log_dane = dane_failed || !strcmp(c->verify, "dane");
+	struct pol *d = &dd->p[dane || log_dane ? POL_TLSA : POL_NONE];
 	if (c->tls == MT_LS_TLS_FAILED) {
 		int cause = mt_ls_cause_from_text((struct mt_ls_str){c->reason, strlen(c->reason)});
 		fail(d, result_type(cause, c->reason), c->host, c->ip, c->reason);
@@ -170,6 +173,8 @@ void mt_ls_rpt_conn(struct mt_ls_rpt *r, const struct mt_ls_conn *c)
 		char info[64];
 		snprintf(info, sizeof info, "tls=%s", c->level);
 		fail(d, "validation-failure", c->host, c->ip, info);
+	} else if (dane_failed) { /* TLS, but DANE not verified */
+		fail(d, "validation-failure", c->host, c->ip, "DANE not verified");
 	} else if (c->tls == MT_LS_TLS_OK)
 		d->ok++;
 }

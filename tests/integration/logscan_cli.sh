@@ -160,6 +160,23 @@ o=$($LS --json $tmp/cefrep.log | python3 -c "import json,sys; d=json.load(sys.st
 check "consolidated events: 2 inbound and 3 outbound sessions for 4 messages and 4 deliveries" '[ "$o" = "2 2 3 3 4 4 4 4" ]'
 check "consolidated events: each session listed once" '[ "$($LS --all --csv $tmp/cefrep.log | grep -c "^connection,")" = 5 ]'
 
+# --- a consolidated event's ESADaneStatus: its delivery under TLS-RPT policy type tlsa,
+# "success" a successful session, any other value DANE not verified (a failed one)
+ev='CEF:0|Cisco|C100V Email Security Virtual Appliance|13.0.0-283|ESA_CONSOLIDATED_LOG_EVENT|Consolidated Log Event|5|ESAICID=91 sourceAddress=192.0.2.7 act=DELIVERED ESATLSOutConnStatus=Success ESATLSOutProtocol=TLSv1.2 ESATLSOutCipher=ECDHE-RSA-AES128-GCM-SHA256'
+{ echo "<14>Aug 26 10:00:00 esa1 consolidated_logs: $ev ESAMID=3001 ESADCID=950 duser=u@dane-ok.example ESADaneStatus=success ESADaneHost=mx.dane-ok.example"
+  echo "<14>Aug 26 10:00:01 esa1 consolidated_logs: $ev ESAMID=3002 ESADCID=951 duser=u@dane-bad.example ESADaneStatus=failure ESADaneHost=mx.dane-bad.example"
+  echo "<14>Aug 26 10:00:02 esa1 consolidated_logs: $ev ESAMID=3003 ESADCID=952 duser=u@plain.example"; } >$tmp/cefdane.log
+o=$($LS --tlsrpt --org-name example.net --contact tlsrpt@example.net $tmp/cefdane.log | python3 -c "
+import json,sys
+for l in sys.stdin:
+  for p in json.loads(l)['policies']:
+    q=p['policy']; s=p['summary']
+    print(q['policy-domain'], q['policy-type'], s['total-successful-session-count'], s['total-failure-session-count'], ','.join(d['result-type'] for d in p['failure-details']))")
+check "consolidated events: ESADaneStatus under tlsa, success and not" '[ "$o" = "dane-bad.example tlsa 0 1 validation-failure
+dane-ok.example tlsa 1 0 
+plain.example no-policy-found 1 0 " ]'
+check "consolidated events: the DANE status in the listing" '$LS --all --csv $tmp/cefdane.log | grep -q "^connection,.*,dane-ok.example,tls,.*,dane,"'
+
 # --- other formats
 o=$($LS --csv --all $tmp/mixed.log)
 check "csv header + rows" '[ "$(head -1 <<<"$o" | cut -d, -f1-3)" = "type,time,format" ] && [ "$(wc -l <<<"$o")" -ge 4 ]'
