@@ -470,11 +470,13 @@ unsigned mt_ls_esa_summary_events(const struct mt_ls_event *ev, struct mt_ls_eve
 		r->rcpt_domain = mt_ls_addr_domain(du);
 		r->status = v[CK_ACT].n ? v[CK_ACT] : (struct mt_ls_str){"unknown", 7};
 		cef_tls(r, v[CK_OUT_ST], v[CK_OUT_PR], v[CK_OUT_CI]);
-		/* ESADaneStatus: the delivery's DANE ("success"; anything else, DANE not verified) */
-		if (v[CK_DANE].n)
-			r->verify = v[CK_DANE].n == 7 && strncasecmp(v[CK_DANE].p, "success", 7) == 0
-					? (struct mt_ls_str){"dane", 4}
-					: (struct mt_ls_str){"dane-failed", 11};
+		/* ESADaneStatus: the delivery's DANE, "success" verified, a value that says it
+		 * failed not verified; another ("N/A", ...) says nothing of DANE */
+		struct mt_ls_str dv = v[CK_DANE];
+		if (dv.n == 7 && strncasecmp(dv.p, "success", 7) == 0)
+			r->verify = (struct mt_ls_str){"dane", 4};
+		else if ((dv.n >= 4 && strncasecmp(dv.p, "fail", 4) == 0) || (dv.n >= 5 && strncasecmp(dv.p, "error", 5) == 0))
+			r->verify = (struct mt_ls_str){"dane-failed", 11};
 	}
 	cef_event(&out[n++], ev, MT_LS_EV_MSG_DONE, MT_LS_DIR_NONE, t1);
 	return n;

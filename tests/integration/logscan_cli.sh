@@ -161,11 +161,13 @@ check "consolidated events: 2 inbound and 3 outbound sessions for 4 messages and
 check "consolidated events: each session listed once" '[ "$($LS --all --csv $tmp/cefrep.log | grep -c "^connection,")" = 5 ]'
 
 # --- a consolidated event's ESADaneStatus: its delivery under TLS-RPT policy type tlsa,
-# "success" a successful session, any other value DANE not verified (a failed one)
+# "success" a successful session, a failure DANE not verified (a failed one), another value
+# ("N/A") nothing of DANE
 ev='CEF:0|Cisco|C100V Email Security Virtual Appliance|13.0.0-283|ESA_CONSOLIDATED_LOG_EVENT|Consolidated Log Event|5|ESAICID=91 sourceAddress=192.0.2.7 act=DELIVERED ESATLSOutConnStatus=Success ESATLSOutProtocol=TLSv1.2 ESATLSOutCipher=ECDHE-RSA-AES128-GCM-SHA256'
 { echo "<14>Aug 26 10:00:00 esa1 consolidated_logs: $ev ESAMID=3001 ESADCID=950 duser=u@dane-ok.example ESADaneStatus=success ESADaneHost=mx.dane-ok.example"
   echo "<14>Aug 26 10:00:01 esa1 consolidated_logs: $ev ESAMID=3002 ESADCID=951 duser=u@dane-bad.example ESADaneStatus=failure ESADaneHost=mx.dane-bad.example"
-  echo "<14>Aug 26 10:00:02 esa1 consolidated_logs: $ev ESAMID=3003 ESADCID=952 duser=u@plain.example"; } >$tmp/cefdane.log
+  echo "<14>Aug 26 10:00:02 esa1 consolidated_logs: $ev ESAMID=3003 ESADCID=952 duser=u@plain.example"
+  echo "<14>Aug 26 10:00:03 esa1 consolidated_logs: $ev ESAMID=3004 ESADCID=953 duser=u@na.example ESADaneStatus=N/A"; } >$tmp/cefdane.log
 o=$($LS --tlsrpt --org-name example.net --contact tlsrpt@example.net $tmp/cefdane.log | python3 -c "
 import json,sys
 for l in sys.stdin:
@@ -174,6 +176,7 @@ for l in sys.stdin:
     print(q['policy-domain'], q['policy-type'], s['total-successful-session-count'], s['total-failure-session-count'], ','.join(d['result-type'] for d in p['failure-details']))")
 check "consolidated events: ESADaneStatus under tlsa, success and not" '[ "$o" = "dane-bad.example tlsa 0 1 validation-failure
 dane-ok.example tlsa 1 0 
+na.example no-policy-found 1 0 
 plain.example no-policy-found 1 0 " ]'
 check "consolidated events: the DANE status in the listing" '$LS --all --csv $tmp/cefdane.log | grep -q "^connection,.*,dane-ok.example,tls,.*,dane,"'
 
