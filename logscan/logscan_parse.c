@@ -521,11 +521,16 @@ found:
 }
 
 /* Does a message under a tag of no known format start an AsyncOS consolidated event
- * ("CEF:0|", after the level word "Info: " as AsyncOS writes its other logs)?  AsyncOS
+ * ("CEF:0|", after the level word "Info: " as AsyncOS writes its other logs, or after its
+ * own time and a colon, "Mon Aug 10 10:10:07 2020: CEF:0|")?  AsyncOS
  * pushes a log to syslog under its subscription's name, which the administrator picks
  * ("mail_logs" and "CEF" are read by name); the ESA parser says whether it is one. */
 static inline bool cef_msg(const char *p, size_t n)
 {
+	time_t t;
+	/* "Www Mmm dd hh:mm:ss yyyy: CEF:0|...": the appliance's own time first */
+	if (n >= 32 && p[24] == ':' && p[25] == ' ' && mt_ls_esa_time((struct mt_ls_str){p, 24}, &t))
+		p += 26, n -= 26;
 	if (n >= 6 && p[0] == 'I' && memcmp(p, "Info: ", 6) == 0)
 		p += 6, n -= 6;
 	return n >= 6 && p[0] == 'C' && memcmp(p, "CEF:0|", 6) == 0;

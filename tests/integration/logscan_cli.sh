@@ -180,6 +180,15 @@ na.example no-policy-found 1 0
 plain.example no-policy-found 1 0 " ]'
 check "consolidated events: the DANE status in the listing" '$LS --all --csv $tmp/cefdane.log | grep -q "^connection,.*,dane-ok.example,tls,.*,dane,"'
 
+# --- the appliance's own time before the message, as a log pushed to syslog may carry it:
+# a consolidated event under any tag, and mail_logs lines
+{ echo "<111>Nov 30 10:10:07 esa1 ESA: Mon Aug 10 10:10:07 2020: CEF:0|Cisco|C100V Email Security Virtual Appliance|13.0.0-283|ESA_CONSOLIDATED_LOG_EVENT|Consolidated Log Event|5|ESAMID=19 ESAICID=30 sourceAddress=192.0.2.9 ESATLSInConnStatus=Success ESATLSInProtocol=TLSv1.2 act=DELIVERED duser=x@y.example ESADCID=507 ESATLSOutConnStatus=Success ESATLSOutProtocol=TLSv1.2"
+  echo "<22>Nov 30 10:10:07 esa1 mail_logs: Mon Aug 10 10:10:07 2020: Info: New SMTP ICID 5 interface Data 1 (192.0.2.1) address 192.0.2.50 reverse dns host a.example verified yes"
+  echo "<22>Nov 30 10:10:08 esa1 mail_logs: Mon Aug 10 10:10:08 2020: Info: ICID 5 TLS success protocol TLSv1.2 cipher AES128-SHA"
+  echo "<22>Nov 30 10:10:09 esa1 mail_logs: Mon Aug 10 10:10:09 2020: Info: ICID 5 close"; } >$tmp/esats.log
+o=$($LS --json $tmp/esats.log | python3 -c "import json,sys; d=json.load(sys.stdin)['summary']; c=d['connections']; print(c['inbound']['total'], c['inbound']['tls'], c['outbound']['tls'], d['messages']['total'], d['input']['unparsed'], d['input']['ignored'])")
+check "the appliance's time after the syslog header: a consolidated event and a session" '[ "$o" = "2 2 1 1 0 0" ]'
+
 # --- other formats
 o=$($LS --csv --all $tmp/mixed.log)
 check "csv header + rows" '[ "$(head -1 <<<"$o" | cut -d, -f1-3)" = "type,time,format" ] && [ "$(wc -l <<<"$o")" -ge 4 ]'
