@@ -3,9 +3,9 @@
  * Each domain's sessions are reported under the policy the log shows the sender applied:
  * "tlsa" where it shows DANE (Postfix 3.11's tls= with a desired level dane, dane-only or
  * halfdane; Exim's CV=dane, its "DANE attempt failed" and DANE deferrals; an AsyncOS
- * consolidated event's ESADaneStatus), otherwise
- * "no-policy-found" (a log does not show MTA-STS).  A tlsa policy's policy-string, the
- * TLSA records, is not in the log: it is written as an empty array.  Sessions counted:
+ * consolidated event's ESADaneStatus), otherwise "no-policy-found" (a log does not show
+ * MTA-STS).  A tlsa policy's policy-string, the TLSA records, is not in the log: it is
+ * written as an empty array.  Sessions counted:
  * successful TLS sessions, and failures (TLS failed, TLS required and not used, a DANE
  * level downgraded) with a result-type mapped from the failure cause.  Sessions in clear
  * that no policy required are neither, as in RFC 8460.  Domains beyond the cap are dropped
@@ -42,8 +42,6 @@ struct dom {
 
 struct mt_ls_rpt {
 	struct mt_ls_keytab t;
-	struct dom **doms;
-	uint32_t ndoms;
 	uint64_t dropped;
 };
 
