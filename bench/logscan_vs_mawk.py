@@ -11,13 +11,20 @@ Prints per log: wall-time minimum and median of each, the ratios (mawk / logscan
 minima and of the medians, and of the median CPU times (user + system).
 """
 import os
+import re
 import statistics as st
 import sys
 import time
 
-# the same counter as AWK1 in bench/logscan.sh
-AWK1 = ('/TLS success|TLS connection established/ {ok++} '
-        '/TLS failed|SSL_accept error|SSL_connect error/ {bad++} END {print ok+0, bad+0}')
+
+def awk1():
+    """The one-pass counter, AWK1, as bench/logscan.sh defines it (one definition of it)."""
+    sh = os.path.join(os.path.dirname(os.path.abspath(__file__)), "logscan.sh")
+    for line in open(sh):
+        m = re.match(r"^AWK1='(.*)'$", line.rstrip("\n"))
+        if m:
+            return m.group(1)
+    sys.exit("%s: no AWK1='...' line" % sh)
 
 
 def run(argv, env, path):
@@ -48,7 +55,7 @@ def main():
         if not os.path.isfile(path):
             sys.exit("%s: no such file" % path)
     progs = (("logscan", [ls, "-"], dict(os.environ, LOGSCAN_THREADS="1")),
-             ("mawk", ["mawk", AWK1], dict(os.environ)))
+             ("mawk", ["mawk", awk1()], dict(os.environ)))
     for path in logs:
         res = {name: [] for name, _, _ in progs}
         for _ in range(rounds):

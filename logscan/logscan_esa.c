@@ -489,11 +489,8 @@ int mt_ls_esa_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev)
 	if (s.n >= 6 && memcmp(s.p, "Info: ", 6) == 0) { /* nearly every line */
 		s = mt_ls_sub(s, 6);
 	} else {
-		/* the appliance's own time first, as a log pushed to syslog may have it ("Mon Aug
-		 * 10 10:10:07 2020: CEF:0|..."): the syslog header's time is kept */
-		time_t t;
-		if (s.n >= 32 && s.p[24] == ':' && s.p[25] == ' ' && mt_ls_esa_time((struct mt_ls_str){s.p, 24}, &t))
-			s = mt_ls_sub(s, 26);
+		/* the appliance's own time first (the syslog header's time is kept) */
+		s = mt_ls_sub(s, mt_ls_esa_time_prefix(s.p, s.n));
 		size_t i = 0;
 		while (i < s.n && i < 12 && s.p[i] != ':' && s.p[i] != ' ')
 			i++;

@@ -49,7 +49,7 @@ static void addu(struct fields *f, const char *k, unsigned long long v)
  * policy was met, blocked or left undecided, and the REQUIRETLS outcome when requested. */
 static void add_tls_status(struct fields *f, const char *raw)
 {
-	if (!raw[0] || !mt_ls_postfix_tls_status(raw, &f->st))
+	if (!mt_ls_postfix_tls_status((struct mt_ls_str){raw, strlen(raw)}, &f->st))
 		return;
 	const struct mt_ls_tls_feat *l = &f->st.level, *r = &f->st.requiretls;
 	if (l->present) {

@@ -527,10 +527,8 @@ found:
  * ("mail_logs" and "CEF" are read by name); the ESA parser says whether it is one. */
 static inline bool cef_msg(const char *p, size_t n)
 {
-	time_t t;
-	/* "Www Mmm dd hh:mm:ss yyyy: CEF:0|...": the appliance's own time first */
-	if (n >= 32 && p[24] == ':' && p[25] == ' ' && mt_ls_esa_time((struct mt_ls_str){p, 24}, &t))
-		p += 26, n -= 26;
+	size_t t = mt_ls_esa_time_prefix(p, n); /* the appliance's own time first */
+	p += t, n -= t;
 	if (n >= 6 && p[0] == 'I' && memcmp(p, "Info: ", 6) == 0)
 		p += 6, n -= 6;
 	return n >= 6 && p[0] == 'C' && memcmp(p, "CEF:0|", 6) == 0;

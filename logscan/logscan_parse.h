@@ -141,6 +141,13 @@ unsigned mt_ls_esa_summary_events(const struct mt_ls_event *ev, struct mt_ls_eve
 /* AsyncOS's "Www Mmm dd hh:mm:ss yyyy" (a native header's time, a consolidated event's
  * startTime and endTime) in s, whole; false when it is not that. */
 bool mt_ls_esa_time(struct mt_ls_str s, time_t *ts);
+/* Bytes of the appliance's own time and a colon at the start of the n bytes at p ("Mon Aug
+ * 10 10:10:07 2020: ", as a log pushed to syslog may carry it before its message): 26, or 0. */
+static inline size_t mt_ls_esa_time_prefix(const char *p, size_t n)
+{
+	time_t t;
+	return n >= 32 && p[24] == ':' && p[25] == ' ' && mt_ls_esa_time((struct mt_ls_str){p, 24}, &t) ? 26 : 0;
+}
 int mt_ls_postfix_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev);
 /* The direction of a Postfix service's lines (smtpd: in; smtp, lmtp, relay, error: out; qmgr,
  * pickup: none); -1 for the services whose lines mt_ls_postfix_parse ignores. */
@@ -161,7 +168,7 @@ struct mt_ls_tls_status {
 	struct mt_ls_tls_feat level, requiretls;
 };
 /* false (and *st cleared) when s is not of that form. */
-bool mt_ls_postfix_tls_status(const char *s, struct mt_ls_tls_status *st);
+bool mt_ls_postfix_tls_status(struct mt_ls_str s, struct mt_ls_tls_status *st);
 int mt_ls_exim_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev);
 int mt_ls_sendmail_parse(const struct mt_ls_hdr *h, struct mt_ls_event *ev);
 

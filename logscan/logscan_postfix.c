@@ -343,8 +343,10 @@ static int delivery(const struct mt_ls_hdr *h, struct mt_ls_str qid, struct mt_l
 	 * the text of a delivery that was sent); so is any delivery Postfix 3.11's tls= says its
 	 * TLS policy blocked ("!encrypt", "dane/!requiretls"), whatever the reply's words */
 	bool sent = status.n == 4 && memcmp(status.p, "sent", 4) == 0;
+	struct mt_ls_tls_status ts;
+	bool blocked = !sent && level.n && mt_ls_postfix_tls_status(level, &ts) && (ts.level.blocked || ts.requiretls.blocked);
 	if (!sent && (mt_ls_find(text, "TLS is required") >= 0 || mt_ls_find(text, "Cannot start TLS") >= 0 ||
-		      mt_ls_find(text, "Server certificate not ") >= 0 || (level.n && memchr(level.p, '!', level.n)))) {
+		      mt_ls_find(text, "Server certificate not ") >= 0 || blocked)) {
 		ev_init(ev, h, MT_LS_EV_REQFAIL, dir);
 		ev->msgid = qid;
 		ev->rcpt_domain = mt_ls_addr_domain(to);
@@ -352,7 +354,7 @@ static int delivery(const struct mt_ls_hdr *h, struct mt_ls_str qid, struct mt_l
 		ev->reason = text;
 		ev->cause = mt_ls_cause_from_text(text);
 		/* the level met, REQUIRETLS not ("dane/!requiretls"): that is the cause */
-		if (level.n && level.p[0] != '!' && mt_ls_find(level, "/!requiretls") >= 0)
+		if (blocked && !ts.level.blocked)
 			ev->cause = MT_LS_CAUSE_REQUIRETLS;
 		ev->level = level;
 		if (relay.p && relay.n && !mt_ls_starts(relay, "none") && mt_ls_host_ip(relay, &ev->host, &ev->ip))
@@ -613,24 +615,24 @@ static bool tls_feat(const char *p, size_t n, struct mt_ls_tls_feat *f)
 	return true;
 }
 
-bool mt_ls_postfix_tls_status(const char *s, struct mt_ls_tls_status *st)
+bool mt_ls_postfix_tls_status(struct mt_ls_str s, struct mt_ls_tls_status *st)
 {
 	memset(st, 0, sizeof *st);
-	if (!*s)
+	if (!s.n)
 		return false;
 	/* by place (Postfix's pol_stats: the level first, REQUIRETLS second, an inactive one left
 	 * out), so a lone "requiretls" is the second */
-	const char *e = strchr(s, '/');
-	size_t n = e ? (size_t)(e - s) : strlen(s);
-	if (e ? strchr(e + 1, '/') != NULL : false)
+	const char *e = memchr(s.p, '/', s.n), *end = s.p + s.n;
+	size_t n = e ? (size_t)(e - s.p) : s.n;
+	if (e && memchr(e + 1, '/', (size_t)(end - e - 1)))
 		goto bad;
-	if (!tls_feat(s, n, &st->level))
+	if (!tls_feat(s.p, n, &st->level))
 		goto bad;
 	if (!e && strcmp(st->level.name, "requiretls") == 0) {
 		st->requiretls = st->level;
 		memset(&st->level, 0, sizeof st->level);
 	}
-	if (e && !tls_feat(e + 1, strlen(e + 1), &st->requiretls))
+	if (e && !tls_feat(e + 1, (size_t)(end - e - 1), &st->requiretls))
 		goto bad;
 	return true;
 bad:

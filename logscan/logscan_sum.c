@@ -520,7 +520,7 @@ static void sum_tls_status(struct mt_ls_sum *s, const struct mt_ls_conn *c)
 	struct mt_ls_tlsfeat_counts *k = &s->tlsfeat;
 	struct mt_ls_tls_status st;
 	k->conns++;
-	if (!mt_ls_postfix_tls_status(c->level, &st)) {
+	if (!mt_ls_postfix_tls_status((struct mt_ls_str){c->level, strlen(c->level)}, &st)) {
 		k->unparsed++;
 		kcount(&s->level, c->level, c->tls);
 		return;

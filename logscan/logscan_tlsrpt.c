@@ -119,7 +119,7 @@ static const char *result_type(int cause, const char *reason)
 /* Does Postfix's tls= say DANE was the policy (the desired level)? */
 static bool level_dane(const char *level, struct mt_ls_tls_status *st)
 {
-	if (!level[0] || !mt_ls_postfix_tls_status(level, st) || !st->level.present)
+	if (!mt_ls_postfix_tls_status((struct mt_ls_str){level, strlen(level)}, st) || !st->level.present)
 		return false;
 	const char *n = st->level.name;
 	return !strcmp(n, "dane") || !strcmp(n, "dane-only") || !strcmp(n, "halfdane");

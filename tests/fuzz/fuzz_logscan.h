@@ -42,24 +42,13 @@ static int fuzz_logscan_run(const uint8_t *data, size_t size, int fmt, fuzz_ls_p
 		int r = mt_ls_parse_line(line, len, &o, &ev);
 		if (r == MT_LS_EVENT)
 			mt_ls_corr_event(&c, &ev);
-		/* Postfix 3.11's tls= split, as the summary does it (the field's first 31 bytes, as the
-		 * records keep it), and the whole line read as such a value */
-		if (r == MT_LS_EVENT && ev.level.n) {
-			char lv[32];
-			size_t n = ev.level.n < sizeof lv ? ev.level.n : sizeof lv - 1;
-			memcpy(lv, ev.level.p, n);
-			lv[n] = '\0';
-			struct mt_ls_tls_status st;
-			mt_ls_postfix_tls_status(lv, &st);
-		}
-		if (len < 64 && !memchr(line, 0, len)) {
-			char lv[64];
-			memcpy(lv, line, len);
-			lv[len] = '\0';
-			struct mt_ls_tls_status st;
-			if (mt_ls_postfix_tls_status(lv, &st) && !st.level.present && !st.requiretls.present)
-				abort(); /* accepted means a feature was read */
-		}
+		/* Postfix 3.11's tls= split: each event's, and the whole line (its exact-size copy)
+		 * read as such a value */
+		struct mt_ls_tls_status st;
+		if (r == MT_LS_EVENT && ev.level.n)
+			mt_ls_postfix_tls_status(ev.level, &st);
+		if (mt_ls_postfix_tls_status((struct mt_ls_str){line, len}, &st) && !st.level.present && !st.requiretls.present)
+			abort(); /* accepted means a feature was read */
 		/* the padded parse: exactly MT_LS_PAD bytes after the line (ASan sees past them) */
 		char *pl = malloc(len + MT_LS_PAD);
 		memcpy(pl, data + off, len);

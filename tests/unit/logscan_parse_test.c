@@ -456,7 +456,7 @@ static void test_postfix_tls_status(void **state)
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		struct mt_ls_tls_status st;
-		bool ok = mt_ls_postfix_tls_status(t[i].in, &st);
+		bool ok = mt_ls_postfix_tls_status((struct mt_ls_str){t[i].in, strlen(t[i].in)}, &st);
 		char got[128] = "";
 		if (ok) {
 			char a[48] = "", b[48] = "";
