@@ -407,7 +407,8 @@ int mt_ls_out_init(struct mt_ls_out *o, FILE *f, int format, int by, uint32_t ma
 			return -1;
 	}
 	if (format == MT_LS_OUT_TLSRPT) {
-		o->rpt = mt_ls_rpt_new(max_keys);
+		o->rpt = mt_tlsrpt_agg_new(max_keys);
+		o->rpt_max = max_keys;
 		if (!o->rpt)
 			return -1;
 	}
@@ -420,7 +421,7 @@ void mt_ls_out_free(struct mt_ls_out *o)
 	if (o->xml)
 		mt_lsxml_finish(o->xml);
 	o->xml = NULL;
-	mt_ls_rpt_free(o->rpt);
+	mt_tlsrpt_agg_free(o->rpt);
 	o->rpt = NULL;
 }
 
@@ -747,9 +748,19 @@ int mt_ls_out_finish(struct mt_ls_out *o, const struct mt_ls_stats *st)
 		mt_lsxml_finish(o->xml);
 		o->xml = NULL;
 		break;
-	case MT_LS_OUT_TLSRPT:
-		mt_ls_rpt_write(o->rpt, o->f, &o->rpt_opts, o->sum.t_min, o->sum.t_max);
+	case MT_LS_OUT_TLSRPT: {
+		o->rpt_opts.start = o->sum.t_min;
+		o->rpt_opts.end = o->sum.t_max;
+		int wr = mt_tlsrpt_agg_write(o->rpt, o->f, &o->rpt_opts);
+		if (mt_tlsrpt_agg_dropped(o->rpt))
+			fprintf(stderr, "logscan: TLS-RPT: %llu sessions to domains beyond the first %u not reported\n",
+				(unsigned long long)mt_tlsrpt_agg_dropped(o->rpt), (unsigned)o->rpt_max);
+		if (wr != 0) {
+			json_decref(j);
+			return -1;
+		}
 		break;
+	}
 	default:
 		if (o->header_done)
 			fputc('\n', o->f);

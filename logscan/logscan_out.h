@@ -11,6 +11,8 @@
 #include "logscan_corr.h"
 #include "logscan_sum.h"
 
+#include "mailtls/tlsrpt_report.h"
+
 #include <stdio.h>
 
 enum { MT_LS_OUT_TEXT = 0, MT_LS_OUT_JSON, MT_LS_OUT_CSV, MT_LS_OUT_XML, MT_LS_OUT_TLSRPT };
@@ -27,12 +29,7 @@ struct mt_ls_stats {
 	    reused_ids, truncated;
 };
 
-struct mt_ls_tlsrpt_opts {
-	const char *org, *contact, *sending_ip;
-};
-
 struct mt_lsxml;
-struct mt_ls_rpt;
 
 struct mt_ls_out {
 	FILE *f;
@@ -44,8 +41,9 @@ struct mt_ls_out {
 	int top; /* rows per ranked table */
 	struct mt_ls_filter filt;
 	struct mt_ls_sum sum;
-	struct mt_ls_tlsrpt_opts rpt_opts;
-	struct mt_ls_rpt *rpt;
+	struct mt_tlsrpt_report_opts rpt_opts; /* org, contact, sending IP (the period is set at the end) */
+	struct mt_tlsrpt_agg *rpt;
+	uint32_t rpt_max; /* domains it reports at most */
 	uint64_t listed, listed_failed, listed_reqfail;
 	bool started, header_done;
 	struct mt_lsxml *xml;
@@ -59,12 +57,8 @@ int mt_ls_out_finish(struct mt_ls_out *o, const struct mt_ls_stats *st);
 void mt_ls_out_free(struct mt_ls_out *o);
 bool mt_ls_out_listing(const struct mt_ls_out *o);
 
-/* TLS-RPT (logscan_tlsrpt.c) */
-struct mt_ls_rpt *mt_ls_rpt_new(uint32_t max_domains);
-void mt_ls_rpt_conn(struct mt_ls_rpt *r, const struct mt_ls_conn *c);
-void mt_ls_rpt_reqfail(struct mt_ls_rpt *r, const struct mt_ls_reqfail *f);
-/* One RFC 8460 JSON report per policy domain, one per line. */
-int mt_ls_rpt_write(struct mt_ls_rpt *r, FILE *f, const struct mt_ls_tlsrpt_opts *o, time_t t_min, time_t t_max);
-void mt_ls_rpt_free(struct mt_ls_rpt *r);
+/* TLS-RPT (logscan_tlsrpt.c): an outbound connection or required-TLS failure as a session */
+void mt_ls_rpt_conn(struct mt_tlsrpt_agg *a, const struct mt_ls_conn *c);
+void mt_ls_rpt_reqfail(struct mt_tlsrpt_agg *a, const struct mt_ls_reqfail *f);
 
 #endif

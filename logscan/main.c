@@ -449,7 +449,7 @@ int main(int argc, char **argv)
 	bool l_failed = false, l_notls = false, l_msgs = false, l_req = false, l_all = false, follow = false;
 	bool loopback_local = false;
 	struct mt_ls_filter filt = {0};
-	struct mt_ls_tlsrpt_opts ro = {0};
+	struct mt_tlsrpt_report_opts ro = {.generator = "logscan"};
 	long year = 0, max_open = 16384, max_msgs = 65536;
 	int c;
 	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {

@@ -239,6 +239,14 @@ check "tlsrpt: tls=dane met, downgraded and blocked under tlsa; may under no-pol
 b.example tlsa [] 0 1 certificate-not-trusted=1:Server certificate not verified
 c.example no-policy-found null 1 0 " ]'
 
+# --- TLS-RPT is bounded at 100,000 domains: the sessions to further ones are counted and
+# said on stderr, not dropped in silence (100,002 required-TLS deferrals, a domain each)
+python3 -c "
+for i in range(100002):
+    print('Oct  4 10:00:00 mx postfix/smtp[%d]: A%07X: to=<u@d%d.example>, relay=mx.d%d.example[192.0.2.1]:25, delay=1, delays=0/0/0/0, dsn=4.7.4, status=deferred (TLS is required, but was not offered by host mx.d%d.example[192.0.2.1])' % (100 + i % 50, i, i, i, i))" >$tmp/many.log
+$LS --tlsrpt $tmp/many.log >$tmp/many.json 2>$tmp/many.err; rc=$?
+check "tlsrpt: 100,000 domains reported, the 2 sessions beyond said on stderr, exit 0" '[ $rc -eq 0 ] && [ "$(wc -l <$tmp/many.json)" = 100000 ] && grep -qx "logscan: TLS-RPT: 2 sessions to domains beyond the first 100000 not reported" $tmp/many.err'
+
 # --- exit codes
 $LS $tmp/does-not-exist >/dev/null 2>&1; rc=$?
 check "unreadable file: exit 3" '[ $rc -eq 3 ]'
